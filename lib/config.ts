@@ -1,0 +1,119 @@
+/**
+ * Every environment variable Shlyuz reads, in one zod schema. The names are a
+ * contract with operators and scripts (see README). Nothing else in the code
+ * reads `Deno.env`.
+ */
+import { z } from "zod";
+
+const optionalString = z.string().trim().min(1).optional().catch(undefined);
+const emptyAsUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL");
+const bool = z.preprocess(
+  emptyAsUndefined,
+  z.enum(["1", "0", "true", "false", "yes", "no"]).optional().transform((v) =>
+    v === "1" || v === "true" || v === "yes"
+  ),
+);
+const positiveInt = (def: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(def));
+
+export const configSchema = z.object({
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(8000)),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default("127.0.0.1")),
+  PUBLIC_URL: opt(httpUrl),
+  SHLYUZ_KV_PATH: opt(z.string()),
+  SHLYUZ_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default("./data")),
+  SHLYUZ_SECRET_KEY: opt(
+    z.string().refine((s) => {
+      try {
+        return atob(s).length === 32;
+      } catch {
+        return false;
+      }
+    }, "must be 32 bytes in base64 (openssl rand -base64 32)"),
+  ),
+  SHLYUZ_ADMIN_EMAIL: opt(z.string().email()),
+  SHLYUZ_ADMIN_PASSWORD: opt(z.string().min(10, "must be at least 10 characters")),
+  SHLYUZ_ADMIN_TOKEN: opt(z.string().min(24, "must be at least 24 characters")),
+  SHLYUZ_ORG_NAME: z.preprocess(emptyAsUndefined, z.string().default("Shlyuz")),
+  SHLYUZ_TIMEZONE: z.preprocess(
+    emptyAsUndefined,
+    z.string().default("Europe/Moscow").refine(isTimeZone, "must be an IANA time zone such as Europe/Moscow"),
+  ),
+  SHLYUZ_LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error"]).default("info")),
+  SHLYUZ_BODY_LIMIT: positiveInt(1024 * 1024),
+  SHLYUZ_SESSION_TTL_HOURS: positiveInt(12),
+  SHLYUZ_EVENT_RETENTION_HOURS: positiveInt(24),
+  SHLYUZ_SSE_HEARTBEAT_MS: positiveInt(15_000),
+  /** Waits between queue attempts, ms, comma-separated. */
+  SHLYUZ_QUEUE_BACKOFF_MS: z.preprocess(
+    emptyAsUndefined,
+    z.string().default("1000,5000,30000,60000,300000").transform((s, ctx) => {
+      const parts = s.split(",").map((p) => Number(p.trim()));
+      if (parts.some((n) => !Number.isInteger(n) || n < 0)) {
+        ctx.addIssue({ code: "custom", message: "must be comma-separated whole milliseconds" });
+        return z.NEVER;
+      }
+      return parts;
+    }),
+  ),
+  SHLYUZ_DISABLE_CRON: bool,
+  SHLYUZ_DEMO: bool,
+  DATABASE_URL: opt(z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")),
+  AMQP_URL: opt(z.string().regex(/^amqps?:\/\//, "must be an amqp:// URL")),
+  AMQP_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default("TaskProcessingQueue")),
+  AMQP_RESULT_QUEUE: z.preprocess(emptyAsUndefined, z.string().default("TaskResultDeliveryQueue")),
+  DADATA_API_KEY: optionalString,
+  DADATA_SECRET_KEY: optionalString,
+  DADATA_BASE_URL: z.preprocess(emptyAsUndefined, httpUrl.default("https://cleaner.dadata.ru")),
+  YANDEXGPT_API_KEY: optionalString,
+  YANDEXGPT_FOLDER_ID: optionalString,
+  YANDEXGPT_MODEL: z.preprocess(emptyAsUndefined, z.string().default("yandexgpt-lite/latest")),
+  YANDEXGPT_BASE_URL: z.preprocess(emptyAsUndefined, httpUrl.default("https://llm.api.cloud.yandex.net")),
+  BITRIX_WEBHOOK: opt(httpUrl),
+  TELEGRAM_API_ROOT: z.preprocess(emptyAsUndefined, httpUrl.default("https://api.telegram.org")),
+  SLA_INTERVAL: positiveInt(300),
+  FILTER_ARREARS: optionalString,
+  FILTER_STOPPED: optionalString,
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses the environment. A bad value throws ConfigError with one line per
+ * variable: "Invalid configuration: PORT: expected number, received NaN".
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${lines.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** A config for tests: in-memory KV, no cron, fast retries. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    SHLYUZ_KV_PATH: ":memory:",
+    SHLYUZ_SECRET_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(7))),
+    SHLYUZ_DISABLE_CRON: "1",
+    SHLYUZ_QUEUE_BACKOFF_MS: "20,40",
+    SHLYUZ_LOG_LEVEL: "error",
+    PORT: "0",
+    ...overrides,
+  });
+}

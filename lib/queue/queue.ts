@@ -1,0 +1,376 @@
+/**
+ * The typed layer over the Deno KV queue. Every message is an envelope
+ * `{ v: 1, kind, org, id, payload }`; each kind has a zod schema and one
+ * handler. Failures are retried on the queue's own `backoffSchedule`; when the
+ * attempts are used up, or the error is terminal, or the message does not
+ * validate, the message goes to the dead-letter list with its reason, where the
+ * API and the admin page can re-drive or discard it.
+ */
+import { z } from "zod";
+import { isTransientError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import { formatZodError } from "../validation.ts";
+
+export const envelopeSchema = z.object({
+  v: z.literal(1),
+  kind: z.string().min(1),
+  org: z.string().min(1),
+  id: z.string().min(1),
+  payload: z.unknown(),
+});
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+export interface JobContext {
+  kv: Deno.Kv;
+  envelope: Envelope;
+  org: string;
+  /** The envelope id: stable across redeliveries and re-drives, a natural dedupe key. */
+  id: string;
+  /** 0 on the first delivery. */
+  attempt: number;
+  log: Logger;
+  /** True when this is the last attempt before the message is dead-lettered. */
+  lastAttempt: boolean;
+}
+
+// deno-lint-ignore no-explicit-any
+export interface JobDefinition<S extends z.ZodType = any> {
+  kind: string;
+  payload: S;
+  handle(payload: z.infer<S>, ctx: JobContext): Promise<void>;
+  /** Waits between attempts (ms); attempts = length + 1. Default: the queue's. */
+  backoffMs?: number[];
+  /** Called once when the message is dead-lettered, e.g. to publish a `*.failed` event. */
+  onDeadLetter?(payload: z.infer<S> | undefined, ctx: JobContext, reason: string): Promise<void>;
+}
+
+/** Declares a job with its payload type inferred from the schema. */
+export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
+  return def;
+}
+
+export interface DeadLetter {
+  id: string;
+  org: string;
+  kind: string;
+  reason: string;
+  attempts: number;
+  failedAt: string;
+  envelope: unknown;
+}
+
+export interface EnqueueOptions {
+  delayMs?: number;
+  /** A fixed id makes the envelope recognisable across producers (e.g. for dedupe). */
+  id?: string;
+}
+
+const ATTEMPT_TTL = 24 * 60 * 60 * 1000;
+const DEAD_TTL = 30 * 24 * 60 * 60 * 1000;
+/** Deno KV allows at most 1000 mutations per atomic operation; stay well inside. */
+const ENQUEUE_CHUNK = 200;
+
+export interface QueueOptions {
+  log: Logger;
+  metrics: Metrics;
+  /** Default waits between attempts (ms). */
+  backoffMs?: number[];
+  now?: () => number;
+}
+
+/** The queue: register handlers, enqueue, listen, and manage dead letters. */
+export class Queue {
+  readonly #kv: Deno.Kv;
+  readonly #jobs = new Map<string, JobDefinition>();
+  readonly #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #backoffMs: number[];
+  readonly #now: () => number;
+  #inFlight = 0;
+  #settledUnflushed = 0;
+  #lastFlush = 0;
+  #idle: Array<() => void> = [];
+
+  constructor(
+    kv: Deno.Kv,
+    { log, metrics, backoffMs = [1000, 5000, 30_000, 60_000, 300_000], now = Date.now }: QueueOptions,
+  ) {
+    this.#kv = kv;
+    this.#log = log;
+    this.#metrics = metrics;
+    this.#backoffMs = backoffMs;
+    this.#now = now;
+    metrics.describe("shlyuz_queue_handled_total", "Queue messages handled, by kind and outcome");
+    metrics.describe("shlyuz_queue_handler_seconds", "Queue handler latency, by kind");
+  }
+
+  /** Registers the handler of one message kind. Registering a kind twice is a programmer error. */
+  register(def: JobDefinition): void {
+    if (this.#jobs.has(def.kind)) throw new Error(`Cannot register job ${def.kind}: already registered`);
+    this.#jobs.set(def.kind, def);
+  }
+
+  /** Kinds with a handler, e.g. for validating scheduler actions. */
+  kinds(): string[] {
+    return [...this.#jobs.keys()].sort();
+  }
+
+  has(kind: string): boolean {
+    return this.#jobs.has(kind);
+  }
+
+  /** Validates a payload against its kind's schema without enqueuing it. */
+  validate(kind: string, payload: unknown): { ok: true } | { ok: false; reason: string } {
+    const def = this.#jobs.get(kind);
+    if (!def) return { ok: false, reason: `no handler for kind ${kind}` };
+    const parsed = def.payload.safeParse(payload);
+    return parsed.success ? { ok: true } : { ok: false, reason: formatZodError(parsed.error) };
+  }
+
+  /** Builds the envelope and adds the enqueue to an atomic operation (so it commits with other writes). */
+  addTo(op: Deno.AtomicOperation, kind: string, org: string, payload: unknown, opts: EnqueueOptions = {}): Envelope {
+    const envelope: Envelope = { v: 1, kind, org, id: opts.id ?? newId(), payload };
+    const def = this.#jobs.get(kind);
+    op.enqueue(envelope, {
+      delay: opts.delayMs && opts.delayMs > 0 ? Math.round(opts.delayMs) : undefined,
+      backoffSchedule: def?.backoffMs ?? this.#backoffMs,
+      keysIfUndelivered: [["dead", org, envelope.id]],
+    });
+    op.sum(["qstat", "enqueued"], 1n);
+    return envelope;
+  }
+
+  /** Enqueues one message; returns its envelope id. */
+  async enqueue(kind: string, org: string, payload: unknown, opts: EnqueueOptions = {}): Promise<string> {
+    const op = this.#kv.atomic();
+    const env = this.addTo(op, kind, org, payload, opts);
+    const res = await op.commit();
+    if (!res.ok) throw new Error(`Cannot enqueue ${kind}: the KV commit was rejected`);
+    this.#metrics.inc("shlyuz_queue_enqueued_total", { kind });
+    return env.id;
+  }
+
+  /** Enqueues many messages in few atomic commits. */
+  async enqueueMany(
+    items: Array<{ kind: string; org: string; payload: unknown; opts?: EnqueueOptions }>,
+  ): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < items.length; i += ENQUEUE_CHUNK) {
+      const op = this.#kv.atomic();
+      for (const it of items.slice(i, i + ENQUEUE_CHUNK)) {
+        ids.push(this.addTo(op, it.kind, it.org, it.payload, it.opts).id);
+        this.#metrics.inc("shlyuz_queue_enqueued_total", { kind: it.kind });
+      }
+      const res = await op.commit();
+      if (!res.ok) throw new Error("Cannot enqueue messages: the KV commit was rejected");
+    }
+    return ids;
+  }
+
+  /** Starts the KV queue listener. Resolves when the KV handle closes. */
+  listen(): Promise<void> {
+    return this.#kv.listenQueue((raw) => this.handle(raw));
+  }
+
+  /** Handles one raw queue value. Exposed so tests can drive delivery directly. */
+  async handle(raw: unknown): Promise<void> {
+    this.#inFlight++;
+    const started = performance.now();
+    let kind = "unknown";
+    try {
+      const env = envelopeSchema.safeParse(raw);
+      if (!env.success) {
+        const r = raw as Partial<Envelope> | null;
+        await this.#deadLetter(
+          {
+            v: 1,
+            kind: String(r?.kind ?? "unknown"),
+            org: String(r?.org ?? "unknown"),
+            id: String(r?.id ?? newId()),
+            payload: r,
+          },
+          `invalid message: ${formatZodError(env.error)}`,
+          0,
+        );
+        return;
+      }
+      const envelope = env.data;
+      kind = envelope.kind;
+      const def = this.#jobs.get(kind);
+      if (!def) {
+        await this.#deadLetter(envelope, `invalid message: no handler for kind ${kind}`, 0);
+        return;
+      }
+      const attempt = await this.#attempts(envelope.id);
+      const maxAttempts = (def.backoffMs ?? this.#backoffMs).length + 1;
+      const ctx: JobContext = {
+        kv: this.#kv,
+        envelope,
+        org: envelope.org,
+        id: envelope.id,
+        attempt,
+        lastAttempt: attempt + 1 >= maxAttempts,
+        log: this.#log.child(kind),
+      };
+      const payload = def.payload.safeParse(envelope.payload);
+      if (!payload.success) {
+        const reason = `invalid message: ${formatZodError(payload.error)}`;
+        await this.#deadLetter(envelope, reason, attempt);
+        await this.#safeOnDead(def, undefined, ctx, reason);
+        return;
+      }
+      try {
+        await def.handle(payload.data, ctx);
+        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (isTransientError(error) && !ctx.lastAttempt) {
+          await this.#kv.set(["qattempt", envelope.id], attempt + 1, { expireIn: ATTEMPT_TTL });
+          this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
+          ctx.log.warn("job failed, will retry", { id: envelope.id, org: envelope.org, attempt, reason });
+          throw error; // the KV queue redelivers on its backoffSchedule
+        }
+        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
+        await this.#deadLetter(envelope, reason, attempt + 1);
+        await this.#safeOnDead(def, payload.data, ctx, reason);
+      }
+    } finally {
+      this.#metrics.observe("shlyuz_queue_handler_seconds", (performance.now() - started) / 1000, { kind });
+      this.#inFlight--;
+      this.#settledUnflushed++;
+      await this.#maybeFlush();
+      if (this.#inFlight === 0) { for (const fn of this.#idle.splice(0)) fn(); }
+    }
+  }
+
+  async #attempts(id: string): Promise<number> {
+    // Only messages that failed before have a counter; a miss is one cheap read.
+    const v = await this.#kv.get<number>(["qattempt", id]);
+    return v.value ?? 0;
+  }
+
+  async #safeOnDead(def: JobDefinition, payload: unknown, ctx: JobContext, reason: string) {
+    if (!def.onDeadLetter) return;
+    try {
+      await def.onDeadLetter(payload, ctx, reason);
+    } catch (error) {
+      ctx.log.error("onDeadLetter failed", { id: ctx.id, error });
+    }
+  }
+
+  async #deadLetter(envelope: Envelope, reason: string, attempts: number): Promise<void> {
+    const record: DeadLetter = {
+      id: envelope.id,
+      org: envelope.org,
+      kind: envelope.kind,
+      reason,
+      attempts,
+      failedAt: new Date(this.#now()).toISOString(),
+      envelope,
+    };
+    await this.#kv.atomic()
+      .set(["dead", envelope.org, envelope.id], record, { expireIn: DEAD_TTL })
+      .delete(["qattempt", envelope.id])
+      .sum(["qstat", "dead"], 1n)
+      .commit();
+    this.#metrics.inc("shlyuz_dead_letters_total", { kind: envelope.kind });
+    this.#log.warn("message dead-lettered", { kind: envelope.kind, id: envelope.id, org: envelope.org, reason });
+  }
+
+  async #maybeFlush(force = false) {
+    const now = this.#now();
+    if (!force && now - this.#lastFlush < 1000) return;
+    const n = this.#settledUnflushed;
+    if (n === 0) return;
+    this.#settledUnflushed = 0;
+    this.#lastFlush = now;
+    try {
+      await this.#kv.atomic().sum(["qstat", "settled"], BigInt(n)).commit();
+    } catch {
+      this.#settledUnflushed += n;
+    }
+  }
+
+  /** Approximate backlog: enqueued minus settled, across processes sharing the KV. */
+  async backlog(): Promise<number> {
+    await this.#maybeFlush(true);
+    const [enq, settled] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([
+      ["qstat", "enqueued"],
+      ["qstat", "settled"],
+    ]);
+    const n = Number(enq.value?.value ?? 0n) - Number(settled.value?.value ?? 0n);
+    return Math.max(0, n);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Resolves when no handler is running (for orderly shutdown and tests). */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  /** Dead letters of one organization, newest first. */
+  async deadLetters(
+    org: string,
+    { kind, limit = 100, cursor }: { kind?: string; limit?: number; cursor?: string } = {},
+  ): Promise<{ items: DeadLetter[]; cursor?: string }> {
+    const items: DeadLetter[] = [];
+    const iter = this.#kv.list<unknown>({ prefix: ["dead", org] }, {
+      reverse: true,
+      cursor,
+      limit: kind ? undefined : limit,
+    });
+    for await (const entry of iter) {
+      const dl = toDeadLetter(entry.key, entry.value);
+      if (kind && dl.kind !== kind) continue;
+      items.push(dl);
+      if (items.length >= limit) return { items, cursor: iter.cursor };
+    }
+    return { items };
+  }
+
+  async deadLetter(org: string, id: string): Promise<DeadLetter | null> {
+    const entry = await this.#kv.get(["dead", org, id]);
+    return entry.versionstamp ? toDeadLetter(entry.key, entry.value) : null;
+  }
+
+  /** Puts a dead letter back on the queue with a fresh attempt count. Returns false when it does not exist. */
+  async redrive(org: string, id: string): Promise<boolean> {
+    const entry = await this.#kv.get(["dead", org, id]);
+    if (!entry.versionstamp) return false;
+    const dl = toDeadLetter(entry.key, entry.value);
+    const env = envelopeSchema.safeParse(dl.envelope);
+    if (!env.success) return false;
+    const op = this.#kv.atomic().check(entry).delete(entry.key).delete(["qattempt", id]);
+    this.addTo(op, env.data.kind, org, env.data.payload, { id: env.data.id });
+    const res = await op.commit();
+    return res.ok;
+  }
+
+  async discard(org: string, id: string): Promise<boolean> {
+    const entry = await this.#kv.get(["dead", org, id]);
+    if (!entry.versionstamp) return false;
+    await this.#kv.atomic().check(entry).delete(entry.key).commit();
+    return true;
+  }
+}
+
+/** A value under `["dead", …]` is either our record or a raw envelope that the KV queue gave up on. */
+function toDeadLetter(key: Deno.KvKey, value: unknown): DeadLetter {
+  const v = value as Partial<DeadLetter> & Partial<Envelope>;
+  if (v && typeof v === "object" && "reason" in v && "envelope" in v) return v as DeadLetter;
+  return {
+    id: String(key[2]),
+    org: String(key[1]),
+    kind: String(v?.kind ?? "unknown"),
+    reason: "undelivered: the queue gave up after its retries (the handler kept crashing)",
+    attempts: 0,
+    failedAt: "",
+    envelope: value,
+  };
+}
