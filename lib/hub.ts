@@ -1,0 +1,110 @@
+/**
+ * The services every part of Shlyuz shares, built once from the config.
+ * `main.ts` and the tests build the hub the same way; capabilities add their
+ * services in `createHub` and their handlers in `jobs/mod.ts`.
+ */
+import type { Config } from "./config.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { SecretBox } from "./crypto/secret_box.ts";
+import { EventBus } from "./events.ts";
+import type { FetchFn } from "./http/request.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { Queue } from "./queue/queue.ts";
+import { SettingsStore } from "./settings.ts";
+
+export interface Hub {
+  config: Config;
+  kv: Deno.Kv;
+  log: Logger;
+  metrics: Metrics;
+  queue: Queue;
+  events: EventBus;
+  secrets: SecretBox;
+  settings: SettingsStore;
+  clock: Clock;
+  /** The fetch every external client uses (tests swap it or point base URLs at fakes). */
+  fetch: FetchFn;
+  /** Registers a Deno.cron unless crons are disabled; stopped on close. */
+  cron(name: string, schedule: string, fn: () => Promise<void>): void;
+  /** Runs `fn` on close (capabilities release pools, sockets, timers). */
+  onClose(fn: () => Promise<void> | void): void;
+  close(): Promise<void>;
+}
+
+export interface HubDeps {
+  kv: Deno.Kv;
+  secretKey: string;
+  log?: Logger;
+  clock?: Clock;
+  fetch?: FetchFn;
+}
+
+/** Builds the shared services. Does not start listeners or crons by itself. */
+export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
+  const log = deps.log ?? createLogger({ level: config.SHLYUZ_LOG_LEVEL });
+  const metrics = new Metrics();
+  const clock = deps.clock ?? systemClock;
+  const kv = deps.kv;
+  const secrets = await SecretBox.fromBase64(deps.secretKey);
+  const queue = new Queue(kv, {
+    log: log.child("queue"),
+    metrics,
+    backoffMs: config.SHLYUZ_QUEUE_BACKOFF_MS,
+    now: () => clock.now(),
+  });
+  const events = new EventBus(kv, {
+    log: log.child("events"),
+    retentionMs: config.SHLYUZ_EVENT_RETENTION_HOURS * 3600_000,
+    now: () => clock.now(),
+  });
+  const closers: Array<() => Promise<void> | void> = [];
+  const cronAbort = new AbortController();
+  const cronNames = new Set<string>();
+  let closed = false;
+
+  const hub: Hub = {
+    config,
+    kv,
+    log,
+    metrics,
+    queue,
+    events,
+    secrets,
+    settings: new SettingsStore(kv, secrets),
+    clock,
+    fetch: deps.fetch ?? globalThis.fetch,
+    cron(name, schedule, fn) {
+      if (config.SHLYUZ_DISABLE_CRON || cronNames.has(name)) return;
+      cronNames.add(name);
+      Deno.cron(name, schedule, { signal: cronAbort.signal }, async () => {
+        try {
+          await fn();
+        } catch (error) {
+          log.error("cron failed", { cron: name, error });
+        }
+      });
+    },
+    onClose(fn) {
+      closers.push(fn);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      cronAbort.abort();
+      for (const fn of closers.reverse()) {
+        try {
+          await fn();
+        } catch (error) {
+          log.error("close hook failed", { error });
+        }
+      }
+      events.close();
+      await queue.idle();
+      kv.close();
+    },
+  };
+  metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
+  metrics.gauge("shlyuz_sse_subscribers", () => events.subscriberCount, "Open event subscriptions in this process");
+  return hub;
+}
