@@ -7,7 +7,8 @@
  */
 import { streamSSE } from "hono/streaming";
 import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
-import { requireRole } from "./middleware/auth.ts";
+import { requireRoles } from "./middleware/auth.ts";
+import { httpErrors } from "../lib/errors.ts";
 import type { Hub } from "../lib/hub.ts";
 import { type HubEvent, matchesType } from "../lib/events.ts";
 
@@ -33,7 +34,7 @@ function parseTypes(raw?: string): string[] | undefined {
 
 export function eventRoutes(hub: Hub) {
   const app = newApi();
-  app.use("/events/*", requireRole("viewer"));
+  app.use("/events/*", requireRoles("viewer", "operator"));
 
   app.openapi(
     createRoute({
@@ -115,6 +116,41 @@ export function eventRoutes(hub: Hub) {
         }
       });
     }) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/events",
+      tags: ["Events"],
+      summary: "Publish a custom event (type custom.*), e.g. to test rules and live pages",
+      security: bearer,
+      request: {
+        body: {
+          content: {
+            "application/json": {
+              schema: z.object({
+                type: z.string().regex(/^custom\.[a-z0-9_.-]{1,60}$/, "must look like custom.<name>"),
+                data: z.record(z.string(), z.unknown()).default({}),
+              }).strict(),
+            },
+          },
+        },
+      },
+      responses: {
+        201: { description: "Published", content: { "application/json": { schema: eventSchema } } },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      if (JSON.stringify(body.data).length > 16_000) {
+        throw httpErrors.unprocessable("Invalid request: data: too large (16 000 characters at most)", [
+          { field: "data", message: "too large" },
+        ]);
+      }
+      return c.json(await hub.events.publish(c.var.auth.org, body.type, body.data), 201);
+    },
   );
 
   app.openapi(

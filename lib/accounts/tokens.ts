@@ -49,7 +49,7 @@ export async function createToken(
   const op = kv.atomic()
     .check({ key: ["token_hash", hash], versionstamp: null })
     .set(["token", org, token.id], token)
-    .set(["token_hash", hash], { org, id: token.id });
+    .set(["token_hash", hash], { org, id: token.id, role: token.role, name: token.name } satisfies TokenRef);
   auditInto(op, org, actor, "token.created", { target: token.name, details: { role: token.role, id: token.id }, now });
   const res = await op.commit();
   if (!res.ok) throw httpErrors.conflict("Cannot create token: a token with this value exists");
@@ -68,20 +68,37 @@ export async function ensureToken(kv: Deno.Kv, org: string, value: string, role:
   await createToken(kv, org, { name: "SHLYUZ_ADMIN_TOKEN", role, value }, { actor });
 }
 
-/** Finds a live token by its plain value; refreshes last-used at most once a minute. */
-export async function authenticateToken(kv: Deno.Kv, value: string, now = Date.now()): Promise<ApiToken | null> {
-  if (!value.startsWith("shz_") && value.length < 24) return null;
+/** What `["token_hash", hash]` holds: enough to authorize with one read. */
+export interface TokenRef {
+  org: string;
+  id: string;
+  role: Role;
+  name: string;
+}
+
+/** When this process last wrote each token's last-used time (it writes at most once a minute). */
+const lastUsedWrites = new Map<string, number>();
+
+/**
+ * Finds a live token by its plain value with one KV read (revocation deletes
+ * the hash entry in the same commit, so it takes effect at once); refreshes
+ * the token's last-used time at most once a minute per process.
+ */
+export async function authenticateToken(kv: Deno.Kv, value: string, now = Date.now()): Promise<TokenRef | null> {
+  if (value.length < 24 || value.length > 200) return null;
   const hash = await sha256Hex(value);
-  const ref = (await kv.get<{ org: string; id: string }>(["token_hash", hash])).value;
+  const ref = (await kv.get<TokenRef>(["token_hash", hash])).value;
   if (!ref) return null;
-  const entry = await kv.get<ApiToken>(["token", ref.org, ref.id]);
-  const token = entry.value;
-  if (!token || token.revokedAt || token.hash !== hash) return null;
-  if (!token.lastUsedAt || now - Date.parse(token.lastUsedAt) > 60_000) {
-    // Best effort: a lost race only loses a timestamp.
-    await kv.atomic().check(entry).set(entry.key, { ...token, lastUsedAt: new Date(now).toISOString() }).commit();
+  if (now - (lastUsedWrites.get(ref.id) ?? 0) > 60_000) {
+    lastUsedWrites.set(ref.id, now);
+    const entry = await kv.get<ApiToken>(["token", ref.org, ref.id]);
+    if (entry.value && !entry.value.revokedAt) {
+      // Best effort: a lost race only loses a timestamp.
+      await kv.atomic().check(entry).set(entry.key, { ...entry.value, lastUsedAt: new Date(now).toISOString() })
+        .commit();
+    }
   }
-  return token;
+  return ref;
 }
 
 export async function listTokens(kv: Deno.Kv, org: string): Promise<PublicToken[]> {

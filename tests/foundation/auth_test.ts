@@ -19,6 +19,7 @@ const ROUTES: Array<{ method: string; path: string; min: "viewer" | "operator" |
   { method: "POST", path: "/api/v1/tokens", min: "admin", body: { name: "x", role: "viewer" } },
   { method: "GET", path: "/api/v1/audit", min: "admin" },
   { method: "GET", path: "/api/v1/events/recent", min: "viewer" },
+  { method: "POST", path: "/api/v1/events", min: "operator", body: { type: "custom.test", data: { a: 1 } } },
   { method: "GET", path: "/api/v1/dead-letters", min: "operator" },
   { method: "GET", path: "/api/v1/settings/general", min: "viewer" },
   { method: "PUT", path: "/api/v1/settings/general", min: "admin", body: { timezone: "Asia/Vladivostok" } },

@@ -98,3 +98,19 @@ Deno.test("SSE: a client that does not read does not hold up the others", async 
     await t.close();
   }
 });
+
+Deno.test("POST /api/v1/events publishes custom.* events and refuses other types with 422", async () => {
+  const t = await startTestHub();
+  try {
+    const bad = await t.api("/api/v1/events", { method: "POST", json: { type: "task.done", data: {} } });
+    assert.equal(bad.status, 422);
+    assert.equal((await bad.json()).error.details[0].field, "type");
+    const ok = await t.api("/api/v1/events", { method: "POST", json: { type: "custom.ping", data: { a: 1 } } });
+    assert.equal(ok.status, 201);
+    const event = await ok.json();
+    const recent = await (await t.api("/api/v1/events/recent?types=custom.*")).json();
+    assert.equal(recent.items[0].id, event.id);
+  } finally {
+    await t.close();
+  }
+});
