@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { SecretBox } from "./crypto/secret_box.ts";
 import { EventBus } from "./events.ts";
 import type { FetchFn } from "./http/request.ts";
+import { instrumentedFetch } from "./http/instrumented_fetch.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Queue } from "./queue/queue.ts";
@@ -73,7 +74,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
     secrets,
     settings: new SettingsStore(kv, secrets),
     clock,
-    fetch: deps.fetch ?? globalThis.fetch,
+    fetch: instrumentedFetch(deps.fetch ?? globalThis.fetch, metrics),
     cron(name, schedule, fn) {
       if (config.SHLYUZ_DISABLE_CRON || cronNames.has(name)) return;
       cronNames.add(name);
