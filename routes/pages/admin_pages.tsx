@@ -110,20 +110,18 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
                 <tr key={m.userId}>
                   <td>{m.email}</td>
                   <td>{m.name}</td>
-                  <td>{m.role}</td>
+                  <td>
+                    {admin && (m.role !== "owner" || page.role === "owner")
+                      ? (
+                        <Island
+                          name="role_select"
+                          props={{ action: `/api/v1/members/${m.userId}`, role: m.role, roles }}
+                        />
+                      )
+                      : m.role}
+                  </td>
                   {admin && (
                     <td>
-                      {roles.filter((r) => r !== m.role).map((r) => (
-                        <Island
-                          name="api_action"
-                          props={{
-                            action: `/api/v1/members/${m.userId}`,
-                            method: "PATCH",
-                            body: { role: r },
-                            label: `→ ${r}`,
-                          }}
-                        />
-                      ))}
                       {m.userId !== page.user.id && (
                         <Island
                           name="api_action"

@@ -3,12 +3,14 @@ import type { ComponentType } from "preact";
 import ApiAction from "../../islands/api_action.tsx";
 import ApiForm from "../../islands/api_form.tsx";
 import EventsFeed from "../../islands/events_feed.tsx";
+import RoleSelect from "../../islands/role_select.tsx";
 
 // deno-lint-ignore no-explicit-any
 const registry: Record<string, ComponentType<any>> = {
   api_action: ApiAction,
   api_form: ApiForm,
   events_feed: EventsFeed,
+  role_select: RoleSelect,
 };
 
 /** Adds an island component to the registry (capabilities call this at module level of their page file). */

@@ -33,6 +33,8 @@ const ADMIN: Array<[NavKey, string, string]> = [
 const CSS = `
   body > header, body > main, body > footer { padding-block: 0.5rem; }
   nav.areas ul { flex-wrap: wrap; }
+  nav.areas li { padding-block: 0.25rem; }
+  nav.areas:first-of-type { border-top: 1px solid var(--pico-muted-border-color); }
   nav.areas a[aria-current="page"] { font-weight: 700; text-decoration: underline; }
   table { font-size: 0.9rem; }
   td code, td small code { word-break: break-all; }
