@@ -13,17 +13,10 @@ import { newId } from "../ids.ts";
 import { dedupeKey } from "../kv/dedupe.ts";
 import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
-import type { SettingsStore } from "../settings.ts";
 import { runHttpAction } from "./http_action.ts";
 import { isOccurrence, nextOccurrence } from "./occurrences.ts";
 import { runKey, type RunStore } from "./runs.ts";
-import {
-  type FirePayload,
-  type Run,
-  type RunOutcome,
-  type Schedule,
-  schedulerSettingsSchema,
-} from "./schedule_schema.ts";
+import type { FirePayload, Run, RunOutcome, Schedule } from "./schedule_schema.ts";
 import type { ScheduleStore } from "./store.ts";
 import { LATE_TOLERANCE_MS } from "./tick.ts";
 import type { Resolver } from "./url_guard.ts";
@@ -34,7 +27,8 @@ export interface FireDeps {
   kv: Deno.Kv;
   queue: Pick<Queue, "enqueue" | "has" | "validate">;
   events: Pick<EventBus, "publish">;
-  settings: Pick<SettingsStore, "get">;
+  /** Whether the organization lets HTTP actions reach private networks (general.allowPrivateNetworks). */
+  allowPrivate(org: string): Promise<boolean>;
   store: ScheduleStore;
   runs: RunStore;
   clock: Clock;
@@ -132,7 +126,6 @@ async function execute(deps: FireDeps, schedule: Schedule, run: Run, holdsLease:
   run.startedAt = new Date(started).toISOString();
   try {
     if (schedule.action.type === "http") {
-      const settings = await deps.settings.get(schedule.org, "scheduler", schedulerSettingsSchema);
       const result = await runHttpAction({
         method: schedule.action.method,
         url: schedule.action.url,
@@ -143,7 +136,7 @@ async function execute(deps: FireDeps, schedule: Schedule, run: Run, holdsLease:
         clock: deps.clock,
         timeoutMs: schedule.timeoutMs,
         retry: schedule.retry,
-        allowPrivate: settings.allowPrivateNetworks,
+        allowPrivate: await deps.allowPrivate(schedule.org),
         responseLimit: deps.responseLimit,
         resolve: deps.resolve,
       });

@@ -196,13 +196,3 @@ export const firePayloadSchema = z.object({
   runId: z.string().optional(),
 });
 export type FirePayload = z.infer<typeof firePayloadSchema>;
-
-/** Organization settings section "scheduler". */
-export const schedulerSettingsSchema = z.object({
-  /** Allow HTTP actions to private networks (10/8, 172.16/12, 192.168/16, 127/8, ::1, fc00::/7, 100.64/10). */
-  allowPrivateNetworks: z.boolean().default(false),
-});
-export type SchedulerSettings = z.infer<typeof schedulerSettingsSchema>;
-
-/** Organization settings section "general" (shared; the Scheduler reads only the time zone). */
-export const generalSettingsSchema = z.looseObject({ timezone: timeZoneSchema });

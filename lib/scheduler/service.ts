@@ -14,19 +14,18 @@ import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { SettingsStore } from "../settings.ts";
 import { zodIssues } from "../validation.ts";
+import { type GeneralSettings, generalSettingsSchema } from "../general_settings.ts";
 import { fireOccurrence } from "./fire.ts";
 import { formatInZone, nextOccurrence } from "./occurrences.ts";
 import { RunStore } from "./runs.ts";
 import {
   type FirePayload,
-  generalSettingsSchema,
   type PublicSchedule,
   type Run,
   type RunSummary,
   type Schedule,
   type ScheduleInput,
   scheduleInputSchema,
-  schedulerSettingsSchema,
 } from "./schedule_schema.ts";
 import { planKey, scheduleKey, ScheduleStore, toPublic } from "./store.ts";
 import { addPlan, FIRE_KIND, horizonOf, type PlanDeps, tick, type TickReport } from "./tick.ts";
@@ -78,12 +77,16 @@ export class Scheduler {
     return this.#schema;
   }
 
+  /** The organization's general settings (time zone, private-network policy) over the env defaults. */
+  general(org: string): Promise<GeneralSettings> {
+    return this.#deps.settings.get(org, "general", generalSettingsSchema, {
+      timezone: this.#deps.config.SHLYUZ_TIMEZONE,
+    });
+  }
+
   /** The organization's default zone: settings "general".timezone, else SHLYUZ_TIMEZONE. */
   async defaultTimezone(org: string): Promise<string> {
-    const general = await this.#deps.settings.get(org, "general", generalSettingsSchema, {
-      timezone: this.#deps.config.SHLYUZ_TIMEZONE,
-    }).catch(() => ({ timezone: this.#deps.config.SHLYUZ_TIMEZONE }));
-    return general.timezone;
+    return (await this.general(org)).timezone;
   }
 
   /** Parses raw input; a bad field becomes a 422 naming it. */
@@ -210,7 +213,7 @@ export class Scheduler {
         ...this.#planDeps(),
         queue: this.#deps.queue,
         events: this.#deps.events,
-        settings: this.#deps.settings,
+        allowPrivate: async (org) => (await this.general(org)).allowPrivateNetworks,
         fetch: this.#deps.fetch,
         responseLimit: this.#deps.config.SHLYUZ_SCHEDULER_RESPONSE_LIMIT,
         resolve: this.#deps.resolve,
@@ -249,8 +252,8 @@ export class Scheduler {
       if (!valid.ok) throw unprocessable("action.payload", `does not fit ${a.job}: ${valid.reason}`);
       return;
     }
-    const settings = await this.#deps.settings.get(org, "scheduler", schedulerSettingsSchema);
-    const problem = await urlProblem(a.url, { allowPrivate: settings.allowPrivateNetworks, resolve: false });
+    const { allowPrivateNetworks } = await this.general(org);
+    const problem = await urlProblem(a.url, { allowPrivate: allowPrivateNetworks, resolve: false });
     if (problem) throw unprocessable("action.url", problem);
   }
 

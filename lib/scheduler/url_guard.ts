@@ -7,7 +7,7 @@
  * Always refused: link-local 169.254.0.0/16 and fe80::/10, the metadata
  * addresses 100.100.100.200 and fd00:ec2::254, metadata host names, 0.0.0.0/8,
  * ::, multicast and reserved ranges. Refused unless the organization setting
- * `scheduler.allowPrivateNetworks` is on: 10/8, 172.16/12, 192.168/16, 127/8,
+ * `general.allowPrivateNetworks` is on: 10/8, 172.16/12, 192.168/16, 127/8,
  * 100.64/10, ::1, fc00::/7 and `localhost`.
  *
  * Known limit: the name is resolved again by `fetch`, so a DNS server that
@@ -161,7 +161,7 @@ export async function urlProblem(url: string, { allowPrivate, resolve = dnsResol
     return `Cannot call the URL: only http and https are allowed, not ${u.protocol.replace(":", "")}`;
   }
   const host = u.hostname.replace(/\.$/, "").toLowerCase();
-  const privateHint = "the organization does not allow private networks (setting scheduler.allowPrivateNetworks)";
+  const privateHint = "the organization does not allow private networks (setting general.allowPrivateNetworks)";
   if (METADATA_HOSTS.has(host)) return `Cannot call ${host}: cloud metadata services are always refused`;
   if (host === "localhost" || host.endsWith(".localhost")) {
     return allowPrivate ? null : `Cannot call ${host}: ${privateHint}`;

@@ -18,7 +18,7 @@ async function withHttp(
   const server = recordingServer(respond);
   const t = await setup({ now: NOW, env });
   try {
-    await t.hub.settings.write(t.org, "scheduler", { allowPrivateNetworks: true });
+    await t.hub.settings.write(t.org, "general", { allowPrivateNetworks: true });
     await fn(t, server);
   } finally {
     await t.close();
@@ -167,7 +167,7 @@ Deno.test("an HTTP action to a private address fails when the organization withd
       t.org,
       s.parse({ name: "p", cron: "* * * * *", action: { type: "http", url: server.url } }),
     );
-    await t.hub.settings.write(t.org, "scheduler", { allowPrivateNetworks: false });
+    await t.hub.settings.write(t.org, "general", { allowPrivateNetworks: false });
     const run = await s.fire(fireAt(sched.id, Date.parse("2025-06-02T09:01:00Z")), { org: t.org, envelopeId: "e" });
     assert.equal(server.calls.length, 0);
     assert.equal(run?.outcome, "failed");

@@ -88,7 +88,7 @@ Deno.test("create() refuses private URLs unless the organization allows them", a
       "action.url",
       /always refused/,
     );
-    await t.hub.settings.write(t.org, "scheduler", { allowPrivateNetworks: true });
+    await t.hub.settings.write(t.org, "general", { allowPrivateNetworks: true });
     assert.ok(await t.scheduler.create(t.org, input));
   } finally {
     await t.close();

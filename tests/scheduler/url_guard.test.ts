@@ -56,7 +56,7 @@ Deno.test("urlProblem() allows private networks only when the organization says 
   const refused = await urlProblem("http://127.0.0.1:8080/x", { allowPrivate: false, resolve: noDns });
   assert.equal(
     refused,
-    "Cannot call 127.0.0.1: the organization does not allow private networks (setting scheduler.allowPrivateNetworks)",
+    "Cannot call 127.0.0.1: the organization does not allow private networks (setting general.allowPrivateNetworks)",
   );
   assert.equal(await urlProblem("http://127.0.0.1:8080/x", { allowPrivate: true, resolve: noDns }), null);
   assert.match(await urlProblem("http://localhost/", { allowPrivate: false, resolve: noDns }) ?? "", /private/);
