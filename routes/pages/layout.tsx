@@ -53,7 +53,8 @@ export function Document({ title, csrf, children }: { title: string; csrf?: stri
         {csrf && <meta name="csrf-token" content={csrf} />}
         <title>{title} · Shlyuz</title>
         <link rel="stylesheet" href="/static/vendor/pico.min.css" />
-        <style>{CSS}</style>
+        <style dangerouslySetInnerHTML={{ __html: CSS }} />
+        <link rel="icon" href="data:," />
       </head>
       <body>{children}</body>
     </html>
