@@ -58,6 +58,18 @@ export const configSchema = z.object({
     }),
   ),
   SHLYUZ_DISABLE_CRON: bool,
+  /** Largest body of a scheduled HTTP action, in bytes (kept in KV with the schedule). */
+  SHLYUZ_SCHEDULER_BODY_LIMIT: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1).max(49_152).default(16_384),
+  ),
+  /** How much of a response body each scheduled run keeps, in bytes. */
+  SHLYUZ_SCHEDULER_RESPONSE_LIMIT: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(0).max(49_152).default(16_384),
+  ),
+  /** How long run history is kept, in days. */
+  SHLYUZ_SCHEDULER_RUN_RETENTION_DAYS: positiveInt(30),
   SHLYUZ_DEMO: bool,
   /** Set by Deno Deploy; there KV is managed and nothing may be written to local files. */
   DENO_DEPLOYMENT_ID: optionalString,

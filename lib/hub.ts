@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Queue } from "./queue/queue.ts";
 import { SettingsStore } from "./settings.ts";
+import { Scheduler } from "./scheduler/service.ts";
 
 export interface Hub {
   config: Config;
@@ -31,6 +32,8 @@ export interface Hub {
   /** Runs `fn` on close (capabilities release pools, sockets, timers). */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
+  /** Cron schedules with HTTP and internal actions (lib/scheduler). */
+  scheduler?: Scheduler;
 }
 
 export interface HubDeps {
@@ -105,6 +108,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
       kv.close();
     },
   };
+  hub.scheduler = new Scheduler(hub);
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge("shlyuz_sse_subscribers", () => events.subscriberCount, "Open event subscriptions in this process");
   return hub;
