@@ -142,3 +142,4 @@ export const batchResult = z.object({
   result_total: phpMap(z.number()),
   result_next: phpMap(z.number()),
 });
+export type AccessibilityEvent = z.output<typeof accessibilityEvent>;
