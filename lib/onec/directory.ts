@@ -192,12 +192,12 @@ export class Directory {
       : this.#o.cache.get(["folder"], this.#ttl.project, load);
   }
 
-  /** A Bitrix24 user id by e-mail, or null (cached both ways, default 15 min). */
+  /** A Bitrix24 user id by e-mail, or null (cached both ways as long as the project, 24 h: it rarely changes). */
   userIdByEmail(email: string): Promise<number | null> {
     const key = ["email", email.trim().toLowerCase()];
     return this.#o.cache.get(
       key,
-      this.#ttl.users,
+      this.#ttl.project,
       async () => (await findUserByEmail(this.#o.client, email))?.id ?? null,
     );
   }

@@ -184,7 +184,7 @@ export class OnecService {
       (f) => dir.project(f),
     );
     const { sections } = await dir.production();
-    // Staff of every section first (one batch for all), then presence.
+    // Staff of every section (one batch each), then presence (one batch each).
     await Promise.all(sections.map((s) => tick(`staff:${s.id}`, ["staff", String(s.id)], (f) => dir.staff(s, f))));
     await Promise.all(sections.map(async (s) => {
       const staff = await dir.staff(s);
