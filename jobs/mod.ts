@@ -3,11 +3,14 @@
  * line to each function; handlers live one kind per file next to this one.
  */
 import type { Hub } from "../lib/hub.ts";
+import { bitrixCacheRefreshJob, registerBitrixCacheCron } from "./bitrix_cache_refresh.ts";
 
 /** Registers every queue message kind's handler. */
-export function registerJobs(_hub: Hub): void {
+export function registerJobs(hub: Hub): void {
+  hub.queue.register(bitrixCacheRefreshJob(hub));
 }
 
 /** Registers every Deno.cron job (skipped when SHLYUZ_DISABLE_CRON is set). */
-export function registerCrons(_hub: Hub): void {
+export function registerCrons(hub: Hub): void {
+  registerBitrixCacheCron(hub);
 }

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Queue } from "./queue/queue.ts";
 import { SettingsStore } from "./settings.ts";
+import { OnecService } from "./onec/service.ts";
 
 export interface Hub {
   config: Config;
@@ -25,6 +26,8 @@ export interface Hub {
   clock: Clock;
   /** The fetch every external client uses (tests swap it or point base URLs at fakes). */
   fetch: FetchFn;
+  /** 1C → Bitrix24 intake (lib/onec). */
+  onec?: OnecService;
   /** Registers a Deno.cron unless crons are disabled; stopped on close. */
   cron(name: string, schedule: string, fn: () => Promise<void>): void;
   /** Runs `fn` on close (capabilities release pools, sockets, timers). */
@@ -104,6 +107,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
       kv.close();
     },
   };
+  hub.onec = new OnecService({ ...hub, log: log.child("onec") });
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge("shlyuz_sse_subscribers", () => events.subscriberCount, "Open event subscriptions in this process");
   return hub;

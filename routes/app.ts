@@ -22,6 +22,8 @@ import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
 import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
+import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
+import { onecPages } from "./pages/onec.tsx";
 
 function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
@@ -109,9 +111,12 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/api/v1", eventRoutes(hub));
   app.route("/api/v1", deadLetterRoutes(hub));
   app.route("/api/v1", settingsRoutes(hub));
+  app.route("/", onecLegacyRoutes(hub));
+  app.route("/api/v1", onecRoutes(hub));
 
   app.route("/admin", authPages(hub));
   app.route("/admin", adminPages(hub));
+  app.route("/admin/onec", onecPages(hub));
   app.route(
     "/admin/connectors",
     plannedAreaPage(hub, {

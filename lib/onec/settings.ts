@@ -39,16 +39,19 @@ export const onecSettingsSchema = z.object({
   ttlProject: positive(86_400),
   /** Drive folder for attached files; default: the webhook user's storage root. */
   diskFolderId: z.coerce.number().int().positive().optional(),
+  /** Taken from the organization's general settings. */
   timeZone: z.string().default("Europe/Moscow"),
 });
 
 export type OnecSettings = z.infer<typeof onecSettingsSchema>;
 
 /** Reads an organization's settings over the env defaults. */
-export function loadOnecSettings(settings: SettingsStore, org: string, config: Config): Promise<OnecSettings> {
+export async function loadOnecSettings(settings: SettingsStore, org: string, config: Config): Promise<OnecSettings> {
+  // The organization's time zone lives in its general settings.
+  const general = await settings.read(org, "general");
   return settings.get(org, SETTINGS_SECTION, onecSettingsSchema, {
     webhookUrl: config.BITRIX_WEBHOOK,
-    timeZone: config.SHLYUZ_TIMEZONE,
+    timeZone: typeof general?.timezone === "string" ? general.timezone : config.SHLYUZ_TIMEZONE,
   });
 }
 
