@@ -106,6 +106,7 @@ async function create(ctx: IntakeContext, t: OnecTask): Promise<LogTask> {
       state: "creating",
       title: t.title,
       responsibleId: a.responsibleId,
+      responsibleName: a.responsibleName,
       groupId: project.id,
       sectionName: a.section?.name,
       files: files.hashes,
@@ -180,7 +181,11 @@ async function update(ctx: IntakeContext, t: OnecTask, rec: TaskRecord): Promise
       files: [...rec.files, ...files.hashes],
       updatedAt: ctx.clock.now(),
     });
-    const out: LogTask = { ...base, op: "updated", responsible: { id: rec.responsibleId, name: "" } };
+    const out: LogTask = {
+      ...base,
+      op: "updated",
+      responsible: { id: rec.responsibleId, name: rec.responsibleName ?? "" },
+    };
     await ctx.publish("onec.task.updated", { ...out, requestId: ctx.requestId });
     return out;
   } catch (error) {

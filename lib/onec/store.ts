@@ -17,6 +17,7 @@ export interface TaskRecord {
   taskId?: number;
   title: string;
   responsibleId: number;
+  responsibleName?: string;
   groupId: number;
   sectionName?: string;
   /** sha-256 of name + content of every file already attached. */
