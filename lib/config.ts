@@ -42,6 +42,8 @@ export const configSchema = z.object({
   ),
   SHLYUZ_LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error"]).default("info")),
   SHLYUZ_BODY_LIMIT: positiveInt(1024 * 1024),
+  /** The 1C intake carries files as base64 in JSON: its own, larger limit. */
+  SHLYUZ_ONEC_BODY_LIMIT: positiveInt(32 * 1024 * 1024),
   SHLYUZ_SESSION_TTL_HOURS: positiveInt(12),
   SHLYUZ_EVENT_RETENTION_HOURS: positiveInt(24),
   SHLYUZ_SSE_HEARTBEAT_MS: positiveInt(15_000),

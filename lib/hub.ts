@@ -14,6 +14,7 @@ import { Metrics } from "./metrics.ts";
 import { Queue } from "./queue/queue.ts";
 import { SettingsStore } from "./settings.ts";
 import { Scheduler } from "./scheduler/service.ts";
+import { OnecService } from "./onec/service.ts";
 
 export interface Hub {
   config: Config;
@@ -27,6 +28,8 @@ export interface Hub {
   clock: Clock;
   /** The fetch every external client uses (tests swap it or point base URLs at fakes). */
   fetch: FetchFn;
+  /** 1C → Bitrix24 intake (lib/onec). */
+  onec?: OnecService;
   /** Registers a Deno.cron unless crons are disabled; stopped on close. */
   cron(name: string, schedule: string, fn: () => Promise<void>): void;
   /** Runs `fn` on close (capabilities release pools, sockets, timers). */
@@ -109,6 +112,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
     },
   };
   hub.scheduler = new Scheduler(hub);
+  hub.onec = new OnecService({ ...hub, log: log.child("onec") });
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge("shlyuz_sse_subscribers", () => events.subscriberCount, "Open event subscriptions in this process");
   return hub;

@@ -24,6 +24,8 @@ import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
 import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
+import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
+import { onecPages } from "./pages/onec.tsx";
 
 function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
@@ -57,16 +59,21 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
     }
   });
 
+  // 1C sends attached files as base64 inside the JSON body, so its two intake
+  // paths get their own, larger limit; everything else keeps SHLYUZ_BODY_LIMIT.
+  const limitOf = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) => c.json(errorBody("payload_too_large", `Request body is larger than ${maxSize} bytes`), 413),
+    });
+  const defaultLimit = limitOf(hub.config.SHLYUZ_BODY_LIMIT);
+  const intakeLimit = limitOf(hub.config.SHLYUZ_ONEC_BODY_LIMIT);
   app.use(
     "*",
-    bodyLimit({
-      maxSize: hub.config.SHLYUZ_BODY_LIMIT,
-      onError: (c) =>
-        c.json(
-          errorBody("payload_too_large", `Request body is larger than ${hub.config.SHLYUZ_BODY_LIMIT} bytes`),
-          413,
-        ),
-    }),
+    (c, next) =>
+      c.req.method === "POST" && (c.req.path === "/" || c.req.path === "/api/v1/onec/tasks")
+        ? intakeLimit(c, next)
+        : defaultLimit(c, next),
   );
 
   app.onError((err, c) => {
@@ -112,10 +119,13 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/api/v1", deadLetterRoutes(hub));
   app.route("/api/v1", settingsRoutes(hub));
   app.route("/api/v1", schedulerRoutes(hub));
+  app.route("/", onecLegacyRoutes(hub));
+  app.route("/api/v1", onecRoutes(hub));
 
   app.route("/admin", authPages(hub));
   app.route("/admin", adminPages(hub));
   app.route("/admin/scheduler", schedulerPages(hub));
+  app.route("/admin/onec", onecPages(hub));
   app.route(
     "/admin/connectors",
     plannedAreaPage(hub, {

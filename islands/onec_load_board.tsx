@@ -1,0 +1,85 @@
+/** Live load per Production section: open tasks and who is away; refetched when 1C tasks arrive. */
+import { useEffect, useState } from "preact/hooks";
+import { api, liveEvents } from "./_lib.ts";
+
+export interface BoardPerson {
+  id: number;
+  name: string;
+  openTasks: number;
+  availability: "today" | "next" | "absent";
+  why: string;
+}
+
+export interface BoardSection {
+  id: number;
+  name: string;
+  people: BoardPerson[];
+}
+
+export interface OnecLoadBoardProps {
+  initial: BoardSection[] | null;
+  error?: string;
+}
+
+const BADGE: Record<BoardPerson["availability"], string> = { today: "на работе", next: "позже", absent: "отсутствует" };
+
+export default function OnecLoadBoard({ initial, error: initialError }: OnecLoadBoardProps) {
+  const [sections, setSections] = useState<BoardSection[] | null>(initial);
+  const [error, setError] = useState<string | undefined>(initialError);
+  const [busy, setBusy] = useState(false);
+
+  async function reload() {
+    setBusy(true);
+    const res = await api<{ sections: BoardSection[] }>("/api/v1/onec/load");
+    setBusy(false);
+    if (res.ok) {
+      setSections(res.data.sections);
+      setError(undefined);
+    } else setError(res.error);
+  }
+
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = liveEvents(["onec.task.created", "onec.unassigned"], () => {
+      clearTimeout(timer);
+      timer = setTimeout(reload, 1500); // one reload for a burst of tasks
+    });
+    return () => {
+      clearTimeout(timer);
+      stop();
+    };
+  }, []);
+
+  return (
+    <section data-testid="load-board">
+      <button type="button" class="secondary outline" aria-busy={busy} onClick={reload}>Обновить загрузку</button>
+      {error && <p class="error" role="alert">{error}</p>}
+      <div class="kpis">
+        {(sections ?? []).map((s) => (
+          <article key={s.id} data-section={s.name}>
+            <header>
+              <strong style="font-size:1rem">{s.name}</strong>
+              <small>
+                {s.people.reduce((n, p) => n + p.openTasks, 0)} откр. · отсутствуют{" "}
+                {s.people.filter((p) => p.availability === "absent").length}
+              </small>
+            </header>
+            <table>
+              <tbody>
+                {s.people.map((p) => (
+                  <tr key={p.id} title={p.why}>
+                    <td style="text-align:left">{p.name}</td>
+                    <td>{p.openTasks}</td>
+                    <td>
+                      <small>{p.availability === "today" ? BADGE.today : <mark>{BADGE[p.availability]}</mark>}</small>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </article>
+        ))}
+      </div>
+    </section>
+  );
+}
