@@ -107,7 +107,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
         }
       }
       events.close();
-      await queue.idle();
+      await queue.stop();
       kv.close();
     },
   };

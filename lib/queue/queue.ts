@@ -92,6 +92,7 @@ export class Queue {
   #settledUnflushed = 0;
   #lastFlush = 0;
   #idle: Array<() => void> = [];
+  #stopping = false;
 
   constructor(
     kv: Deno.Kv,
@@ -176,6 +177,12 @@ export class Queue {
 
   /** Handles one raw queue value. Exposed so tests can drive delivery directly. */
   async handle(raw: unknown): Promise<void> {
+    if (this.#stopping) {
+      // The KV handle is about to close: leave the message on the queue (a
+      // durable KV delivers it again after the restart) rather than start work
+      // that cannot finish.
+      throw new Error("Cannot handle messages: the queue is stopping");
+    }
     this.#inFlight++;
     const started = performance.now();
     let kind = "unknown";
@@ -314,6 +321,12 @@ export class Queue {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Refuses new deliveries and resolves when running handlers are done (orderly shutdown). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.idle();
   }
 
   /** Resolves when no handler is running (for orderly shutdown and tests). */
