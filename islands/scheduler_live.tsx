@@ -1,7 +1,7 @@
 /**
  * The Scheduler page's live part: schedules with their next run time (in
- * their zone) and "Run now", and runs arriving over SSE (`schedule.run`,
- * `schedule.failed`) without a reload.
+ * their zone), and for admins "Run now", enable/disable, edit and delete;
+ * runs arriving over SSE (`schedule.run`, `schedule.failed`) without a reload.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, formatTime, liveEvents } from "./_lib.ts";
@@ -46,6 +46,10 @@ const OUTCOME_MARK: Record<string, string> = {
   running: "…",
 };
 
+// Small buttons that wrap inside the cell on a phone instead of widening the table.
+const ACTIONS_STYLE = "display:flex;flex-wrap:wrap;gap:0.25rem;--pico-form-element-spacing-vertical:0.25rem;" +
+  "--pico-form-element-spacing-horizontal:0.5rem;min-width:9rem";
+
 export default function SchedulerLive(
   { schedules: initialSchedules, runs: initialRuns, canWrite }: SchedulerLiveProps,
 ) {
@@ -59,8 +63,8 @@ export default function SchedulerLive(
       const run = { ...(e.data as unknown as RunRow), id: String(e.data.runId) };
       setRuns((list) => [run, ...list.filter((r) => r.id !== run.id)].slice(0, 100));
       // The next run time moved on: refresh the schedules.
-      api<{ items: Array<ScheduleRow & { action: { type: string } }> }>("/api/v1/schedules").then((res) => {
-        if (res.ok) setSchedules(res.data.items.map((s) => ({ ...s, action: describe(s.action) })));
+      api<{ items: ApiSchedule[] }>("/api/v1/schedules").then((res) => {
+        if (res.ok) setSchedules(res.data.items.map(toRow));
       });
     }, setLive);
   }, []);
@@ -68,6 +72,25 @@ export default function SchedulerLive(
   async function runNow(id: string) {
     const res = await api<{ id: string }>(`/api/v1/schedules/${id}/run`, { method: "POST", body: {} });
     setMessage(res.ok ? `Run ${res.data.id} queued` : `Cannot run: ${res.error}`);
+  }
+
+  async function toggle(s: ScheduleRow) {
+    const res = await api<ApiSchedule>(`/api/v1/schedules/${s.id}`, {
+      method: "PATCH",
+      body: { enabled: !s.enabled },
+    });
+    if (!res.ok) return setMessage(`Cannot ${s.enabled ? "disable" : "enable"}: ${res.error}`);
+    const row = toRow(res.data);
+    setSchedules((list) => list.map((x) => (x.id === row.id ? row : x)));
+    setMessage(`${row.name} ${row.enabled ? "enabled" : "disabled"}`);
+  }
+
+  async function remove(s: ScheduleRow) {
+    if (!confirm(`Delete the schedule "${s.name}"? Its run history stays until it expires.`)) return;
+    const res = await api(`/api/v1/schedules/${s.id}`, { method: "DELETE" });
+    if (!res.ok) return setMessage(`Cannot delete: ${res.error}`);
+    setSchedules((list) => list.filter((x) => x.id !== s.id));
+    setMessage(`${s.name} deleted`);
   }
 
   return (
@@ -87,7 +110,7 @@ export default function SchedulerLive(
             {schedules.map((s) => (
               <tr key={s.id} data-schedule-id={s.id}>
                 <td>
-                  {s.name} {!s.enabled && <mark>disabled</mark>}
+                  <a href={`/admin/scheduler/${s.id}`}>{s.name}</a> {!s.enabled && <mark>disabled</mark>}
                 </td>
                 <td>
                   <code>{s.cron}</code>
@@ -104,7 +127,14 @@ export default function SchedulerLive(
                 </td>
                 <td>
                   {canWrite && (
-                    <button type="button" class="secondary outline" onClick={() => runNow(s.id)}>Run now</button>
+                    <div style={ACTIONS_STYLE}>
+                      <button type="button" class="secondary outline" onClick={() => runNow(s.id)}>Run now</button>
+                      <button type="button" class="secondary outline" onClick={() => toggle(s)}>
+                        {s.enabled ? "Disable" : "Enable"}
+                      </button>
+                      <a href={`/admin/scheduler/${s.id}#edit`} role="button" class="secondary outline">Edit</a>
+                      <button type="button" class="secondary outline" onClick={() => remove(s)}>Delete</button>
+                    </div>
                   )}
                 </td>
               </tr>
@@ -138,7 +168,7 @@ export default function SchedulerLive(
                   {r.scheduleName} {r.trigger !== "schedule" && <small>({r.trigger})</small>}
                 </td>
                 <td title={r.reason}>
-                  <a href={`/api/v1/runs/${r.id}`}>
+                  <a href={`/admin/scheduler/runs/${r.id}`}>
                     {OUTCOME_MARK[r.outcome] ?? ""} {r.outcome}
                   </a>
                   {r.reason && (
@@ -158,6 +188,22 @@ export default function SchedulerLive(
       </div>
     </div>
   );
+}
+
+/** A schedule as the API answers it, as far as the table needs. */
+export type ApiSchedule = Omit<ScheduleRow, "action"> & { action: Parameters<typeof describe>[0] };
+
+/** The table row of a schedule from the API's answer. */
+export function toRow(s: ApiSchedule): ScheduleRow {
+  return {
+    id: s.id,
+    name: s.name,
+    cron: s.cron,
+    timezone: s.timezone,
+    enabled: s.enabled,
+    action: describe(s.action),
+    nextRunLocal: s.nextRunLocal,
+  };
 }
 
 /** One line for an action: "POST https://…" or "job mail.poll". */
