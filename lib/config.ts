@@ -59,6 +59,8 @@ export const configSchema = z.object({
   ),
   SHLYUZ_DISABLE_CRON: bool,
   SHLYUZ_DEMO: bool,
+  /** Set by Deno Deploy; there KV is managed and nothing may be written to local files. */
+  DENO_DEPLOYMENT_ID: optionalString,
   DATABASE_URL: opt(z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")),
   AMQP_URL: opt(z.string().regex(/^amqps?:\/\//, "must be an amqp:// URL")),
   AMQP_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default("TaskProcessingQueue")),

@@ -29,7 +29,12 @@ export class SettingsStore {
   }
 
   /** Reads a section merged over `defaults` and parsed with `schema`. */
-  async get<S extends z.ZodType>(org: string, section: string, schema: S, defaults: Partial<z.input<S>> = {}): Promise<z.infer<S>> {
+  async get<S extends z.ZodType>(
+    org: string,
+    section: string,
+    schema: S,
+    defaults: Partial<z.input<S>> = {},
+  ): Promise<z.infer<S>> {
     const stored = await this.read(org, section) ?? {};
     const merged: Record<string, unknown> = { ...defaults };
     for (const [k, v] of Object.entries(stored)) if (v !== undefined && v !== null && v !== "") merged[k] = v;
@@ -40,7 +45,12 @@ export class SettingsStore {
    * Writes a section. `secretFields` are sealed; a secret field given as
    * undefined keeps its stored value, so forms need not echo secrets back.
    */
-  async write(org: string, section: string, value: Record<string, unknown>, secretFields: readonly string[] = []): Promise<void> {
+  async write(
+    org: string,
+    section: string,
+    value: Record<string, unknown>,
+    secretFields: readonly string[] = [],
+  ): Promise<void> {
     const key = ["settings", org, section];
     const current = (await this.#kv.get<Record<string, unknown>>(key)).value ?? {};
     const next: Record<string, unknown> = { ...current };

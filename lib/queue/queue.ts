@@ -227,10 +227,18 @@ export class Queue {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (isTransientError(error) && !ctx.lastAttempt) {
-          await this.#kv.set(["qattempt", envelope.id], attempt + 1, { expireIn: ATTEMPT_TTL });
+          // Re-enqueue the same envelope with the next wait, together with the attempt
+          // count, in one commit. (Throwing would also retry, on the queue's own
+          // backoffSchedule, but leaves no count and prints the error to stderr; that
+          // path stays as the safety net for a crash mid-handler.)
+          const waits = def.backoffMs ?? this.#backoffMs;
+          const op = this.#kv.atomic().set(["qattempt", envelope.id], attempt + 1, { expireIn: ATTEMPT_TTL });
+          this.addTo(op, envelope.kind, envelope.org, envelope.payload, { id: envelope.id, delayMs: waits[attempt] });
+          const res = await op.commit();
+          if (!res.ok) throw error;
           this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
           ctx.log.warn("job failed, will retry", { id: envelope.id, org: envelope.org, attempt, reason });
-          throw error; // the KV queue redelivers on its backoffSchedule
+          return;
         }
         this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
         await this.#deadLetter(envelope, reason, attempt + 1);

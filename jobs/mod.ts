@@ -1,0 +1,13 @@
+/**
+ * The registry of queue handlers and cron jobs. Each capability adds one
+ * line to each function; handlers live one kind per file next to this one.
+ */
+import type { Hub } from "../lib/hub.ts";
+
+/** Registers every queue message kind's handler. */
+export function registerJobs(_hub: Hub): void {
+}
+
+/** Registers every Deno.cron job (skipped when SHLYUZ_DISABLE_CRON is set). */
+export function registerCrons(_hub: Hub): void {
+}

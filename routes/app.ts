@@ -1,0 +1,145 @@
+/**
+ * The HTTP application: middleware (request id, logs, metrics, body limit),
+ * one error handler for the whole API, and the sub-apps of each area.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
+import { z } from "zod";
+import type { AppEnv } from "./app_env.ts";
+import type { Hub } from "../lib/hub.ts";
+import { HttpError } from "../lib/errors.ts";
+import { zodIssues } from "../lib/validation.ts";
+import { newId } from "../lib/ids.ts";
+import { type HealthCheck, healthRoutes } from "./health.ts";
+import { accountRoutes } from "./accounts.ts";
+import { eventRoutes } from "./events.ts";
+import { deadLetterRoutes } from "./dead_letters.ts";
+import { settingsRoutes } from "./settings.ts";
+import { docsRoutes } from "./docs.ts";
+import { staticRoutes } from "./static.ts";
+import { authPages } from "./pages/auth_pages.tsx";
+import { adminPages } from "./pages/admin_pages.tsx";
+import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
+
+function errorBody(code: string, message: string, details?: unknown) {
+  return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
+}
+
+/** Builds the whole app for a hub. `checks` add capability health to /healthz. */
+export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, HealthCheck> } = {}) {
+  const app = new OpenAPIHono<AppEnv>();
+  const log = hub.log.child("http");
+
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("x-request-id")?.slice(0, 100) || newId();
+    c.set("hub", hub);
+    c.set("requestId", requestId);
+    c.set("log", log);
+    c.header("x-request-id", requestId);
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const route = routePath(c) ?? "unmatched";
+    hub.metrics.inc("shlyuz_http_requests_total", { method: c.req.method, route, status: String(c.res.status) });
+    hub.metrics.observe("shlyuz_http_request_seconds", seconds, { route });
+    if (c.res.status >= 500 || hub.config.SHLYUZ_LOG_LEVEL === "debug") {
+      log.info("request", {
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(seconds * 1000),
+      });
+    }
+  });
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: hub.config.SHLYUZ_BODY_LIMIT,
+      onError: (c) =>
+        c.json(
+          errorBody("payload_too_large", `Request body is larger than ${hub.config.SHLYUZ_BODY_LIMIT} bytes`),
+          413,
+        ),
+    }),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof HttpError) {
+      return c.json(errorBody(err.code, err.message, err.details), err.status as 400);
+    }
+    if (err instanceof z.ZodError) {
+      const details = zodIssues(err);
+      return c.json(
+        errorBody(
+          "validation_failed",
+          `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`,
+          details,
+        ),
+        422,
+      );
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const message = status === 400 && /json/i.test(err.message)
+        ? "Cannot parse the request body: it is not valid JSON"
+        : err.message || "Request failed";
+      if (status >= 500) log.error("request failed", { requestId: c.var.requestId, error: err });
+      return c.json(errorBody(status === 400 ? "invalid_json" : "http_error", message), status);
+    }
+    log.error("unhandled error", { requestId: c.var.requestId, path: c.req.path, error: err, stack: err.stack });
+    return c.json(errorBody("internal", `Internal error (request id ${c.var.requestId})`), 500);
+  });
+
+  app.notFound((c) => c.json(errorBody("not_found", `Cannot find ${c.req.method} ${c.req.path}`), 404));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An organization API token (shz_…) or, from the admin panel, the session cookie",
+  });
+
+  app.route("/", healthRoutes(hub, checks));
+  app.route("/", staticRoutes());
+  app.route("/", docsRoutes());
+  app.route("/api/v1", accountRoutes(hub));
+  app.route("/api/v1", eventRoutes(hub));
+  app.route("/api/v1", deadLetterRoutes(hub));
+  app.route("/api/v1", settingsRoutes(hub));
+
+  app.route("/admin", authPages(hub));
+  app.route("/admin", adminPages(hub));
+  app.route(
+    "/admin/connectors",
+    plannedAreaPage(hub, {
+      key: "connectors",
+      title: "Connectors & SLA",
+      about: "Agents inside customer networks dial out to the hub, run ticket-system queries and report SLA breaches.",
+      types: ["connector.*", "sla.*"],
+    }),
+  );
+  app.route(
+    "/admin/notifications",
+    plannedAreaPage(hub, {
+      key: "notifications",
+      title: "Notifications",
+      about: "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
+      types: ["mail.*", "notify.*"],
+    }),
+  );
+
+  app.get("/", (c) => c.redirect("/admin", 302));
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Shlyuz API",
+      version: "1.0.0",
+      description: "Integration hub: scheduler, 1C → Bitrix24 intake, enrichment, connectors & SLA, notifications.",
+    },
+  });
+  return app;
+}

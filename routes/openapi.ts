@@ -1,0 +1,54 @@
+/**
+ * OpenAPI sub-apps: every API route is declared with zod (`createRoute`), so
+ * `/openapi.json` is generated from the same schemas that validate requests.
+ * A schema violation answers 422 naming each bad field.
+ */
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "./app_env.ts";
+import { zodIssues } from "../lib/validation.ts";
+
+export { createRoute, z } from "@hono/zod-openapi";
+
+/** A sub-app whose validation failures use the API's error shape. */
+export function newApi(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const details = zodIssues(result.error as unknown as z.ZodError);
+        return c.json(
+          {
+            error: {
+              code: "validation_failed",
+              message: `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`,
+              details,
+            },
+          },
+          422,
+        );
+      }
+    },
+  });
+}
+
+/** The error shape, for documenting responses. */
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string().openapi({ example: "validation_failed" }),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+}).openapi("Error");
+
+/** Standard error responses to spread into a route's `responses`. */
+export const errorResponses = {
+  400: { description: "Invalid JSON", content: { "application/json": { schema: errorSchema } } },
+  401: { description: "No or invalid token", content: { "application/json": { schema: errorSchema } } },
+  403: { description: "Role too low", content: { "application/json": { schema: errorSchema } } },
+  422: {
+    description: "Schema violation; details name each field",
+    content: { "application/json": { schema: errorSchema } },
+  },
+} as const;
+
+/** Bearer token security requirement for route declarations. */
+export const bearer = [{ bearerAuth: [] }];

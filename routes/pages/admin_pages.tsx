@@ -1,0 +1,345 @@
+/** The foundation's admin pages: overview, events, members, tokens, audit log, dead letters. */
+import { Hono } from "hono";
+import type { AppEnv } from "../app_env.ts";
+import type { Hub } from "../../lib/hub.ts";
+import { Layout } from "./layout.tsx";
+import { render } from "./render.ts";
+import { Island } from "./island.tsx";
+import { requirePage } from "../middleware/auth.ts";
+import { listMembers } from "../../lib/accounts/store.ts";
+import { listTokens } from "../../lib/accounts/tokens.ts";
+import { listAudit } from "../../lib/accounts/audit.ts";
+import { hasRole, ROLES } from "../../lib/accounts/roles.ts";
+import { generalSettings } from "../../lib/general_settings.ts";
+
+function when(iso: string | undefined, tz: string): string {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString("ru-RU", { timeZone: tz, hour12: false });
+}
+
+export function adminPages(hub: Hub): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/", requirePage("viewer"), async (c) => {
+    const page = c.var.page;
+    const settings = await generalSettings(hub, page.org.id);
+    const recent = await hub.events.recent(page.org.id, { limit: 10 });
+    const dead = await hub.queue.deadLetters(page.org.id, { limit: 500 });
+    return render(
+      c,
+      <Layout title="Overview" active="home" page={page}>
+        <div class="kpis">
+          <article>
+            <strong data-testid="kpi-backlog">{await hub.queue.backlog()}</strong>queue backlog
+          </article>
+          <article>
+            <strong>{dead.items.length}</strong>dead letters
+          </article>
+          <article>
+            <strong>{settings.timezone}</strong>time zone
+          </article>
+        </div>
+        <h2>Recent events</h2>
+        <ul>
+          {recent.map((e) => (
+            <li key={e.id}>
+              <small>{when(e.at, settings.timezone)}</small> <code>{e.type}</code>
+            </li>
+          ))}
+        </ul>
+        {hasRole(page.role, "admin") && (
+          <details>
+            <summary>Organization settings</summary>
+            <Island
+              name="api_form"
+              props={{
+                action: "/api/v1/settings/general",
+                method: "PUT",
+                submitLabel: "Save",
+                fields: [
+                  { name: "timezone", label: "Time zone (IANA)", value: settings.timezone, required: true },
+                  {
+                    name: "allowPrivateNetworks",
+                    label: "Allow outgoing calls to private networks (10/8, 192.168/16, 127/8)",
+                    type: "checkbox",
+                    value: settings.allowPrivateNetworks,
+                  },
+                ],
+              }}
+            />
+          </details>
+        )}
+      </Layout>,
+    );
+  });
+
+  app.get("/events", requirePage("viewer"), async (c) => {
+    const page = c.var.page;
+    const settings = await generalSettings(hub, page.org.id);
+    const types = (c.req.query("types") ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+    const initial = await hub.events.recent(page.org.id, { limit: 50, types: types.length ? types : undefined });
+    return render(
+      c,
+      <Layout title="Events" active="events" page={page}>
+        <p>Everything that happens in the hub, live.</p>
+        <Island name="events_feed" props={{ initial, types, timeZone: settings.timezone }} />
+      </Layout>,
+    );
+  });
+
+  app.get("/members", requirePage("viewer"), async (c) => {
+    const page = c.var.page;
+    const members = await listMembers(hub.kv, page.org.id);
+    const admin = hasRole(page.role, "admin");
+    const roles = page.role === "owner" ? [...ROLES] : ROLES.filter((r) => r !== "owner");
+    return render(
+      c,
+      <Layout title="Members" active="members" page={page}>
+        <div class="overflow-auto">
+          <table class="striped">
+            <thead>
+              <tr>
+                <th>E-mail</th>
+                <th>Name</th>
+                <th>Role</th>
+                {admin && <th></th>}
+              </tr>
+            </thead>
+            <tbody>
+              {members.map((m) => (
+                <tr key={m.userId}>
+                  <td>{m.email}</td>
+                  <td>{m.name}</td>
+                  <td>{m.role}</td>
+                  {admin && (
+                    <td>
+                      {roles.filter((r) => r !== m.role).map((r) => (
+                        <Island
+                          name="api_action"
+                          props={{
+                            action: `/api/v1/members/${m.userId}`,
+                            method: "PATCH",
+                            body: { role: r },
+                            label: `→ ${r}`,
+                          }}
+                        />
+                      ))}
+                      {m.userId !== page.user.id && (
+                        <Island
+                          name="api_action"
+                          props={{
+                            action: `/api/v1/members/${m.userId}`,
+                            method: "DELETE",
+                            label: "Remove",
+                            confirm: `Remove ${m.email}?`,
+                          }}
+                        />
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {admin && (
+          <>
+            <h2>Add a member</h2>
+            <Island
+              name="api_form"
+              props={{
+                action: "/api/v1/members",
+                submitLabel: "Add",
+                fields: [
+                  { name: "email", label: "E-mail", type: "email", required: true },
+                  { name: "name", label: "Name" },
+                  { name: "password", label: "Initial password (only for a new user)", type: "password" },
+                  { name: "role", label: "Role", type: "select", options: roles, value: "operator" },
+                ],
+              }}
+            />
+          </>
+        )}
+      </Layout>,
+    );
+  });
+
+  app.get("/tokens", requirePage("admin"), async (c) => {
+    const page = c.var.page;
+    const settings = await generalSettings(hub, page.org.id);
+    const tokens = await listTokens(hub.kv, page.org.id);
+    const roles = ROLES.filter((r) => hasRole(page.role, r));
+    return render(
+      c,
+      <Layout title="API tokens" active="tokens" page={page}>
+        <p>
+          Programs (1C, scripts, connectors) call the API with{" "}
+          <code>Authorization: Bearer &lt;token&gt;</code>. A token is shown once and stored only as a hash.
+        </p>
+        <div class="overflow-auto">
+          <table class="striped">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Role</th>
+                <th>Prefix</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th></th>
+              </tr>
+            </thead>
+            <tbody>
+              {tokens.map((t) => (
+                <tr key={t.id}>
+                  <td>{t.name}</td>
+                  <td>{t.role}</td>
+                  <td>
+                    <code>{t.prefix}…</code>
+                  </td>
+                  <td>{when(t.createdAt, settings.timezone)}</td>
+                  <td>{when(t.lastUsedAt, settings.timezone)}</td>
+                  <td>
+                    {t.revokedAt ? <small>revoked {when(t.revokedAt, settings.timezone)}</small> : (
+                      <Island
+                        name="api_action"
+                        props={{
+                          action: `/api/v1/tokens/${t.id}`,
+                          method: "DELETE",
+                          label: "Revoke",
+                          confirm: `Revoke ${t.name}?`,
+                        }}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <h2>New token</h2>
+        <Island
+          name="api_form"
+          props={{
+            action: "/api/v1/tokens",
+            submitLabel: "Create",
+            showResult: "value",
+            fields: [
+              { name: "name", label: "Name", required: true, placeholder: "1C production" },
+              { name: "role", label: "Role", type: "select", options: roles, value: "operator" },
+            ],
+          }}
+        />
+      </Layout>,
+    );
+  });
+
+  app.get("/audit", requirePage("admin"), async (c) => {
+    const page = c.var.page;
+    const settings = await generalSettings(hub, page.org.id);
+    const { items, cursor } = await listAudit(hub.kv, page.org.id, { limit: 100, cursor: c.req.query("cursor") });
+    return render(
+      c,
+      <Layout title="Audit log" active="audit" page={page}>
+        <div class="overflow-auto">
+          <table class="striped">
+            <thead>
+              <tr>
+                <th>Time ({settings.timezone})</th>
+                <th>Who</th>
+                <th>Action</th>
+                <th>Target</th>
+                <th>Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((a) => (
+                <tr key={a.id}>
+                  <td>{when(a.at, settings.timezone)}</td>
+                  <td>{a.actorLabel}</td>
+                  <td>
+                    <code>{a.action}</code>
+                  </td>
+                  <td>{a.target}</td>
+                  <td>
+                    <small>{a.details ? JSON.stringify(a.details) : ""}</small>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {cursor && <a href={`/admin/audit?cursor=${encodeURIComponent(cursor)}`}>Older →</a>}
+      </Layout>,
+    );
+  });
+
+  app.get("/dead-letters", requirePage("operator"), async (c) => {
+    const page = c.var.page;
+    const settings = await generalSettings(hub, page.org.id);
+    const kind = c.req.query("kind") || undefined;
+    const { items } = await hub.queue.deadLetters(page.org.id, { kind, limit: 200 });
+    return render(
+      c,
+      <Layout title="Dead letters" active="dead" page={page}>
+        <p>
+          Messages that failed for good: invalid messages, terminal errors, and those that used up their retries.
+          Re-drive puts a message back on the queue with a fresh attempt count.
+        </p>
+        <form method="get" role="search">
+          <input name="kind" placeholder="kind, e.g. task.process" value={kind} />
+          <button type="submit">Filter</button>
+        </form>
+        <div class="overflow-auto">
+          <table class="striped" data-testid="dead-letters">
+            <thead>
+              <tr>
+                <th>Failed</th>
+                <th>Kind</th>
+                <th>Reason</th>
+                <th>Attempts</th>
+                <th></th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((d) => (
+                <tr key={d.id}>
+                  <td>{when(d.failedAt, settings.timezone)}</td>
+                  <td>
+                    <code>{d.kind}</code>
+                  </td>
+                  <td>
+                    <details>
+                      <summary>{d.reason}</summary>
+                      <pre><code>{JSON.stringify(d.envelope, null, 2).slice(0, 4000)}</code></pre>
+                    </details>
+                  </td>
+                  <td>{d.attempts}</td>
+                  <td>
+                    <Island
+                      name="api_action"
+                      props={{ action: `/api/v1/dead-letters/${d.id}/redrive`, label: "Re-drive" }}
+                    />
+                    {hasRole(page.role, "admin") && (
+                      <Island
+                        name="api_action"
+                        props={{
+                          action: `/api/v1/dead-letters/${d.id}`,
+                          method: "DELETE",
+                          label: "Discard",
+                          confirm: "Discard it for good?",
+                        }}
+                      />
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {items.length === 0 && <p>No dead letters.</p>}
+      </Layout>,
+    );
+  });
+
+  return app;
+}
