@@ -7,6 +7,8 @@ import { z } from "zod";
 import type { EnrichmentService } from "../lib/enrichment/mod.ts";
 import { PROCESS_KIND } from "../lib/enrichment/mod.ts";
 import { defineJob } from "../lib/queue/queue.ts";
+import type { Hub } from "../lib/hub.ts";
+import { taskResultJob, taskWebhookJob } from "./task_result.ts";
 
 export const taskProcessPayload = z.object({
   tasks: z.array(z.object({ task: z.unknown(), attempt: z.int().min(0).default(0) })).min(1).max(1000),
@@ -20,4 +22,14 @@ export function taskProcessJob(svc: EnrichmentService) {
     payload: taskProcessPayload,
     handle: (p, ctx) => svc.processor.processQueued(ctx.org, p.tasks, p.source),
   });
+}
+
+/** Registers task.process, task.result and task.webhook, and starts the RabbitMQ bridge (in the background). */
+export function registerEnrichmentJobs(hub: Hub): void {
+  const svc = hub.enrichment;
+  if (!svc) return;
+  hub.queue.register(taskProcessJob(svc));
+  hub.queue.register(taskResultJob(hub, svc));
+  hub.queue.register(taskWebhookJob(hub, svc));
+  svc.start().catch((error) => hub.log.error("enrichment start failed", { error }));
 }

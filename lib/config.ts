@@ -71,6 +71,8 @@ export const configSchema = z.object({
   ENRICH_TIMEOUT_MS: positiveInt(10_000),
   ENRICH_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(10).default(3)),
   ENRICH_CONCURRENCY: positiveInt(64),
+  /** Postgres schema of the enrichment sink (created when missing). Default: the connection's search_path. */
+  ENRICH_PG_SCHEMA: opt(z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case SQL identifier")),
   DADATA_API_KEY: optionalString,
   DADATA_SECRET_KEY: optionalString,
   DADATA_BASE_URL: z.preprocess(emptyAsUndefined, httpUrl.default("https://cleaner.dadata.ru")),

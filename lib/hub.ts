@@ -12,6 +12,8 @@ import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Queue } from "./queue/queue.ts";
 import { SettingsStore } from "./settings.ts";
+import { createEnrichment, type EnrichmentService } from "./enrichment/mod.ts";
+import { listOrgs } from "./accounts/store.ts";
 
 export interface Hub {
   config: Config;
@@ -30,6 +32,8 @@ export interface Hub {
   /** Runs `fn` on close (capabilities release pools, sockets, timers). */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
+  /** Enrichment (DaData/YandexGPT tasks, sinks, RabbitMQ bridge); `status()` feeds /healthz. */
+  enrichment?: EnrichmentService;
 }
 
 export interface HubDeps {
@@ -104,6 +108,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
       kv.close();
     },
   };
+  hub.enrichment = await createEnrichment(hub, { defaultOrg: async () => (await listOrgs(kv))[0]?.id ?? "default" });
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge("shlyuz_sse_subscribers", () => events.subscriberCount, "Open event subscriptions in this process");
   return hub;

@@ -17,6 +17,8 @@ import { accountRoutes } from "./accounts.ts";
 import { eventRoutes } from "./events.ts";
 import { deadLetterRoutes } from "./dead_letters.ts";
 import { settingsRoutes } from "./settings.ts";
+import { enrichmentRoutes } from "./enrichment.ts";
+import { enrichmentPages } from "./pages/enrichment.tsx";
 import { docsRoutes } from "./docs.ts";
 import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
@@ -109,9 +111,11 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/api/v1", eventRoutes(hub));
   app.route("/api/v1", deadLetterRoutes(hub));
   app.route("/api/v1", settingsRoutes(hub));
+  app.route("/api/v1", enrichmentRoutes(hub));
 
   app.route("/admin", authPages(hub));
   app.route("/admin", adminPages(hub));
+  app.route("/admin/enrichment", enrichmentPages(hub));
   app.route(
     "/admin/connectors",
     plannedAreaPage(hub, {

@@ -58,7 +58,7 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
   const c: Config = hub.config;
   const log = hub.log.child("enrichment");
   const sink: RowSink = c.DATABASE_URL
-    ? await PostgresSink.open({ url: c.DATABASE_URL, schema: opts.pgSchema, log })
+    ? await PostgresSink.open({ url: c.DATABASE_URL, schema: opts.pgSchema ?? c.ENRICH_PG_SCHEMA, log })
     : new KvSink(hub.kv, { now: () => hub.clock.now() });
   const clients = new OrgClients({
     settings: hub.settings,
@@ -106,8 +106,7 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
       return { ok: amqp.state === "disabled" || amqp.state === "connected", sink: sink.name, amqp };
     },
     async writeSettings(o, section, value) {
-      const parsed = SECTIONS[section].schema.partial().parse(value);
-      await hub.settings.write(o, section, parsed, SECTIONS[section].secrets);
+      await hub.settings.write(o, section, value, SECTIONS[section].secrets);
       clients.invalidate(o);
     },
     async bridgeOrg() {
