@@ -179,7 +179,7 @@ export class Processor {
     }
     if (out.busy.length) {
       // Another worker holds these; look again when its lease may have ended.
-      const waitMs = Math.min(5000, Math.max(250, ...out.busy.map((b) => b.waitMs)));
+      const waitMs = Math.min(1000, Math.max(200, ...out.busy.map((b) => b.waitMs)));
       await this.#o.queue.enqueue(PROCESS_KIND, org, {
         tasks: out.busy.map((b) => ({ task: b.item.task, attempt: b.item.attempt })),
         source,
