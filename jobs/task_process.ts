@@ -20,7 +20,10 @@ export function taskProcessJob(svc: EnrichmentService) {
   return defineJob({
     kind: PROCESS_KIND,
     payload: taskProcessPayload,
-    handle: (p, ctx) => svc.processor.processQueued(ctx.org, p.tasks, p.source),
+    async handle(p, ctx) {
+      await svc.processor.processQueued(ctx.org, p.tasks, p.source);
+      await svc.processor.settled(ctx.id);
+    },
   });
 }
 

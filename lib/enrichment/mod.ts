@@ -80,6 +80,7 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     concurrency: c.ENRICH_CONCURRENCY,
     roundDelaysMs: opts.roundDelaysMs,
   });
+  const startedAt = hub.clock.now();
   const org = () => c.AMQP_ORG ?? opts.defaultOrg?.() ?? "default";
   const bridge = c.AMQP_URL
     ? new AmqpBridge({
@@ -117,6 +118,8 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
       return w.webhookUrl && w.webhookSecret ? { url: w.webhookUrl, secret: w.webhookSecret } : null;
     },
     async start() {
+      // File-backed KV only: on Deno Deploy other isolates' in-flight messages are not orphans.
+      if (c.SHLYUZ_KV_PATH && c.SHLYUZ_KV_PATH !== ":memory:") await processor.recoverInbox(startedAt);
       await bridge?.start();
     },
   };

@@ -36,6 +36,21 @@ export interface QueuedTask {
   attempt?: number;
 }
 
+export interface ProcessPayload {
+  tasks: QueuedTask[];
+  source: string;
+}
+
+interface InboxEntry {
+  org: string;
+  payload: ProcessPayload;
+  /** When the message became due (epoch ms). */
+  at: number;
+}
+
+const INBOX_TTL = 7 * 24 * 3600_000;
+const inboxKey = (id: string): Deno.KvKey => ["inbox", id];
+
 export interface ResultMessage {
   results: ResultEntry[];
 }
@@ -180,10 +195,12 @@ export class Processor {
     if (out.busy.length) {
       // Another worker holds these; look again when its lease may have ended.
       const waitMs = Math.min(1000, Math.max(200, ...out.busy.map((b) => b.waitMs)));
-      await this.#o.queue.enqueue(PROCESS_KIND, org, {
+      const op = this.#o.kv.atomic();
+      this.#addProcess(op, org, {
         tasks: out.busy.map((b) => ({ task: b.item.task, attempt: b.item.attempt })),
         source,
-      }, { delayMs: waitMs });
+      }, waitMs);
+      await op.commit();
     }
     if (out.claimed.length === 0) return;
     try {
@@ -227,7 +244,13 @@ export class Processor {
       size += n;
     }
     if (cur.length) messages.push({ kind: PROCESS_KIND, org, payload: { tasks: cur, source } });
-    await this.#o.queue.enqueueMany(messages);
+    // Two mutations per message (enqueue + inbox entry); 200 messages per commit stays under KV's 1000.
+    for (let i = 0; i < messages.length; i += 200) {
+      const op = this.#o.kv.atomic();
+      for (const m of messages.slice(i, i + 200)) this.#addProcess(op, org, m.payload as ProcessPayload);
+      const res = await op.commit();
+      if (!res.ok) throw new Error("Cannot enqueue tasks: the KV commit was rejected");
+    }
     return messages.length;
   }
 
@@ -370,7 +393,7 @@ export class Processor {
   }
 
   async #scheduleRetry(org: string, items: Array<{ c: Claimed; reason: string }>, source: string): Promise<void> {
-    const { kv, queue, clock } = this.#o;
+    const { kv, clock } = this.#o;
     const now = clock.now();
     const byAttempt = Map.groupBy(items, (x) => x.c.attempt);
     for (const [attempt, group] of byAttempt) {
@@ -382,10 +405,10 @@ export class Processor {
           { status: "retrying", hash: c.hash, attempt: attempt + 1, reason, at: now } satisfies TaskState,
         );
       }
-      queue.addTo(op, PROCESS_KIND, org, {
+      this.#addProcess(op, org, {
         tasks: group.map(({ c }) => ({ task: c.task, attempt: attempt + 1 })),
         source,
-      }, { delayMs: Math.round(base / 2 + Math.random() * base / 2) });
+      }, Math.round(base / 2 + Math.random() * base / 2));
       const res = await op.commit();
       if (!res.ok) this.#o.log.warn("retry not scheduled: a claim was taken over", { org, count: group.length });
       this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: "any", outcome: "retry" }, group.length);
@@ -435,6 +458,41 @@ export class Processor {
       reason,
       source,
     });
+  }
+
+  /**
+   * Enqueues a `task.process` message and records it in the inbox
+   * `["inbox", id]` until a handler has settled it. Deno KV on a file hands
+   * the messages a killed process had in flight to the next process only
+   * after about a minute; `recoverInbox()` at start-up re-enqueues them at
+   * once (the claims make the late original copies harmless).
+   */
+  #addProcess(op: Deno.AtomicOperation, org: string, payload: ProcessPayload, delayMs?: number) {
+    const env = this.#o.queue.addTo(op, PROCESS_KIND, org, payload, { delayMs });
+    op.set(inboxKey(env.id), { org, payload, at: this.#o.clock.now() + (delayMs ?? 0) } satisfies InboxEntry, {
+      expireIn: INBOX_TTL,
+    });
+  }
+
+  /** Marks a `task.process` message settled (its tasks are done, rescheduled or dead-lettered). */
+  async settled(messageId: string): Promise<void> {
+    await this.#o.kv.delete(inboxKey(messageId));
+  }
+
+  /**
+   * Re-enqueues messages that were in flight when the previous process died
+   * (inbox entries older than `before`). Returns how many.
+   */
+  async recoverInbox(before: number): Promise<number> {
+    let n = 0;
+    for await (const e of this.#o.kv.list<InboxEntry>({ prefix: ["inbox"] })) {
+      if (e.value.at >= before) continue;
+      const op = this.#o.kv.atomic().check(e).delete(e.key);
+      this.#addProcess(op, e.value.org, e.value.payload);
+      if ((await op.commit()).ok) n++;
+    }
+    if (n) this.#o.log.info("re-enqueued task batches left in flight by the previous process", { count: n });
+    return n;
   }
 
   /** Writes a dead letter in the queue's own format, so the dead-letter list shows it and re-drive works. */
