@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { Hub } from "../lib/hub.ts";
-import { dedupeKey, isDone } from "../lib/kv/dedupe.ts";
+import { dedupeKey } from "../lib/kv/dedupe.ts";
 import type { EnrichmentService } from "../lib/enrichment/mod.ts";
 import { RESULT_KIND } from "../lib/enrichment/mod.ts";
 import { sendWebhook } from "../lib/enrichment/webhooks.ts";
@@ -30,29 +30,38 @@ export function taskResultJob(hub: Pick<Hub, "events" | "queue" | "kv">, svc: En
     kind: RESULT_KIND,
     payload: taskResultPayload,
     async handle(p, ctx) {
-      const step = async (name: string, fn: () => Promise<void>) => {
-        const key = dedupeKey(RESULT_KIND, ctx.id, name);
-        if (await isDone(ctx.kv, key)) return;
-        await fn();
-        await ctx.kv.set(key, true, { expireIn: DAY });
-      };
+      // Steps that already happened on an earlier delivery are recorded under one marker; on the
+      // happy path nothing is written (a crash between a step and the ack repeats it: at least once).
+      const key = dedupeKey(RESULT_KIND, ctx.id);
+      const done = new Set((await ctx.kv.get<string[]>(key)).value ?? []);
       const results = p.results.map((r) => ({
         task_id: r.task_id,
         id: r.id,
         task_type: r.task_type,
         cursor: r.cursor,
       }));
-      await step("event", async () => {
-        const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
-        await hub.events.publish(ctx.org, "task.done", { ...one, count: results.length, results });
-      });
-      if (svc.bridge && ctx.org === (await svc.bridgeOrg())) {
-        await step("amqp", () => svc.bridge!.publishResults(results));
+      const steps: Array<[string, () => Promise<unknown>]> = [
+        ["event", () => {
+          const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
+          return hub.events.publish(ctx.org, "task.done", { ...one, count: results.length, results });
+        }],
+        ["amqp", async () => {
+          if (svc.bridge && ctx.org === (await svc.bridgeOrg())) await svc.bridge.publishResults(results);
+        }],
+        ["webhook", async () => {
+          if (await svc.webhook(ctx.org)) await hub.queue.enqueue(WEBHOOK_KIND, ctx.org, { results });
+        }],
+      ];
+      for (const [name, fn] of steps) {
+        if (done.has(name)) continue;
+        try {
+          await fn();
+          done.add(name);
+        } catch (error) {
+          await ctx.kv.set(key, [...done], { expireIn: DAY });
+          throw error;
+        }
       }
-      await step("webhook", async () => {
-        const hook = await svc.webhook(ctx.org);
-        if (hook) await hub.queue.enqueue(WEBHOOK_KIND, ctx.org, { results });
-      });
     },
   });
 }

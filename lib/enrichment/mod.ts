@@ -95,6 +95,7 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     : null;
   hub.onClose(async () => {
     await bridge?.close();
+    await hub.queue.idle(); // handlers still running may write rows
     await sink.close();
   });
   return {

@@ -30,10 +30,14 @@ Deno.test("with 30% of DaData calls failing or timing out every task ends done o
     await h.svc.processor.submit(ORG, tasks, "batch");
     const ids = tasks.map((t) => t.task_id);
     let states = await readStates(h.hub.kv, ORG, ids);
-    await waitFor(async () => {
-      states = await readStates(h.hub.kv, ORG, ids);
-      return [...states.values()].every((e) => e.value?.status === "done" || e.value?.status === "failed");
-    }, 30_000, "every task settled");
+    await waitFor(
+      async () => {
+        states = await readStates(h.hub.kv, ORG, ids);
+        return [...states.values()].every((e) => e.value?.status === "done" || e.value?.status === "failed");
+      },
+      30_000,
+      "every task settled",
+    );
     await waitFor(() => h.hub.queue.backlog().then((n) => n === 0), 10_000, "drain");
     const done = [...states.values()].filter((e) => e.value?.status === "done");
     const failed = [...states.values()].filter((e) => e.value?.status === "failed");
