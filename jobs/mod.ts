@@ -6,11 +6,13 @@ import type { Hub } from "../lib/hub.ts";
 import { scheduleFireJob } from "./schedule_fire.ts";
 import { registerSchedulerCron } from "./schedule_tick.ts";
 import { bitrixCacheRefreshJob, registerBitrixCacheCron } from "./bitrix_cache_refresh.ts";
+import { registerEnrichmentJobs } from "./task_process.ts";
 
 /** Registers every queue message kind's handler. */
 export function registerJobs(hub: Hub): void {
   hub.queue.register(scheduleFireJob(hub));
   hub.queue.register(bitrixCacheRefreshJob(hub));
+  registerEnrichmentJobs(hub);
 }
 
 /** Registers every Deno.cron job (skipped when SHLYUZ_DISABLE_CRON is set). */

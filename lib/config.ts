@@ -79,6 +79,14 @@ export const configSchema = z.object({
   AMQP_URL: opt(z.string().regex(/^amqps?:\/\//, "must be an amqp:// URL")),
   AMQP_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default("TaskProcessingQueue")),
   AMQP_RESULT_QUEUE: z.preprocess(emptyAsUndefined, z.string().default("TaskResultDeliveryQueue")),
+  /** Organization whose tasks the RabbitMQ bridge carries. Default: the first organization. */
+  AMQP_ORG: optionalString,
+  /** Enrichment: per-attempt timeout of DaData/YandexGPT calls (ms), retries per call, upstream calls at once. */
+  ENRICH_TIMEOUT_MS: positiveInt(10_000),
+  ENRICH_RETRIES: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(10).default(3)),
+  ENRICH_CONCURRENCY: positiveInt(64),
+  /** Postgres schema of the enrichment sink (created when missing). Default: the connection's search_path. */
+  ENRICH_PG_SCHEMA: opt(z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case SQL identifier")),
   DADATA_API_KEY: optionalString,
   DADATA_SECRET_KEY: optionalString,
   DADATA_BASE_URL: z.preprocess(emptyAsUndefined, httpUrl.default("https://cleaner.dadata.ru")),

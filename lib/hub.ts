@@ -15,6 +15,8 @@ import { Queue } from "./queue/queue.ts";
 import { SettingsStore } from "./settings.ts";
 import { Scheduler } from "./scheduler/service.ts";
 import { OnecService } from "./onec/service.ts";
+import { createEnrichment, type EnrichmentService } from "./enrichment/mod.ts";
+import { listOrgs } from "./accounts/store.ts";
 
 export interface Hub {
   config: Config;
@@ -37,6 +39,8 @@ export interface Hub {
   close(): Promise<void>;
   /** Cron schedules with HTTP and internal actions (lib/scheduler). */
   scheduler?: Scheduler;
+  /** Enrichment (DaData/YandexGPT tasks, sinks, RabbitMQ bridge); `status()` feeds /healthz. */
+  enrichment?: EnrichmentService;
 }
 
 export interface HubDeps {
@@ -113,6 +117,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
   };
   hub.scheduler = new Scheduler(hub);
   hub.onec = new OnecService({ ...hub, log: log.child("onec") });
+  hub.enrichment = await createEnrichment(hub, { defaultOrg: async () => (await listOrgs(kv))[0]?.id ?? "default" });
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge("shlyuz_sse_subscribers", () => events.subscriberCount, "Open event subscriptions in this process");
   return hub;

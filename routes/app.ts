@@ -19,6 +19,8 @@ import { deadLetterRoutes } from "./dead_letters.ts";
 import { settingsRoutes } from "./settings.ts";
 import { schedulerRoutes } from "./scheduler.ts";
 import { schedulerPages } from "./pages/scheduler.tsx";
+import { enrichmentRoutes } from "./enrichment.ts";
+import { enrichmentPages } from "./pages/enrichment.tsx";
 import { docsRoutes } from "./docs.ts";
 import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
@@ -111,6 +113,8 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
     description: "An organization API token (shz_…) or, from the admin panel, the session cookie",
   });
 
+  const enrichment = hub.enrichment;
+  if (enrichment && !checks.enrichment) checks = { ...checks, enrichment: () => enrichment.status() };
   app.route("/", healthRoutes(hub, checks));
   app.route("/", staticRoutes());
   app.route("/", docsRoutes());
@@ -121,11 +125,13 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/api/v1", schedulerRoutes(hub));
   app.route("/", onecLegacyRoutes(hub));
   app.route("/api/v1", onecRoutes(hub));
+  app.route("/api/v1", enrichmentRoutes(hub));
 
   app.route("/admin", authPages(hub));
   app.route("/admin", adminPages(hub));
   app.route("/admin/scheduler", schedulerPages(hub));
   app.route("/admin/onec", onecPages(hub));
+  app.route("/admin/enrichment", enrichmentPages(hub));
   app.route(
     "/admin/connectors",
     plannedAreaPage(hub, {

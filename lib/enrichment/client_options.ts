@@ -1,0 +1,30 @@
+/** The options every enrichment client shares (the project's client surface). */
+import type { Clock } from "../clock.ts";
+import type { FetchFn } from "../http/request.ts";
+
+export interface ClientOptions {
+  baseUrl: string;
+  fetch?: FetchFn;
+  /** Per attempt. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Retries after the first attempt on 429, 5xx, network errors and malformed answers. Default 3. */
+  retries?: number;
+  /** First backoff step (ms); the waits double with full jitter. Default 200. */
+  retryBaseMs?: number;
+  clock?: Clock;
+  random?: () => number;
+  signal?: AbortSignal;
+  onRetry?: (error: unknown, attempt: number, waitMs: number) => void;
+}
+
+/** Removes a credential from text quoted back by an upstream ("disabled for token 'XXX'"). */
+export function scrub(text: string, secrets: Array<string | undefined>): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("[redacted]");
+  return out;
+}
+
+/** `https://host/` + `/api/v1/x` without a double slash. */
+export function joinUrl(base: string, path: string): string {
+  return base.replace(/\/+$/, "") + path;
+}

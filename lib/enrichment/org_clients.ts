@@ -1,0 +1,128 @@
+/**
+ * Per-organization DaData and YandexGPT settings (encrypted keys, base URLs,
+ * model, system prompt, temperature, max tokens) over the env defaults, and
+ * the `Enrich` function that calls the right API for a task. Settings are
+ * cached for a few seconds: at thousands of tasks a second, reading and
+ * decrypting them per task would cost more than the task.
+ */
+import { z } from "zod";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import type { FetchFn } from "../http/request.ts";
+import type { SettingsStore } from "../settings.ts";
+import { DadataClient } from "./dadata_client.ts";
+import type { Enrich } from "./processor.ts";
+import { YandexGptClient } from "./yandexgpt_client.ts";
+
+const url = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL");
+
+export const dadataSettingsSchema = z.object({
+  apiKey: z.string().optional(),
+  secretKey: z.string().optional(),
+  baseUrl: url,
+});
+
+export const yandexGptSettingsSchema = z.object({
+  apiKey: z.string().optional(),
+  folderId: z.string().optional(),
+  model: z.string().min(1),
+  baseUrl: url,
+  systemPrompt: z.string().max(4000).default(""),
+  temperature: z.coerce.number().min(0).max(1).default(0.3),
+  maxTokens: z.coerce.number().int().min(1).max(2000).default(1000),
+});
+
+export const webhookSettingsSchema = z.object({
+  webhookUrl: url.optional(),
+  webhookSecret: z.string().optional(),
+});
+
+/** Settings sections and the fields in each that are sealed at rest. */
+export const SECTIONS = {
+  dadata: { schema: dadataSettingsSchema, secrets: ["apiKey", "secretKey"] },
+  yandexgpt: { schema: yandexGptSettingsSchema, secrets: ["apiKey"] },
+  enrichment: { schema: webhookSettingsSchema, secrets: ["webhookSecret"] },
+} as const;
+
+export interface OrgClientsOptions {
+  settings: SettingsStore;
+  config: Config;
+  fetch?: FetchFn;
+  clock?: Clock;
+  /** Backoff base for the clients' retries (ms). Default 200. */
+  retryBaseMs?: number;
+  cacheMs?: number;
+}
+
+interface Clients {
+  dadata: DadataClient;
+  gpt: YandexGptClient;
+  expires: number;
+}
+
+/** Builds and caches each organization's clients; `enrich` routes a task to the right one. */
+export class OrgClients {
+  readonly #o: OrgClientsOptions;
+  readonly #cache = new Map<string, Promise<Clients>>();
+
+  constructor(options: OrgClientsOptions) {
+    this.#o = options;
+  }
+
+  /** Forget an organization's clients (after its settings change). */
+  invalidate(org: string): void {
+    this.#cache.delete(org);
+  }
+
+  readonly enrich: Enrich = async (org, task) => {
+    const c = await this.#clients(org);
+    if (task.task_type === "phone") return await c.dadata.cleanPhone(task.data);
+    if (task.task_type === "email") return await c.dadata.cleanEmail(task.data);
+    return (await c.gpt.complete(task.data)).text;
+  };
+
+  #clients(org: string): Promise<Clients> {
+    const now = (this.#o.clock ?? { now: Date.now }).now();
+    const hit = this.#cache.get(org);
+    if (hit) {
+      return hit.then((c) => {
+        if (c.expires > now) return c;
+        this.#cache.delete(org);
+        return this.#clients(org);
+      });
+    }
+    const p = this.#build(org, now);
+    this.#cache.set(org, p);
+    p.catch(() => this.#cache.delete(org));
+    return p;
+  }
+
+  async #build(org: string, now: number): Promise<Clients> {
+    const { settings, config: c, fetch, clock, retryBaseMs, cacheMs = 5000 } = this.#o;
+    const dd = await settings.get(org, "dadata", dadataSettingsSchema, {
+      apiKey: c.DADATA_API_KEY,
+      secretKey: c.DADATA_SECRET_KEY,
+      baseUrl: c.DADATA_BASE_URL,
+    });
+    const yg = await settings.get(org, "yandexgpt", yandexGptSettingsSchema, {
+      apiKey: c.YANDEXGPT_API_KEY,
+      folderId: c.YANDEXGPT_FOLDER_ID,
+      model: c.YANDEXGPT_MODEL,
+      baseUrl: c.YANDEXGPT_BASE_URL,
+    });
+    const common = { fetch, clock, timeoutMs: c.ENRICH_TIMEOUT_MS, retries: c.ENRICH_RETRIES, retryBaseMs };
+    return {
+      dadata: new DadataClient({ ...dd, ...common }),
+      gpt: new YandexGptClient({ ...yg, systemPrompt: yg.systemPrompt || undefined, ...common }),
+      expires: now + cacheMs,
+    };
+  }
+}
+
+/** The longest a claim must hold: every attempt timing out plus the backoff between them, with slack. */
+export function leaseMsFor(config: Config, retryBaseMs = 200): number {
+  const attempts = config.ENRICH_RETRIES + 1;
+  let backoff = 0;
+  for (let i = 0; i < config.ENRICH_RETRIES; i++) backoff += Math.min(5000, retryBaseMs * 2 ** i);
+  return attempts * config.ENRICH_TIMEOUT_MS + backoff + 5000;
+}

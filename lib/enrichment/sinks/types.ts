@@ -1,0 +1,43 @@
+/**
+ * Where enrichment rows go: table `integration_service(id, data, task_type)`
+ * plus org, task_id, source and created_at. One interface, two sinks: KV (the
+ * default) and Postgres (when DATABASE_URL is set). Both are idempotent by
+ * `(org, task_id)`.
+ */
+import type { TaskType } from "../task_schema.ts";
+
+export interface NewRow {
+  task_id: number;
+  task_type: TaskType;
+  /** The input data of the task (the phone, the e-mail, the prompt). */
+  source: string;
+  /** What the service returned: the DaData record or the YandexGPT answer. */
+  data: unknown;
+}
+
+export interface Row extends NewRow {
+  id: number;
+  org: string;
+  created_at: string;
+}
+
+export interface RowPage {
+  items: Row[];
+  /** Pass back as `cursor` for the next (older) page; absent on the last page. */
+  cursor?: string;
+}
+
+export interface RowSink {
+  readonly name: "kv" | "postgres";
+  /**
+   * Stores rows and returns their ids, in order. Idempotent by `(org,
+   * task_id)`: a row that exists keeps its id. The KV sink adds its writes to
+   * `op`, which the caller commits together with the tasks' "done" marks;
+   * the Postgres sink writes at once and leaves `op` alone.
+   */
+  store(org: string, rows: NewRow[], op: Deno.AtomicOperation): Promise<number[]>;
+  get(org: string, id: number): Promise<Row | null>;
+  /** Newest first; filter by type; cursor pagination. */
+  list(org: string, opts?: { type?: TaskType; cursor?: string; limit?: number }): Promise<RowPage>;
+  close(): Promise<void>;
+}

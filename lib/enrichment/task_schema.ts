@@ -1,0 +1,71 @@
+/**
+ * The enrichment task contract, kept exactly as the replaced integration
+ * service had it: `{task_id, task_type, data}` in, `{task_id, id}` out. The
+ * same schema validates the REST body, KV queue payloads and RabbitMQ
+ * messages, so every path rejects bad input with the same message.
+ */
+import { z } from "zod";
+import { type FieldIssue, formatZodError, zodIssues } from "../validation.ts";
+
+export const TASK_TYPES = ["phone", "email", "gpt"] as const;
+export type TaskType = typeof TASK_TYPES[number];
+
+/** The longest `data` accepted: enough for a prompt, and a batch of tasks still fits one KV queue message. */
+export const MAX_DATA_CHARS = 4000;
+
+const unknownField = z.any().refine(() => false, {
+  error: "is not a known field (expected task_id, task_type, data)",
+});
+
+/** One task as producers send it. Extra fields are rejected by name. */
+export const taskSchema = z.object({
+  task_id: z.int({ error: "must be an integer" }),
+  task_type: z.enum(TASK_TYPES, { error: 'must be one of "phone", "email", "gpt"' }),
+  data: z.string({ error: "must be a string" })
+    .refine((s) => s.trim().length > 0, { error: "must not be empty" })
+    .refine((s) => s.length <= MAX_DATA_CHARS, { error: `must be at most ${MAX_DATA_CHARS} characters` }),
+}).catchall(unknownField);
+
+export type Task = { task_id: number; task_type: TaskType; data: string };
+
+/** The answer and the result message: `id` is the primary key of the stored row. */
+export const taskResultSchema = z.object({ task_id: z.int(), id: z.int() });
+export type TaskResult = z.infer<typeof taskResultSchema>;
+
+export type TaskValidation =
+  | { ok: true; task: Task }
+  | { ok: false; message: string; issues: FieldIssue[] };
+
+/** Validates one task; the message names every bad field ("task_id: must be an integer"). */
+export function validateTask(value: unknown): TaskValidation {
+  const parsed = taskSchema.safeParse(value);
+  if (parsed.success) return { ok: true, task: parsed.data as Task };
+  return { ok: false, message: formatZodError(parsed.error), issues: zodIssues(parsed.error) };
+}
+
+/** Parses a RabbitMQ message body (bytes) into a task, or a reason to reject it. */
+export function parseTaskBytes(bytes: Uint8Array): TaskValidation {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return {
+      ok: false,
+      message: "(body): is not valid UTF-8 JSON",
+      issues: [{ field: "(body)", message: "is not valid UTF-8 JSON" }],
+    };
+  }
+  return validateTask(value);
+}
+
+/**
+ * A stable fingerprint of a task's content: the same `task_id` with another
+ * type or data is a conflict, not a repeat.
+ */
+export async function taskHash(task: Task): Promise<string> {
+  const bytes = new TextEncoder().encode(`${task.task_type}\n${task.data}`);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (let i = 0; i < 12; i++) hex += digest[i].toString(16).padStart(2, "0");
+  return hex;
+}

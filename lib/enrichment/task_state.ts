@@ -1,0 +1,73 @@
+/**
+ * The idempotency record of one task: `["task", org, task_id]` holds the
+ * content hash, the status and, once done, the row id. Claims are made with
+ * an atomic check on this key, so two copies of a task racing in by
+ * different paths agree on one owner and one row.
+ */
+
+export type TaskState =
+  /** Someone is calling the upstream; others wait until `leaseUntil`, then may take over. */
+  | { status: "processing"; hash: string; owner: string; leaseUntil: number; at: number }
+  /** A transient failure; a retry is queued. Anyone may claim it. */
+  | { status: "retrying"; hash: string; attempt: number; reason: string; at: number }
+  | { status: "done"; hash: string; id: number; at: number }
+  /** Dead-lettered; a new copy or a re-drive may claim it again. */
+  | { status: "failed"; hash: string; reason: string; at: number };
+
+export function taskKey(org: string, taskId: number): Deno.KvKey {
+  return ["task", org, taskId];
+}
+
+/** Reads many task states (KV `getMany` takes at most 10 keys, so in parallel chunks). */
+export async function readStates(
+  kv: Deno.Kv,
+  org: string,
+  taskIds: number[],
+): Promise<Map<number, Deno.KvEntryMaybe<TaskState>>> {
+  const chunks: number[][] = [];
+  for (let i = 0; i < taskIds.length; i += 10) chunks.push(taskIds.slice(i, i + 10));
+  const got = await Promise.all(chunks.map((c) => kv.getMany<TaskState[]>(c.map((id) => taskKey(org, id)))));
+  const out = new Map<number, Deno.KvEntryMaybe<TaskState>>();
+  got.flat().forEach((e) => out.set(e.key[2] as number, e));
+  return out;
+}
+
+/** Counters for the page: `["taskstat", org, type, outcome]`. */
+export function statKey(org: string, type: string, outcome: "done" | "failed"): Deno.KvKey {
+  return ["taskstat", org, type, outcome];
+}
+
+/** A stored result, readable by cursor: `["result", org, cursor]`. */
+export interface ResultEntry {
+  cursor: string;
+  task_id: number;
+  id: number;
+  task_type: string;
+  at: string;
+}
+
+export function resultKey(org: string, cursor: string): Deno.KvKey {
+  return ["result", org, cursor];
+}
+
+/** A small counting semaphore: at most `n` upstream calls at once in this process. */
+export class Limiter {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(n: number) {
+    this.#free = n;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}

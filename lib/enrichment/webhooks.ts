@@ -1,0 +1,71 @@
+/**
+ * Signed outgoing webhooks for results. The body is JSON; the signature is
+ * HMAC-SHA256 over `<timestamp>.<body>` with the organization's webhook
+ * secret, sent as `X-Shlyuz-Signature: sha256=<hex>` with
+ * `X-Shlyuz-Timestamp: <unix seconds>` (the receiver rejects old timestamps
+ * to stop replays). Retries come from the queue (`task.webhook`).
+ */
+import { UpstreamApiError, UpstreamHttpError } from "../errors.ts";
+import { type FetchFn, requestText } from "../http/request.ts";
+
+/** Hex HMAC-SHA256 of `<timestamp>.<body>`. */
+export async function signWebhook(secret: string, timestamp: number, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${body}`)));
+  return [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Checks a signature as a receiver would (for tests and for docs). */
+export async function verifyWebhook(
+  secret: string,
+  headers: Headers,
+  body: string,
+  { now = Date.now(), toleranceSec = 300 }: { now?: number; toleranceSec?: number } = {},
+): Promise<boolean> {
+  const ts = Number(headers.get("x-shlyuz-timestamp"));
+  const sig = headers.get("x-shlyuz-signature") ?? "";
+  if (!Number.isFinite(ts) || Math.abs(now / 1000 - ts) > toleranceSec) return false;
+  return sig === `sha256=${await signWebhook(secret, ts, body)}`;
+}
+
+/** POSTs one signed webhook. 429/5xx/network → retryable; another 4xx → the receiver refused it. */
+export async function sendWebhook(
+  url: string,
+  { secret, payload, fetch, timeoutMs = 10_000, now = Date.now() }: {
+    secret: string;
+    payload: unknown;
+    fetch?: FetchFn;
+    timeoutMs?: number;
+    now?: number;
+  },
+): Promise<void> {
+  const body = JSON.stringify(payload);
+  const ts = Math.floor(now / 1000);
+  const raw = await requestText(url, {
+    service: "Webhook",
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-shlyuz-timestamp": String(ts),
+      "x-shlyuz-signature": `sha256=${await signWebhook(secret, ts, body)}`,
+    },
+    fetch,
+    timeoutMs,
+  });
+  if (raw.status >= 200 && raw.status < 300) return;
+  if (raw.status === 429 || raw.status === 408 || raw.status >= 500) {
+    throw new UpstreamHttpError("Webhook", `The webhook receiver answered HTTP ${raw.status}`, raw.status);
+  }
+  throw new UpstreamApiError(
+    "Webhook",
+    "rejected",
+    `The webhook receiver refused the delivery with HTTP ${raw.status} — check the URL and that it verifies the signature with the organization's webhook secret`,
+    raw.status,
+  );
+}

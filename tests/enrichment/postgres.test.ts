@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { POSTGRES_URL, serviceOrSkip } from "../helpers/services.ts";
+import { PostgresSink } from "../../lib/enrichment/sinks/postgres_sink.ts";
+import { migrate } from "../../lib/enrichment/migrations.ts";
+import type { Task } from "../../lib/enrichment/task_schema.ts";
+import { allResults, startHarness, waitFor } from "./_harness.ts";
+
+const available = await serviceOrSkip("PostgreSQL", async () => {
+  const sql = postgres(POSTGRES_URL, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+  } finally {
+    await sql.end();
+  }
+});
+
+async function withSchema(fn: (schema: string, sql: postgres.Sql) => Promise<void>) {
+  const schema = `enrich_t_${crypto.randomUUID().slice(0, 8)}`;
+  const sql = postgres(POSTGRES_URL, { max: 2, onnotice: () => {} });
+  try {
+    await fn(schema, sql);
+  } finally {
+    await sql.unsafe(`drop schema if exists ${schema} cascade`);
+    await sql.end();
+  }
+}
+
+Deno.test({
+  name: "PostgresSink migrations run once and upgrade a table left by the replaced service",
+  ignore: !available,
+  fn: () =>
+    withSchema(async (schema, sql) => {
+      await sql.unsafe(`create schema ${schema}`);
+      await sql.unsafe(
+        `create table ${schema}.integration_service (id bigserial primary key, data jsonb, task_type text)`,
+      );
+      await sql.unsafe(`insert into ${schema}.integration_service (data, task_type) values ('{"old":true}', 'phone')`);
+      const sink = await PostgresSink.open({ url: POSTGRES_URL, schema });
+      try {
+        const again = postgres(POSTGRES_URL, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
+        assert.deepEqual(await migrate(again), []);
+        await again.end();
+        const [id] = await sink.store(
+          "o",
+          [{ task_id: 1, task_type: "gpt", source: "q", data: "a" }],
+          {} as Deno.AtomicOperation,
+        );
+        assert.equal(id, 2, "the serial continues after the legacy row");
+        const versions = await sql.unsafe(`select version from ${schema}.shlyuz_migrations order by version`);
+        assert.deepEqual(versions.map((v) => v.version), [1, 2]);
+      } finally {
+        await sink.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "PostgresSink.store() is idempotent by (org, task_id) under concurrency",
+  ignore: !available,
+  fn: () =>
+    withSchema(async (schema, sql) => {
+      const a = await PostgresSink.open({ url: POSTGRES_URL, schema });
+      const b = await PostgresSink.open({ url: POSTGRES_URL, schema });
+      try {
+        const rows = Array.from(
+          { length: 50 },
+          (_, i) => ({ task_id: i, task_type: "email" as const, source: `s${i}`, data: { i } }),
+        );
+        const op = {} as Deno.AtomicOperation;
+        const runs = await Promise.all([
+          a.store("o", rows, op),
+          b.store("o", rows, op),
+          a.store("o", rows.slice(10), op),
+        ]);
+        assert.deepEqual(runs[0], runs[1]);
+        assert.deepEqual(runs[2], runs[0].slice(10));
+        const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${schema}.integration_service`);
+        assert.equal(n, 50);
+        const other = await a.store("o2", rows.slice(0, 1), op);
+        assert.notEqual(other[0], runs[0][0]);
+        const page = await a.list("o", { type: "email", limit: 20 });
+        assert.equal(page.items.length, 20);
+        assert.equal(page.items[0].task_id, 49);
+        const page2 = await a.list("o", { type: "email", limit: 40, cursor: page.cursor });
+        assert.equal(page2.items.length, 30);
+        assert.equal(page2.cursor, undefined);
+        assert.deepEqual((await a.get("o", runs[0][3]))?.data, { i: 3 });
+        assert.equal(await a.get("o2", runs[0][3]), null);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "with DATABASE_URL the processor writes each task once to integration_service",
+  ignore: !available,
+  fn: () =>
+    withSchema(async (schema, sql) => {
+      let calls = 0;
+      const h = await startHarness({
+        env: { DATABASE_URL: POSTGRES_URL, ENRICH_PG_SCHEMA: schema },
+        options: {
+          enrich: (_o: string, t: Task) => {
+            calls++;
+            return Promise.resolve(t.task_type === "gpt" ? `answer ${t.data}` : { source: t.data, qc: 0 });
+          },
+        },
+      });
+      try {
+        assert.equal(h.svc.sink.name, "postgres");
+        const tasks: Task[] = Array.from({ length: 400 }, (_, i) => ({ task_id: i, task_type: "gpt", data: `p${i}` }));
+        const direct = await Promise.all(tasks.slice(0, 20).map((t) => h.svc.processor.processNow("org", t)));
+        await h.svc.processor.submit("org", tasks, "batch");
+        await h.svc.processor.submit("org", tasks, "amqp");
+        await waitFor(async () => (await allResults(h.svc, "org")).length >= 400, 20_000, "400 results");
+        await waitFor(() => h.hub.queue.backlog().then((n) => n === 0), 10_000, "drain");
+        const [{ n, distinct }] = await sql.unsafe(
+          `select count(*)::int as n, count(distinct task_id)::int as distinct from ${schema}.integration_service`,
+        );
+        assert.equal(n, 400);
+        assert.equal(distinct, 400);
+        assert.equal(calls, 400);
+        const results = await allResults(h.svc, "org");
+        assert.equal(results.length, 400);
+        for (const d of direct) assert.equal(results.find((r) => r.task_id === d.task_id)?.id, d.id);
+        const row = await h.svc.sink.get("org", direct[0].id);
+        assert.equal(row?.data, "answer p0");
+      } finally {
+        await h.close();
+      }
+    }),
+});

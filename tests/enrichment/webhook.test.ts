@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { verifyWebhook } from "../../lib/enrichment/webhooks.ts";
+import { startHarness, waitFor } from "./_harness.ts";
+
+Deno.test("results are delivered to the organization's webhook, signed, and retried after a 503", async () => {
+  const got: Array<{ ok: boolean; body: unknown }> = [];
+  let answered = 0;
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const text = await req.text();
+    if (answered++ === 0) return new Response("busy", { status: 503 });
+    got.push({ ok: await verifyWebhook("whsec-123", req.headers, text), body: JSON.parse(text) });
+    return new Response(null, { status: 204 });
+  });
+  const h = await startHarness({ options: { enrich: () => Promise.resolve({ qc: 0 }) } });
+  try {
+    await h.svc.writeSettings("o", "enrichment", {
+      webhookUrl: `http://127.0.0.1:${receiver.addr.port}/hook`,
+      webhookSecret: "whsec-123",
+    });
+    const masked = await h.hub.settings.masked("o", "enrichment");
+    assert.equal(masked.webhookSecret, "••••");
+    const r = await h.svc.processor.processNow("o", { task_id: 77, task_type: "email", data: "a@b.ru" });
+    await waitFor(() => got.length === 1, 10_000, "webhook delivery");
+    assert.equal(got[0].ok, true, "signature verifies");
+    assert.deepEqual(got[0].body, { event: "task.result", results: [{ task_id: 77, id: r.id }] });
+    assert.equal(answered, 2);
+    assert.equal(
+      await verifyWebhook("wrong", new Headers({ "x-shlyuz-timestamp": "1", "x-shlyuz-signature": "x" }), ""),
+      false,
+    );
+  } finally {
+    await h.close();
+    await receiver.shutdown();
+  }
+});
