@@ -86,9 +86,11 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
     clock,
     fetch: instrumentedFetch(deps.fetch ?? globalThis.fetch, metrics),
     cron(name, schedule, fn) {
-      if (config.SHLYUZ_DISABLE_CRON || cronNames.has(name)) return;
-      cronNames.add(name);
-      Deno.cron(name, schedule, { signal: cronAbort.signal }, async () => {
+      // Deno.cron names allow only letters, digits, spaces, hyphens and underscores.
+      const cronName = name.replace(/[^\w\s-]/g, "_");
+      if (config.SHLYUZ_DISABLE_CRON || cronNames.has(cronName)) return;
+      cronNames.add(cronName);
+      Deno.cron(cronName, schedule, { signal: cronAbort.signal }, async () => {
         try {
           await fn();
         } catch (error) {

@@ -18,7 +18,9 @@ import { onecRequestSchema, sampleRequest } from "../lib/onec/request_schema.ts"
 import type { OnecService } from "../lib/onec/service.ts";
 import { onecSettingsSchema, SECRET_FIELDS, SETTINGS_SECTION } from "../lib/onec/settings.ts";
 
-const requestBody = onecRequestSchema.openapi("OnecRequest", { example: sampleRequest });
+// zod 4 binds methods to a schema when it is created, so a schema built in lib/ before
+// @hono/zod-openapi was first imported has no `.openapi`; `.extend({})` makes a fresh copy here.
+const requestBody = onecRequestSchema.extend({}).openapi("OnecRequest", { example: sampleRequest });
 const messageSchema = z.object({ message: z.string() }).openapi("OnecAnswer");
 
 const intakeResponses = {

@@ -49,3 +49,34 @@ Deno.test("main.ts stops with one line naming the variable when config is bad", 
   assert.match(err, /^Invalid configuration: PORT: /);
   assert.equal(err.split("\n").length, 1);
 });
+
+Deno.test("main.ts starts with crons enabled and answers /ping/, then stops on SIGTERM", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts"],
+    env: {
+      PORT: String(port),
+      SHLYUZ_KV_PATH: ":memory:",
+      SHLYUZ_LOG_LEVEL: "warn",
+      SHLYUZ_DATA_DIR: await Deno.makeTempDir(),
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let ok = false;
+  for (let i = 0; i < 200 && !ok; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/ping/`);
+      ok = res.ok;
+      await res.body?.cancel();
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill("SIGTERM");
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  assert.ok(ok, `main.ts did not answer /ping/: ${stderr}`);
+  assert.equal(status.code, 0, stderr);
+});

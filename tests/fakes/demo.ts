@@ -1,0 +1,102 @@
+/**
+ * `deno task demo`: the hub with local fakes of Bitrix24, DaData and
+ * YandexGPT wired in and sample data, so a newcomer with no credentials and
+ * no internet sees every page alive. KV lives in memory: each start is fresh.
+ *
+ * Log in at http://127.0.0.1:8000/admin as demo@shlyuz.local / demo-password.
+ */
+// deno-lint-ignore-file no-console
+import { startBitrix24Fake } from "./bitrix24.ts";
+import { startDadataFake } from "./dadata.ts";
+import { startYandexGptFake } from "./yandexgpt.ts";
+import { sampleRequest } from "../../lib/onec/request_schema.ts";
+
+const DEMO_TOKEN = "shz_demo_owner_token_0123456789abcdef";
+const port = Number(Deno.env.get("PORT") ?? 8000);
+
+/** Calls the demo hub with the owner token; logs (does not throw on) a refused call. */
+export async function call(base: string, path: string, body?: unknown, method = body === undefined ? "GET" : "POST") {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${DEMO_TOKEN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 400) console.warn(`demo: ${method} ${path} → ${res.status} ${text.slice(0, 200)}`);
+  return text;
+}
+
+/** Sample data for every area, through the public API (so it also shows how to use it). */
+async function seed(base: string) {
+  await call(base, "/api/v1/settings/general", { allowPrivateNetworks: true }, "PUT");
+  await call(base, "/api/v1/members", {
+    email: "operator@shlyuz.local",
+    name: "Оператор Иванова",
+    password: "operator-password",
+    role: "operator",
+  });
+  // Scheduler: an HTTP check every minute, a seconds-level one, and an internal job.
+  await call(base, "/api/v1/schedules", {
+    name: "Проверка шлюза каждую минуту",
+    cron: "* * * * *",
+    timezone: "Europe/Moscow",
+    action: { type: "http", method: "GET", url: `${base}/ping/` },
+  });
+  await call(base, "/api/v1/schedules", {
+    name: "Каждые 20 секунд (Владивосток)",
+    cron: "*/20 * * * * *",
+    timezone: "Asia/Vladivostok",
+    action: { type: "http", method: "GET", url: `${base}/healthz` },
+  });
+  await call(base, "/api/v1/schedules", {
+    name: "Обновить кэш Битрикс24",
+    cron: "*/15 * * * *",
+    timezone: "Europe/Moscow",
+    action: { type: "internal", job: "bitrix.cache.refresh", payload: {} },
+  });
+  // 1C → Bitrix24: the sample request of the OpenAPI description.
+  await call(base, "/", sampleRequest);
+  // Enrichment: one task of each type.
+  await call(base, "/api/v1/tasks", { task_id: 1, task_type: "phone", data: "раб 846)231.60.14 *139" });
+  await call(base, "/api/v1/tasks", { task_id: 2, task_type: "email", data: "serega@yandex/ru" });
+  await call(base, "/api/v1/tasks", { task_id: 3, task_type: "gpt", data: "Кратко: что такое шлюз интеграции?" });
+  await call(base, "/api/v1/events", { type: "custom.demo", data: { text: "Демо запущено" } });
+}
+
+if (import.meta.main) {
+  const bitrix = await startBitrix24Fake({ rateLimit: { ratePerSec: 2, burst: 50 } });
+  const dadata = await startDadataFake({ rps: 20 });
+  const gpt = await startYandexGptFake({ maxConcurrent: 10 });
+  const env: Record<string, string> = {
+    PORT: String(port),
+    SHLYUZ_KV_PATH: Deno.env.get("SHLYUZ_KV_PATH") ?? ":memory:",
+    SHLYUZ_DATA_DIR: Deno.env.get("SHLYUZ_DATA_DIR") ?? "./data/demo",
+    SHLYUZ_ADMIN_EMAIL: "demo@shlyuz.local",
+    SHLYUZ_ADMIN_PASSWORD: "demo-password",
+    SHLYUZ_ADMIN_TOKEN: DEMO_TOKEN,
+    SHLYUZ_ORG_NAME: "Демо: ООО «Уральский завод»",
+    BITRIX_WEBHOOK: bitrix.webhookUrl,
+    DADATA_BASE_URL: dadata.url,
+    DADATA_API_KEY: "test-dadata-key",
+    DADATA_SECRET_KEY: "test-dadata-secret",
+    YANDEXGPT_BASE_URL: gpt.url,
+    YANDEXGPT_API_KEY: "test-yandexgpt-key",
+    YANDEXGPT_FOLDER_ID: "b1gdemofolder",
+  };
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  console.log(`demo fakes: Bitrix24 ${bitrix.url}, DaData ${dadata.url}, YandexGPT ${gpt.url}`);
+  // The real composition root, configured through the environment like any deployment.
+  await import("../../main.ts");
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`${base}/ping/`);
+      await r.body?.cancel();
+      if (r.ok) break;
+    } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await seed(base);
+  console.log(`\nShlyuz demo: ${base}/admin — log in as demo@shlyuz.local / demo-password`);
+  console.log(`API token for curl: ${DEMO_TOKEN}\n`);
+}
