@@ -37,11 +37,11 @@ export interface SchedulerLiveProps {
 }
 
 const OUTCOME_MARK: Record<string, string> = {
-  ok: "✅",
-  failed: "❌",
-  timeout: "⏱",
-  skipped: "⏭",
-  missed: "⚠",
+  ok: "✓",
+  failed: "✗",
+  timeout: "⧗",
+  skipped: "↷",
+  missed: "!",
   queued: "…",
   running: "…",
 };

@@ -35,7 +35,8 @@ function errorBody(code: string, message: string, details?: unknown) {
 
 /** Builds the whole app for a hub. `checks` add capability health to /healthz. */
 export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, HealthCheck> } = {}) {
-  const app = new OpenAPIHono<AppEnv>();
+  // strict: false — "/admin/" and "/admin" are the same page, as people and proxies expect.
+  const app = new OpenAPIHono<AppEnv>({ strict: false });
   const log = hub.log.child("http");
 
   app.use("*", async (c, next) => {

@@ -61,6 +61,8 @@ Deno.test("admin pages redirect to login without a session and the setup link wo
     const app = createApp(hub);
     const page = await app.request("/admin/members");
     assert.equal(page.status, 302);
+    const slash = await app.request("/admin/");
+    assert.equal(slash.status, 302, "a trailing slash reaches the same page");
     assert.equal((await app.request(path)).status, 200);
     const bad = await app.request(path, {
       method: "POST",
