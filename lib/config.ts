@@ -72,7 +72,6 @@ export const configSchema = z.object({
   ),
   /** How long run history is kept, in days. */
   SHLYUZ_SCHEDULER_RUN_RETENTION_DAYS: positiveInt(30),
-  SHLYUZ_DEMO: bool,
   /** Set by Deno Deploy; there KV is managed and nothing may be written to local files. */
   DENO_DEPLOYMENT_ID: optionalString,
   DATABASE_URL: opt(z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")),
