@@ -151,7 +151,7 @@ export function enrichmentRoutes(hub: Hub) {
       request: {
         query: z.object({
           type: z.enum(["phone", "email", "gpt"]).optional(),
-          cursor: z.string().max(40).optional(),
+          cursor: z.string().regex(/^\d{0,18}$/, "must be a cursor from an earlier answer").optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),
       },

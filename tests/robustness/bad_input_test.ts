@@ -427,6 +427,15 @@ Deno.test("admin forms, pages and static files survive garbage without a 5xx", (
         }
       }
     }
+    // API writes with a session: the CSRF token is looked for in a form body that may be broken
+    for (const f of FORM_BODIES) {
+      for (const path of ["/api/v1/events", "/api/v1/tokens", "/api/v1/settings/general"]) {
+        const headers: Record<string, string> = { cookie, ...(f.type ? { "content-type": f.type } : {}) };
+        collect(
+          await noServerError(`${t.url}${path}`, { method: "POST", body: f.body, headers }, `${f.label}, session`),
+        );
+      }
+    }
     // switch-org with a valid CSRF token and a garbage organization
     for (const org of ["", "garbage", "x".repeat(3000), "\u0000", "😀"]) {
       collect(
@@ -545,6 +554,11 @@ Deno.test("odd credentials answer 401, never 500", () =>
       "Authorization: Bearer shz_\xff\xfe\xfd_токен_0123456789abcdef",
     ]);
     assert.match(raw, /^HTTP\/1\.1 4\d\d/, `raw non-ASCII token: ${raw.slice(0, 100)}`);
+    const rawId = await rawRequest(t.url, "GET /api/v1/me HTTP/1.1", [
+      `Authorization: Bearer ${t.ownerToken}`,
+      "X-Request-Id: \xff😀\u0000x",
+    ]);
+    assert.match(rawId, /^HTTP\/1\.1 [24]\d\d/, `raw odd request id: ${rawId.slice(0, 100)}`);
     const rawCookie = await rawRequest(t.url, "GET /admin/events HTTP/1.1", ["Cookie: shlyuz_session=\xff\xfe😀"]);
     assert.match(rawCookie, /^HTTP\/1\.1 (3\d\d|4\d\d)/, `raw non-ASCII cookie: ${rawCookie.slice(0, 100)}`);
   }));
@@ -582,6 +596,7 @@ Deno.test("each 5xx found by the sweep now answers a 4xx naming the field", () =
       }
     }
     assert.deepEqual(await field("/api/v1/results?after=%F0%9F%98%80"), { status: 422, fields: ["after"] });
+    assert.deepEqual(await field("/api/v1/rows?cursor=99999999999999999999"), { status: 422, fields: ["cursor"] });
     assert.deepEqual(await field("/api/v1/events?after=garbage"), { status: 422, fields: ["after"] });
     assert.deepEqual(await field(`/api/v1/tokens/${"x".repeat(3000)}`, { method: "DELETE" }), {
       status: 422,
