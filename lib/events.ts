@@ -101,7 +101,7 @@ export class EventBus {
   ): Promise<HubEvent[]> {
     const out: HubEvent[] = [];
     const selector: Deno.KvListSelector = afterId
-      ? { start: ["event", org, afterId + "\0"], end: ["event", org, "\uffff"] }
+      ? { prefix: ["event", org], start: ["event", org, afterId + "\0"] }
       : { prefix: ["event", org] };
     for await (const e of this.#kv.list<HubEvent>(selector)) {
       if (types && !matchesType(e.value.type, types)) continue;

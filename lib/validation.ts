@@ -6,12 +6,18 @@ export interface FieldIssue {
   message: string;
 }
 
-/** One entry per problem, with the field path in dotted form (`tasks.0.title`). */
+const fieldName = (path: PropertyKey[]) => (path.length ? path.map(String).join(".") : "(body)");
+
+/**
+ * One entry per problem, with the field path in dotted form (`tasks.0.title`).
+ * Unknown keys of a strict object are named one by one, not as their parent.
+ */
 export function zodIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((i) => ({
-    field: i.path.length ? i.path.map(String).join(".") : "(body)",
-    message: i.message,
-  }));
+  return error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((k) => ({ field: fieldName([...i.path, k]), message: "is not a known field" }))
+      : [{ field: fieldName(i.path), message: i.message }]
+  );
 }
 
 /** One line naming every bad field: "task_id: expected number; data: too short". */

@@ -1,5 +1,5 @@
 /** The access API: who am I, organizations, members and roles, API tokens, audit log. */
-import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
+import { bearer, createRoute, errorResponses, newApi, pathId, z } from "./openapi.ts";
 import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { roleSchema } from "../lib/accounts/roles.ts";
@@ -184,7 +184,7 @@ export function accountRoutes(_hub: Hub) {
       summary: "Change a member's role",
       security: bearer,
       request: {
-        params: z.object({ userId: z.string() }),
+        params: z.object({ userId: pathId }),
         body: { content: { "application/json": { schema: z.object({ role: roleSchema }).strict() } } },
       },
       responses: { 200: json(z.object({ userId: z.string(), role: roleSchema })), ...errorResponses },
@@ -204,7 +204,7 @@ export function accountRoutes(_hub: Hub) {
       tags: ["Access"],
       summary: "Remove a member",
       security: bearer,
-      request: { params: z.object({ userId: z.string() }) },
+      request: { params: z.object({ userId: pathId }) },
       responses: { 204: { description: "Removed" }, ...errorResponses },
     }),
     async (c) => {
@@ -264,7 +264,7 @@ export function accountRoutes(_hub: Hub) {
       tags: ["Access"],
       summary: "Revoke a token at once",
       security: bearer,
-      request: { params: z.object({ id: z.string() }) },
+      request: { params: z.object({ id: pathId }) },
       responses: { 200: json(tokenSchema), ...errorResponses },
     }),
     async (c) => {

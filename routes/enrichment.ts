@@ -3,13 +3,14 @@
  * `Prefer: respond-async`), `POST /tasks/batch` (queued), the result log,
  * the rows browser, status and the per-organization settings.
  */
-import { bearer, createRoute, errorResponses, errorSchema, newApi, z } from "./openapi.ts";
+import { bearer, createRoute, errorResponses, errorSchema, newApi, resumeId, z } from "./openapi.ts";
 import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { HttpError, httpErrors } from "../lib/errors.ts";
 import { MAX_DATA_CHARS, taskSchema } from "../lib/enrichment/task_schema.ts";
 import { TaskBusyError, TaskConflictError, TaskFailedError } from "../lib/enrichment/mod.ts";
 import { SECTIONS } from "../lib/enrichment/org_clients.ts";
+import { formatZodError, zodIssues } from "../lib/validation.ts";
 
 // The same schema validates the queue and RabbitMQ paths, so it is plain zod (no OpenAPI extras).
 const taskBody = taskSchema.meta({
@@ -119,7 +120,7 @@ export function enrichmentRoutes(hub: Hub) {
       security: bearer,
       request: {
         query: z.object({
-          after: z.string().max(40).optional(),
+          after: resumeId.optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         }),
       },
@@ -150,7 +151,7 @@ export function enrichmentRoutes(hub: Hub) {
       request: {
         query: z.object({
           type: z.enum(["phone", "email", "gpt"]).optional(),
-          cursor: z.string().max(40).optional(),
+          cursor: z.string().regex(/^\d{0,18}$/, "must be a cursor from an earlier answer").optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),
       },
@@ -233,9 +234,8 @@ export function enrichmentRoutes(hub: Hub) {
       const parsed = SECTIONS[section].schema.partial().strict().safeParse(rest);
       if (!parsed.success) {
         throw httpErrors.unprocessable(
-          `Invalid ${section} settings: ${
-            parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
-          }`,
+          `Invalid ${section} settings: ${formatZodError(parsed.error)}`,
+          zodIssues(parsed.error),
         );
       }
       await svc().writeSettings(c.var.auth.org, section, { ...parsed.data, ...cleared });

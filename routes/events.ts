@@ -6,7 +6,7 @@
  * too far behind is closed and resumes from KV with `Last-Event-ID`.
  */
 import { streamSSE } from "hono/streaming";
-import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
+import { bearer, createRoute, errorResponses, newApi, resumeId, z } from "./openapi.ts";
 import { requireRoles } from "./middleware/auth.ts";
 import { httpErrors } from "../lib/errors.ts";
 import type { Hub } from "../lib/hub.ts";
@@ -48,10 +48,10 @@ export function eventRoutes(hub: Hub) {
       request: {
         query: z.object({
           types: typesParam,
-          after: z.string().optional().openapi({ description: "Resume after this event id (like Last-Event-ID)" }),
+          after: resumeId.optional().openapi({ description: "Resume after this event id (like Last-Event-ID)" }),
           plain: z.enum(["0", "1"]).optional(),
         }),
-        headers: z.object({ "last-event-id": z.string().optional() }),
+        headers: z.object({ "last-event-id": resumeId.optional() }),
       },
       responses: {
         200: { description: "text/event-stream", content: { "text/event-stream": { schema: z.string() } } },

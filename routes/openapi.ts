@@ -50,5 +50,11 @@ export const errorResponses = {
   },
 } as const;
 
+/** An id from the URL path: it becomes a KV key part, so it stays far below KV's 2 KiB key limit. */
+export const pathId = z.string().min(1).max(100);
+
+/** A resume point the API handed out (a ULID record id); empty means "from the start". */
+export const resumeId = z.string().regex(/^(?:[0-9A-HJKMNP-TV-Z]{26})?$/, "must be an id from an earlier answer");
+
 /** Bearer token security requirement for route declarations. */
 export const bearer = [{ bearerAuth: [] }];

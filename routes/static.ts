@@ -17,14 +17,35 @@ const TYPES: Record<string, string> = {
   map: "application/json",
 };
 
+/** What the build names static files: no leading dot, no `%`, `\\` or control characters. */
+const SEGMENT = /^[\w][\w.@-]*$/;
+
+/**
+ * The file under static/ a request path names, or null. Every segment must be
+ * a plain name after decoding, and the result must stay inside static/: URL
+ * resolution would otherwise turn a doubly encoded `%2e%2e` into `..`.
+ */
+export function staticFile(path: string): URL | null {
+  let rel: string;
+  try {
+    rel = decodeURIComponent(path);
+  } catch {
+    return null; // malformed percent-encoding
+  }
+  if (!rel || !rel.split("/").every((seg) => SEGMENT.test(seg))) return null;
+  const url = new URL(rel, ROOT);
+  return url.href.startsWith(ROOT.href) ? url : null;
+}
+
 export function staticRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/static/*", async (c) => {
-    const rel = decodeURIComponent(c.req.path.slice("/static/".length));
-    if (!rel || rel.split("/").some((p) => p === ".." || p.startsWith("."))) return c.notFound();
+    const file = staticFile(c.req.path.slice("/static/".length));
+    if (!file) return c.notFound();
+    const rel = file.href.slice(ROOT.href.length);
     let body: Uint8Array;
     try {
-      body = await Deno.readFile(new URL(rel, ROOT));
+      body = await Deno.readFile(file);
     } catch {
       return c.notFound();
     }

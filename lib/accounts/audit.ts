@@ -1,5 +1,6 @@
 /** The audit log: who changed what, per organization, newest first. */
 import { newId } from "../ids.ts";
+import { fromCursor } from "../kv/cursor.ts";
 
 export interface AuditEntry {
   id: string;
@@ -65,6 +66,6 @@ export async function listAudit(
 ): Promise<{ items: AuditEntry[]; cursor?: string }> {
   const iter = kv.list<AuditEntry>({ prefix: ["audit", org] }, { reverse: true, limit, cursor });
   const items: AuditEntry[] = [];
-  for await (const e of iter) items.push(e.value);
+  for await (const e of fromCursor(iter, cursor)) items.push(e.value);
   return { items, cursor: items.length === limit ? iter.cursor : undefined };
 }

@@ -49,8 +49,12 @@ async function setupCode(kv: Deno.Kv): Promise<string> {
   return code;
 }
 
+/** Setup codes are `randomToken(24)`; anything else (too long for a KV key, say) is simply not one. */
+const CODE_SHAPE = /^[\w-]{20,100}$/;
+
 /** Spends the setup code; true only for the first caller with a valid code. */
 export async function consumeSetupCode(kv: Deno.Kv, code: string): Promise<boolean> {
+  if (!CODE_SHAPE.test(code)) return false;
   const entry = await kv.get(["setup", code]);
   if (!entry.versionstamp) return false;
   const res = await kv.atomic().check(entry).delete(["setup", code]).commit();
@@ -58,5 +62,6 @@ export async function consumeSetupCode(kv: Deno.Kv, code: string): Promise<boole
 }
 
 export async function setupCodeValid(kv: Deno.Kv, code: string): Promise<boolean> {
+  if (!CODE_SHAPE.test(code)) return false;
   return (await kv.get(["setup", code])).versionstamp !== null;
 }

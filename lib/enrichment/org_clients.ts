@@ -14,18 +14,20 @@ import { DadataClient } from "./dadata_client.ts";
 import type { Enrich } from "./processor.ts";
 import { YandexGptClient } from "./yandexgpt_client.ts";
 
-const url = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL");
+// Lengths are capped so a section stays far below KV's 64 KiB value limit (keys are sealed, which adds more).
+const shortText = z.string().max(500);
+const url = z.string().max(2000).url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL");
 
 export const dadataSettingsSchema = z.object({
-  apiKey: z.string().optional(),
-  secretKey: z.string().optional(),
+  apiKey: shortText.optional(),
+  secretKey: shortText.optional(),
   baseUrl: url,
 });
 
 export const yandexGptSettingsSchema = z.object({
-  apiKey: z.string().optional(),
-  folderId: z.string().optional(),
-  model: z.string().min(1),
+  apiKey: shortText.optional(),
+  folderId: shortText.optional(),
+  model: shortText.min(1),
   baseUrl: url,
   systemPrompt: z.string().max(4000).default(""),
   temperature: z.coerce.number().min(0).max(1).default(0.3),
@@ -34,7 +36,7 @@ export const yandexGptSettingsSchema = z.object({
 
 export const webhookSettingsSchema = z.object({
   webhookUrl: url.optional(),
-  webhookSecret: z.string().optional(),
+  webhookSecret: shortText.optional(),
 });
 
 /** Settings sections and the fields in each that are sealed at rest. */

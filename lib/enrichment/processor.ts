@@ -270,7 +270,7 @@ export class Processor {
   /** Results after `cursor` (exclusive), oldest first. */
   async results(org: string, { after, limit = 100 }: { after?: string; limit?: number } = {}): Promise<ResultEntry[]> {
     const selector: Deno.KvListSelector = after
-      ? { start: resultKey(org, after + "\0"), end: resultKey(org, "\uffff") }
+      ? { prefix: ["result", org], start: resultKey(org, after + "\0") }
       : { prefix: ["result", org] };
     const out: ResultEntry[] = [];
     for await (const e of this.#o.kv.list<ResultEntry>(selector, { limit })) out.push(e.value);

@@ -23,7 +23,9 @@ export const taskSchema = z.object({
   task_type: z.enum(TASK_TYPES, { error: 'must be one of "phone", "email", "gpt"' }),
   data: z.string({ error: "must be a string" })
     .refine((s) => s.trim().length > 0, { error: "must not be empty" })
-    .refine((s) => s.length <= MAX_DATA_CHARS, { error: `must be at most ${MAX_DATA_CHARS} characters` }),
+    .refine((s) => s.length <= MAX_DATA_CHARS, { error: `must be at most ${MAX_DATA_CHARS} characters` })
+    // PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than lose the row later.
+    .refine((s) => !s.includes("\u0000"), { error: "must not contain NUL (\\u0000) characters" }),
 }).catchall(unknownField);
 
 export type Task = { task_id: number; task_type: TaskType; data: string };

@@ -12,6 +12,7 @@ import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { formatZodError } from "../validation.ts";
+import { fromCursor } from "../kv/cursor.ts";
 
 export const envelopeSchema = z.object({
   v: z.literal(1),
@@ -346,7 +347,7 @@ export class Queue {
       cursor,
       limit: kind ? undefined : limit,
     });
-    for await (const entry of iter) {
+    for await (const entry of fromCursor(iter, cursor)) {
       const dl = toDeadLetter(entry.key, entry.value);
       if (kind && dl.kind !== kind) continue;
       items.push(dl);

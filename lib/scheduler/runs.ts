@@ -6,6 +6,7 @@
  * after the configured retention.
  */
 import type { Run, RunSummary } from "./schedule_schema.ts";
+import { fromCursor } from "../kv/cursor.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -61,7 +62,7 @@ export class RunStore {
       limit,
       cursor,
     });
-    for await (const e of iter) items.push(e.value);
+    for await (const e of fromCursor(iter, cursor)) items.push(e.value);
     return { items, cursor: items.length === limit ? iter.cursor : undefined };
   }
 

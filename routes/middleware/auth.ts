@@ -13,6 +13,7 @@ import { getOrg, getUser, membershipsOf, roleOf } from "../../lib/accounts/store
 import { hasRole, type Role } from "../../lib/accounts/roles.ts";
 import type { AppEnv, AuthInfo } from "../app_env.ts";
 import { timingSafeEqual } from "../../lib/crypto/password.ts";
+import { readForm } from "../form.ts";
 
 export const SESSION_COOKIE = "shlyuz_session";
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -35,7 +36,7 @@ async function checkCsrf(c: Context<AppEnv>, session: Session): Promise<void> {
   if (!sent) {
     const type = c.req.header("content-type") ?? "";
     if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       sent = typeof form._csrf === "string" ? form._csrf : undefined;
     }
   }

@@ -29,6 +29,8 @@ import { DUMMY_HASH, verifyPassword } from "../../lib/crypto/password.ts";
 import { consumeSetupCode, setupCodeValid } from "../../lib/accounts/bootstrap.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 import { httpErrors } from "../../lib/errors.ts";
+import { readForm } from "../form.ts";
+import { pathId } from "../openapi.ts";
 
 function LoginPage({ error, next, email }: { error?: string; next: string; email?: string }) {
   return (
@@ -114,7 +116,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
   app.get("/login", (c) => render(c, <LoginPage next={safeNext(c.req.query("next"))} />));
 
   app.post("/login", async (c) => {
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const next = safeNext(form.next);
     const email = emailSchema.safeParse(form.email);
     const password = typeof form.password === "string" ? form.password : "";
@@ -147,7 +149,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
   app.post("/logout", async (c) => {
     const session = await sessionOf(c);
     if (session) {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       if (form._csrf !== session.csrf) {
         throw httpErrors.forbidden("Cannot log out: the CSRF token is wrong; reload the page");
       }
@@ -160,12 +162,14 @@ export function authPages(hub: Hub): Hono<AppEnv> {
   app.post("/switch-org", async (c) => {
     const session = await sessionOf(c);
     if (!session) return c.redirect("/admin/login", 303);
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     if (form._csrf !== session.csrf) {
       throw httpErrors.forbidden("Cannot switch: the CSRF token is wrong; reload the page");
     }
     const org = String(form.org ?? "");
-    if (!(await roleOf(hub.kv, org, session.userId))) throw httpErrors.notFound("organization");
+    if (!pathId.safeParse(org).success || !(await roleOf(hub.kv, org, session.userId))) {
+      throw httpErrors.notFound("organization");
+    }
     await switchSessionOrg(hub.kv, session, org, hub.config.SHLYUZ_SESSION_TTL_HOURS * 3600_000);
     return c.redirect("/admin", 303);
   });
@@ -180,7 +184,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
 
   app.post("/setup/:code", async (c) => {
     const code = c.req.param("code");
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const email = emailSchema.safeParse(form.email);
     const password = passwordSchema.safeParse(form.password);
     const orgName = typeof form.org === "string" ? form.org.trim() : "";

@@ -16,6 +16,7 @@ import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
 import { Island } from "./island.tsx";
+import { pathId } from "../openapi.ts";
 
 const PAGE_SIZE = 50;
 
@@ -165,7 +166,9 @@ export function schedulerDetailPages(hub: Hub) {
 
   app.get("/runs/:runId", requirePage("viewer"), async (c) => {
     const page = c.var.page;
-    const run = await schedulerOf(hub).getRun(page.org.id, c.req.param("runId"));
+    const runId = c.req.param("runId");
+    // An id too long for a KV key cannot name a run.
+    const run = pathId.safeParse(runId).success ? await schedulerOf(hub).getRun(page.org.id, runId) : null;
     if (!run) {
       return render(
         c,
@@ -207,15 +210,19 @@ export function schedulerDetailPages(hub: Hub) {
     const id = c.req.param("id");
     const scheduler = schedulerOf(hub);
     const cursor = c.req.query("cursor") || undefined;
-    let history: Awaited<ReturnType<typeof scheduler.listRuns>>;
+    const validId = pathId.safeParse(id).success; // one too long for a KV key cannot name a schedule
+    let history: Awaited<ReturnType<typeof scheduler.listRuns>> = { items: [] };
     try {
-      history = await scheduler.listRuns(org, id, { limit: PAGE_SIZE, cursor });
+      if (validId) history = await scheduler.listRuns(org, id, { limit: PAGE_SIZE, cursor });
     } catch {
       // A cursor that is not KV's (edited by hand) restarts at the newest runs.
       history = await scheduler.listRuns(org, id, { limit: PAGE_SIZE });
     }
-    const [schedule, tz] = await Promise.all([scheduler.get(org, id), scheduler.defaultTimezone(org)]);
-    if (!schedule && history.items.length === 0 && !cursor) {
+    const [schedule, tz] = await Promise.all([
+      validId ? scheduler.get(org, id) : null,
+      scheduler.defaultTimezone(org),
+    ]);
+    if (!schedule && history.items.length === 0 && (!cursor || !validId)) {
       return render(
         c,
         <Layout title="Schedule not found" active="scheduler" page={page}>

@@ -99,7 +99,8 @@ export class PostgresSink implements RowSink {
   ): Promise<RowPage> {
     if (type && !TASK_TYPES.includes(type)) return { items: [] };
     const sql = this.#sql;
-    const before = cursor && /^\d+$/.test(cursor) ? cursor : null;
+    // Row ids are bigints: a longer number would make PostgreSQL fail the whole query.
+    const before = cursor && /^\d{1,18}$/.test(cursor) ? cursor : null;
     const rows = await sql<DbRow[]>`
       select id, org, task_id, task_type, source, data, created_at from integration_service
       where org = ${org}
