@@ -19,7 +19,7 @@ Deno.test({
     try {
       let out = "";
       const until = Date.now() + 60_000;
-      while (!out.includes("Shlyuz demo:") && Date.now() < until) {
+      while (!/API token for curl: \S+\n/.test(out) && Date.now() < until) {
         const { value, done } = await reader.read();
         if (done) break;
         out += value;
