@@ -14,7 +14,7 @@ import type { EventBus } from "../events.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { DeadLetter, Queue } from "../queue/queue.ts";
+import type { Queue } from "../queue/queue.ts";
 import type { Clock } from "../clock.ts";
 import type { RowSink } from "./sinks/types.ts";
 import { type Task, taskHash, type TaskResult, validateTask } from "./task_schema.ts";
@@ -23,7 +23,6 @@ import { Limiter, readStates, type ResultEntry, resultKey, statKey, taskKey, typ
 export const PROCESS_KIND = "task.process";
 export const RESULT_KIND = "task.result";
 const RESULT_TTL = 7 * 24 * 3600_000;
-const DEAD_TTL = 30 * 24 * 3600_000;
 /** Tasks per atomic commit: 100 checks is Deno KV's limit, and 4–5 mutations per task stay under 1000. */
 const COMMIT_CHUNK = 100;
 
@@ -257,8 +256,13 @@ export class Processor {
   /** Records a task that failed validation as a dead letter (the same message REST answers with 422). */
   async deadLetterInvalid(org: string, raw: unknown, reason: string, source: string): Promise<void> {
     const op = this.#o.kv.atomic();
-    this.#addDeadLetter(op, org, raw, `invalid task: ${reason}`, 0, source);
-    await op.commit();
+    const committed = this.#addDeadLetters(
+      op,
+      org,
+      [{ task: raw, reason: `invalid task: ${reason}`, attempts: 0 }],
+      source,
+    );
+    if ((await op.commit()).ok) committed();
     const taskId = (raw as { task_id?: unknown })?.task_id;
     await this.#o.events.publish(org, "task.failed", {
       task_id: typeof taskId === "number" ? taskId : null,
@@ -428,13 +432,19 @@ export class Processor {
           { status: "failed", hash: c.hash, reason, at: now } satisfies TaskState,
         );
         op.sum(statKey(org, c.task.task_type, "failed"), 1n);
-        this.#addDeadLetter(op, org, c.task, reason, c.attempt + 1, source);
       }
+      const committed = this.#addDeadLetters(
+        op,
+        org,
+        chunk.map(({ c, reason }) => ({ task: c.task, reason, attempts: c.attempt + 1 })),
+        source,
+      );
       const res = await op.commit();
       if (!res.ok) {
         this.#o.log.warn("failure not recorded: a claim was taken over", { org, count: chunk.length });
         continue;
       }
+      committed();
       for (const { c, reason } of chunk) {
         this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: c.task.task_type, outcome: "failed" });
         await this.#o.events.publish(org, "task.failed", {
@@ -449,9 +459,9 @@ export class Processor {
 
   async #deadLetterTerminal(org: string, item: Item, reason: string, source: string): Promise<void> {
     const op = this.#o.kv.atomic();
-    this.#addDeadLetter(op, org, item.task, reason, item.attempt, source);
+    const committed = this.#addDeadLetters(op, org, [{ task: item.task, reason, attempts: item.attempt }], source);
     op.sum(statKey(org, item.task.task_type, "failed"), 1n);
-    await op.commit();
+    if ((await op.commit()).ok) committed();
     await this.#o.events.publish(org, "task.failed", {
       task_id: item.task.task_id,
       task_type: item.task.task_type,
@@ -495,26 +505,25 @@ export class Processor {
     return n;
   }
 
-  /** Writes a dead letter in the queue's own format, so the dead-letter list shows it and re-drive works. */
-  #addDeadLetter(
+  /**
+   * Dead-letters single tasks through the queue (listed, re-drivable, counted), each as a
+   * one-task `task.process` envelope, in the caller's atomic operation.
+   */
+  #addDeadLetters(
     op: Deno.AtomicOperation,
     org: string,
-    task: unknown,
-    reason: string,
-    attempts: number,
+    items: Array<{ task: unknown; reason: string; attempts: number }>,
     source: string,
-  ) {
-    const id = newId(this.#o.clock.now());
-    const record: DeadLetter = {
-      id,
-      org,
-      kind: PROCESS_KIND,
-      reason,
-      attempts,
-      failedAt: new Date(this.#o.clock.now()).toISOString(),
-      envelope: { v: 1, kind: PROCESS_KIND, org, id, payload: { tasks: [{ task, attempt: 0 }], source } },
-    };
-    op.set(["dead", org, id], record, { expireIn: DEAD_TTL });
+  ): () => void {
+    const now = this.#o.clock.now();
+    return this.#o.queue.addDeadLettersTo(
+      op,
+      items.map(({ task, reason, attempts }) => {
+        const id = newId(now);
+        const payload: ProcessPayload = { tasks: [{ task, attempt: 0 }], source };
+        return { envelope: { v: 1, kind: PROCESS_KIND, org, id, payload }, reason, attempts };
+      }),
+    );
   }
 }
 

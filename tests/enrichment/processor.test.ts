@@ -6,6 +6,11 @@ import { allResults, startHarness, waitFor } from "./_harness.ts";
 
 const ORG = "org1";
 
+/** The queue's dead-letter counter (`qstat`), which the queue page and /metrics read. */
+async function deadCount(h: { hub: { kv: Deno.Kv } }): Promise<number> {
+  return Number((await h.hub.kv.get<Deno.KvU64>(["qstat", "dead"])).value?.value ?? 0n);
+}
+
 function countingEnrich(opts: { delayMs?: number; fail?: (t: Task, n: number) => Error | undefined } = {}) {
   const calls = new Map<number, number>();
   const enrich = async (_org: string, t: Task) => {
@@ -105,6 +110,9 @@ Deno.test("the queue path dead-letters invalid and conflicting tasks with the re
     assert.ok(events.includes("task.done"));
     const stats = await h.svc.processor.stats(ORG);
     assert.equal(stats.email.done, 250);
+    // Per-task dead letters go through the queue, so its counters see them.
+    assert.equal(await deadCount(h), 2);
+    assert.equal(h.hub.metrics.value("shlyuz_dead_letters_total", { kind: "task.process" }), 2);
   } finally {
     await h.close();
   }
@@ -133,6 +141,7 @@ Deno.test("a transient failure is retried in a later round; a 4xx dead-letters a
     assert.equal(up.calls.get(1), 3);
     assert.equal(up.calls.get(2), 1);
     assert.equal(up.calls.get(3), 3, "two retry rounds, then dead");
+    assert.equal(await deadCount(h), 2);
     const dead = await h.hub.queue.deadLetters(ORG, { kind: "task.process" });
     assert.deepEqual(dead.items.map((d) => d.reason).sort(), [
       "DaData did not answer within 100 ms",
