@@ -11,7 +11,7 @@ import type { Config } from "../config.ts";
 import type { FetchFn } from "../http/request.ts";
 import type { SettingsStore } from "../settings.ts";
 import { DadataClient } from "./dadata_client.ts";
-import type { Enrich } from "./processor.ts";
+import type { Enrich } from "./processor_types.ts";
 import { YandexGptClient } from "./yandexgpt_client.ts";
 
 const url = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL");
