@@ -13,10 +13,12 @@
  */
 import { isTransientError } from "../errors.ts";
 import { Claims } from "./claims.ts";
+import { GroupCommit } from "./group_commit.ts";
 import { Inbox } from "./inbox.ts";
 import { Outcomes } from "./outcomes.ts";
 import {
   type Claimed,
+  COMMIT_CHUNK,
   errorMessage,
   type Item,
   type ProcessorOptions,
@@ -42,6 +44,9 @@ export {
   TaskFailedError,
 } from "./processor_types.ts";
 
+/** What a claim found for one synchronous task. */
+type ClaimAnswer = { claimed: Claimed } | { done: number } | "conflict" | "busy";
+
 export class Processor {
   readonly #o: ProcessorOptions;
   readonly #limiter: Limiter;
@@ -49,6 +54,9 @@ export class Processor {
   readonly #claims: Claims;
   readonly #inbox: Inbox;
   readonly #outcomes: Outcomes;
+  /** Synchronous requests arriving together share claim and done commits (and one `task.result`). */
+  readonly #claimGroup: GroupCommit<Item, ClaimAnswer>;
+  readonly #doneGroup: GroupCommit<Claimed & { data: unknown }, number | undefined>;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
@@ -57,6 +65,27 @@ export class Processor {
     this.#claims = new Claims(options);
     this.#inbox = new Inbox(options);
     this.#outcomes = new Outcomes(options, this.#inbox, this.#rounds);
+    this.#claimGroup = new GroupCommit({
+      max: COMMIT_CHUNK,
+      keyOf: (i) => i.task.task_id,
+      flush: async (org, items) => {
+        const out = await this.#claims.claim(org, items);
+        const by = new Map<number, ClaimAnswer>();
+        for (const c of out.claimed) by.set(c.task.task_id, { claimed: c });
+        for (const d of out.done) by.set(d.item.task.task_id, { done: d.id });
+        for (const i of out.conflicts) by.set(i.task.task_id, "conflict");
+        for (const b of out.busy) by.set(b.item.task.task_id, "busy");
+        return items.map((i) => by.get(i.task.task_id)!);
+      },
+    });
+    this.#doneGroup = new GroupCommit({
+      max: COMMIT_CHUNK,
+      keyOf: (c) => c.task.task_id,
+      flush: async (org, oks) => {
+        const ids = await this.#outcomes.done(org, oks);
+        return oks.map((c) => ids.get(c.task.task_id));
+      },
+    });
   }
 
   get sink(): RowSink {
@@ -69,11 +98,11 @@ export class Processor {
     const item: Item = { task, hash: await taskHash(task), attempt: 0 };
     const deadline = clock.now() + (this.#o.syncWaitMs ?? 30_000);
     for (let pause = 10;; pause = Math.min(pause * 2, 200)) {
-      const out = await this.#claims.claim(org, [item]);
-      if (out.done.length) return { task_id: task.task_id, id: out.done[0].id };
-      if (out.conflicts.length) throw new TaskConflictError(task.task_id);
-      if (out.claimed.length) {
-        const c = out.claimed[0];
+      const got = await this.#claimGroup.submit(org, item);
+      if (got === "conflict") throw new TaskConflictError(task.task_id);
+      if (typeof got === "object" && "done" in got) return { task_id: task.task_id, id: got.done };
+      if (typeof got === "object") {
+        const c = got.claimed;
         let id: number | undefined;
         try {
           let data: unknown;
@@ -84,7 +113,7 @@ export class Processor {
             await this.#outcomes.fail(org, [{ c, reason }], "rest");
             throw new TaskFailedError(task.task_id, reason, isTransientError(error));
           }
-          id = (await this.#outcomes.done(org, [{ ...c, data }])).get(task.task_id);
+          id = await this.#doneGroup.submit(org, { ...c, data });
         } finally {
           this.#claims.release(org, task.task_id);
         }

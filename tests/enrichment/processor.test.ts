@@ -195,3 +195,48 @@ Deno.test("KvSink.list() pages newest first and filters by type", async () => {
     await h.close();
   }
 });
+
+Deno.test("synchronous tasks arriving together share their commits: one row each, fewer result messages", async () => {
+  const up = countingEnrich({ delayMs: 5 });
+  const h = await startHarness({ options: { enrich: up.enrich } });
+  try {
+    const done: Array<{ count: number }> = [];
+    h.hub.events.subscribe(ORG, (e) => e.type === "task.done" && done.push(e.data as { count: number }));
+    const answers = await Promise.all(
+      Array.from(
+        { length: 50 },
+        (_, i) => h.svc.processor.processNow(ORG, { task_id: i, task_type: "phone", data: `${i}` }),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.task_id), Array.from({ length: 50 }, (_, i) => i));
+    assert.equal(new Set(answers.map((a) => a.id)).size, 50);
+    for (const a of answers) assert.equal((await h.svc.sink.get(ORG, a.id))?.task_id, a.task_id);
+    assert.equal(up.total(), 50);
+    await waitFor(() => done.reduce((n, d) => n + d.count, 0) === 50, 10_000, "50 results published");
+    assert.ok(done.length < 50, `results grouped into ${done.length} messages`);
+    assert.equal((await allResults(h.svc, ORG)).length, 50);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("copies of one task sent at once get one upstream call and the same id; other content gets a conflict", async () => {
+  const up = countingEnrich({ delayMs: 20 });
+  const h = await startHarness({ options: { enrich: up.enrich } });
+  try {
+    const task: Task = { task_id: 77, task_type: "email", data: "a@b.ru" };
+    const copies = await Promise.all(Array.from({ length: 10 }, () => h.svc.processor.processNow(ORG, task)));
+    assert.equal(up.calls.get(77), 1);
+    assert.equal(new Set(copies.map((c) => c.id)).size, 1);
+    const mixed = await Promise.allSettled([
+      h.svc.processor.processNow(ORG, { task_id: 78, task_type: "email", data: "x@y.ru" }),
+      h.svc.processor.processNow(ORG, { task_id: 78, task_type: "email", data: "other@y.ru" }),
+    ]);
+    assert.equal(mixed[0].status, "fulfilled");
+    assert.ok(mixed[1].status === "rejected" && mixed[1].reason instanceof TaskConflictError);
+    assert.equal(up.calls.get(78), 1);
+    assert.equal((await allResults(h.svc, ORG)).length, 2);
+  } finally {
+    await h.close();
+  }
+});
