@@ -89,30 +89,35 @@ export default function EnrichmentLive({ initial, timeZone, canSubmit }: Enrichm
         </form>
       )}
       <p>
-        <small>{live ? "● live" : "○ connecting…"}</small>
+        <small data-testid="live-state">{live ? "● live" : "○ connecting…"}</small>
       </p>
-      <table class="striped" data-testid="live-results">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>task_id</th>
-            <th>Type</th>
-            <th>Row id / error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.key}>
-              <td>{formatTime(r.at, timeZone)}</td>
-              <td>{r.task_id ?? "—"}</td>
-              <td>{r.task_type ?? ""}</td>
-              <td>
-                {r.error ? <span class="error">{r.error}</span> : <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>}
-              </td>
+      {/* Long error messages must not widen the page on a phone: the table scrolls in its own box. */}
+      <div class="overflow-auto">
+        <table class="striped" data-testid="live-results">
+          <thead>
+            <tr>
+              <th>Time</th>
+              <th>task_id</th>
+              <th>Type</th>
+              <th>Row id / error</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.key} data-task-id={r.task_id ?? undefined}>
+                <td>{formatTime(r.at, timeZone)}</td>
+                <td>{r.task_id ?? "—"}</td>
+                <td>{r.task_type ?? ""}</td>
+                <td>
+                  {r.error
+                    ? <span class="error">{r.error}</span>
+                    : <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }

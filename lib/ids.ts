@@ -1,4 +1,5 @@
 /** Identifiers: sortable ids for records and events, random tokens for secrets. */
+import { createHash } from "node:crypto";
 import { monotonicFactory } from "ulid";
 
 const nextUlid = monotonicFactory();
@@ -20,8 +21,10 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** Hex SHA-256 of a string, for storing tokens as hashes. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * Hex SHA-256 of a string, for storing tokens as hashes. node:crypto hashes in place: WebCrypto's
+ * `digest` hops to a worker thread and back, ~10× the cost, and every API request hashes its token.
+ */
+export function sha256Hex(text: string): Promise<string> {
+  return Promise.resolve(createHash("sha256").update(text).digest("hex"));
 }

@@ -40,10 +40,9 @@ export function enrichmentRoutes(hub: Hub) {
     if (!hub.enrichment) throw new HttpError(503, "unavailable", "Enrichment is not enabled in this hub");
     return hub.enrichment;
   };
-  app.use("/tasks", requireRole("operator"));
+  // One middleware per prefix: Hono's "/x/*" also matches "/x", and a second one would authenticate twice.
   app.use("/tasks/*", requireRole("operator"));
   app.use("/results", requireRole("viewer"));
-  app.use("/rows", requireRole("viewer"));
   app.use("/rows/*", requireRole("viewer"));
   app.use("/enrichment/*", requireRoles("viewer", "admin"));
 

@@ -49,6 +49,10 @@ export const emailRecordSchema = z.looseObject({
 });
 export type EmailRecord = z.infer<typeof emailRecordSchema>;
 
+// Built once: constructing zod schemas costs more than parsing a record with them.
+const phoneAnswerSchema = z.array(phoneRecordSchema).length(1);
+const emailAnswerSchema = z.array(emailRecordSchema).length(1);
+
 /** The client; one instance per organization's credentials. */
 export class DadataClient {
   readonly #o: DadataOptions;
@@ -59,15 +63,15 @@ export class DadataClient {
 
   /** Standardizes one phone number. */
   cleanPhone(source: string): Promise<PhoneRecord> {
-    return this.#clean("phone", source, phoneRecordSchema);
+    return this.#clean("phone", source, phoneAnswerSchema);
   }
 
   /** Standardizes one e-mail address. */
   cleanEmail(source: string): Promise<EmailRecord> {
-    return this.#clean("email", source, emailRecordSchema);
+    return this.#clean("email", source, emailAnswerSchema);
   }
 
-  #clean<S extends z.ZodType>(kind: "phone" | "email", source: string, schema: S): Promise<z.infer<S>> {
+  #clean<R>(kind: "phone" | "email", source: string, schema: z.ZodType<R[]>): Promise<R> {
     const o = this.#o;
     if (!o.apiKey || !o.secretKey) {
       return Promise.reject(
@@ -90,7 +94,7 @@ export class DadataClient {
       });
       if (raw.status !== 200) throw this.#failure(raw);
       const body = parseJsonBody(SERVICE, raw);
-      const parsed = z.array(schema).length(1).safeParse(body);
+      const parsed = schema.safeParse(body);
       if (!parsed.success) {
         throw new UpstreamHttpError(
           SERVICE,

@@ -11,7 +11,7 @@ import type { Config } from "../config.ts";
 import type { FetchFn } from "../http/request.ts";
 import type { SettingsStore } from "../settings.ts";
 import { DadataClient } from "./dadata_client.ts";
-import type { Enrich } from "./processor.ts";
+import type { Enrich } from "./processor_types.ts";
 import { YandexGptClient } from "./yandexgpt_client.ts";
 
 // Lengths are capped so a section stays far below KV's 64 KiB value limit (keys are sealed, which adds more).

@@ -191,7 +191,7 @@ export class Queue {
       const env = envelopeSchema.safeParse(raw);
       if (!env.success) {
         const r = raw as Partial<Envelope> | null;
-        await this.#deadLetter(
+        await this.deadLetterEnvelope(
           {
             v: 1,
             kind: String(r?.kind ?? "unknown"),
@@ -208,7 +208,7 @@ export class Queue {
       kind = envelope.kind;
       const def = this.#jobs.get(kind);
       if (!def) {
-        await this.#deadLetter(envelope, `invalid message: no handler for kind ${kind}`, 0);
+        await this.deadLetterEnvelope(envelope, `invalid message: no handler for kind ${kind}`, 0);
         return;
       }
       const attempt = await this.#attempts(envelope.id);
@@ -225,7 +225,7 @@ export class Queue {
       const payload = def.payload.safeParse(envelope.payload);
       if (!payload.success) {
         const reason = `invalid message: ${formatZodError(payload.error)}`;
-        await this.#deadLetter(envelope, reason, attempt);
+        await this.deadLetterEnvelope(envelope, reason, attempt);
         await this.#safeOnDead(def, undefined, ctx, reason);
         return;
       }
@@ -249,7 +249,7 @@ export class Queue {
           return;
         }
         this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
-        await this.#deadLetter(envelope, reason, attempt + 1);
+        await this.deadLetterEnvelope(envelope, reason, attempt + 1);
         await this.#safeOnDead(def, payload.data, ctx, reason);
       }
     } finally {
@@ -276,23 +276,46 @@ export class Queue {
     }
   }
 
-  async #deadLetter(envelope: Envelope, reason: string, attempts: number): Promise<void> {
-    const record: DeadLetter = {
-      id: envelope.id,
-      org: envelope.org,
-      kind: envelope.kind,
-      reason,
-      attempts,
-      failedAt: new Date(this.#now()).toISOString(),
-      envelope,
+  /**
+   * Dead-letters a message now (its own commit): listed, re-drivable, counted in `qstat` and
+   * `shlyuz_dead_letters_total`. For a message that is not on the queue, e.g. one task of a batch.
+   */
+  async deadLetterEnvelope(envelope: Envelope, reason: string, attempts: number): Promise<void> {
+    const op = this.#kv.atomic();
+    const committed = this.addDeadLettersTo(op, [{ envelope, reason, attempts }]);
+    if (!(await op.commit()).ok) throw new Error(`Cannot dead-letter ${envelope.kind}: the KV commit was rejected`);
+    committed();
+  }
+
+  /**
+   * Adds dead letters to an atomic operation, so they commit together with other writes (3 mutations
+   * each, plus one). Call the returned function once the commit succeeded: it counts and logs them.
+   */
+  addDeadLettersTo(
+    op: Deno.AtomicOperation,
+    items: Array<{ envelope: Envelope; reason: string; attempts: number }>,
+  ): () => void {
+    const failedAt = new Date(this.#now()).toISOString();
+    for (const { envelope, reason, attempts } of items) {
+      const record: DeadLetter = {
+        id: envelope.id,
+        org: envelope.org,
+        kind: envelope.kind,
+        reason,
+        attempts,
+        failedAt,
+        envelope,
+      };
+      op.set(["dead", envelope.org, envelope.id], record, { expireIn: DEAD_TTL });
+      op.delete(["qattempt", envelope.id]);
+    }
+    if (items.length) op.sum(["qstat", "dead"], BigInt(items.length));
+    return () => {
+      for (const { envelope, reason } of items) {
+        this.#metrics.inc("shlyuz_dead_letters_total", { kind: envelope.kind });
+        this.#log.warn("message dead-lettered", { kind: envelope.kind, id: envelope.id, org: envelope.org, reason });
+      }
     };
-    await this.#kv.atomic()
-      .set(["dead", envelope.org, envelope.id], record, { expireIn: DEAD_TTL })
-      .delete(["qattempt", envelope.id])
-      .sum(["qstat", "dead"], 1n)
-      .commit();
-    this.#metrics.inc("shlyuz_dead_letters_total", { kind: envelope.kind });
-    this.#log.warn("message dead-lettered", { kind: envelope.kind, id: envelope.id, org: envelope.org, reason });
   }
 
   async #maybeFlush(force = false) {

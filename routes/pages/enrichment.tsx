@@ -132,42 +132,44 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
         {rows.cursor && <a href={qs({ type, cursor: rows.cursor })}>Older →</a>}
         <h2>Dead letters</h2>
         {dead.items.length === 0 ? <p>No failed tasks.</p> : (
-          <table class="striped" data-testid="enrichment-dead">
-            <thead>
-              <tr>
-                <th>Failed</th>
-                <th>Task</th>
-                <th>Reason</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {dead.items.map((d) => {
-                const tasks =
-                  ((d.envelope as { payload?: { tasks?: Array<{ task?: unknown }> } })?.payload?.tasks ?? [])
-                    .map((t) => JSON.stringify(t.task)).join(", ");
-                return (
-                  <tr key={d.id}>
-                    <td>{new Date(d.failedAt || Date.now()).toLocaleString("ru-RU", { timeZone: tz })}</td>
-                    <td>
-                      <small>
-                        <code>{tasks.slice(0, 300)}</code>
-                      </small>
-                    </td>
-                    <td>{d.reason}</td>
-                    <td>
-                      {canOperate && (
-                        <Island
-                          name="api_action"
-                          props={{ action: `/api/v1/dead-letters/${d.id}/redrive`, label: "Re-drive" }}
-                        />
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <div class="overflow-auto">
+            <table class="striped" data-testid="enrichment-dead">
+              <thead>
+                <tr>
+                  <th>Failed</th>
+                  <th>Task</th>
+                  <th>Reason</th>
+                  <th></th>
+                </tr>
+              </thead>
+              <tbody>
+                {dead.items.map((d) => {
+                  const tasks =
+                    ((d.envelope as { payload?: { tasks?: Array<{ task?: unknown }> } })?.payload?.tasks ?? [])
+                      .map((t) => JSON.stringify(t.task)).join(", ");
+                  return (
+                    <tr key={d.id}>
+                      <td>{new Date(d.failedAt || Date.now()).toLocaleString("ru-RU", { timeZone: tz })}</td>
+                      <td>
+                        <small>
+                          <code>{tasks.slice(0, 300)}</code>
+                        </small>
+                      </td>
+                      <td>{d.reason}</td>
+                      <td>
+                        {canOperate && (
+                          <Island
+                            name="api_action"
+                            props={{ action: `/api/v1/dead-letters/${d.id}/redrive`, label: "Re-drive" }}
+                          />
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
         )}
         {settings && (
           <>

@@ -206,3 +206,45 @@ Deno.test("copies of a task sent at the same moment by REST and by queue get one
     await t.stop();
   }
 });
+
+Deno.test("the task and row endpoints authenticate once per request: 401 without a token, 403 below operator", async () => {
+  const t = await setup();
+  try {
+    const kv = t.hub.kv;
+    const get = kv.get.bind(kv);
+    let tokenReads = 0;
+    kv.get = ((key: Deno.KvKey, opts?: { consistency?: Deno.KvConsistencyLevel }) => {
+      if (key[0] === "token_hash") tokenReads++;
+      return get(key, opts);
+    }) as typeof kv.get;
+    const task = { task_id: 900, task_type: "phone", data: "+7 916 123-45-67" };
+    const ok = await t.api("/api/v1/tasks", { method: "POST", json: task });
+    assert.equal(ok.status, 200);
+    const { id } = await ok.json();
+    assert.equal(tokenReads, 1, "one token lookup for POST /tasks");
+    const row = await t.api(`/api/v1/rows/${id}`);
+    assert.equal(row.status, 200);
+    await row.body?.cancel();
+    assert.equal(tokenReads, 2, "one token lookup for GET /rows/:id");
+    kv.get = get;
+
+    const viewer = await t.tokenFor("viewer");
+    for (
+      const [path, init, token, status] of [
+        ["/api/v1/tasks", { method: "POST", json: task }, null, 401],
+        ["/api/v1/tasks", { method: "POST", json: task }, viewer, 403],
+        ["/api/v1/tasks/batch", { method: "POST", json: { tasks: [task] } }, viewer, 403],
+        ["/api/v1/rows", {}, null, 401],
+        [`/api/v1/rows/${id}`, {}, null, 401],
+        ["/api/v1/rows", {}, viewer, 200],
+        ["/api/v1/results", {}, null, 401],
+      ] as const
+    ) {
+      const res = await t.api(path, { ...init, token });
+      assert.equal(res.status, status, `${init.method ?? "GET"} ${path} as ${token ? "viewer" : "nobody"}`);
+      await res.body?.cancel();
+    }
+  } finally {
+    await t.stop();
+  }
+});

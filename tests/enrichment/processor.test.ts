@@ -6,6 +6,11 @@ import { allResults, startHarness, waitFor } from "./_harness.ts";
 
 const ORG = "org1";
 
+/** The queue's dead-letter counter (`qstat`), which the queue page and /metrics read. */
+async function deadCount(h: { hub: { kv: Deno.Kv } }): Promise<number> {
+  return Number((await h.hub.kv.get<Deno.KvU64>(["qstat", "dead"])).value?.value ?? 0n);
+}
+
 function countingEnrich(opts: { delayMs?: number; fail?: (t: Task, n: number) => Error | undefined } = {}) {
   const calls = new Map<number, number>();
   const enrich = async (_org: string, t: Task) => {
@@ -105,6 +110,9 @@ Deno.test("the queue path dead-letters invalid and conflicting tasks with the re
     assert.ok(events.includes("task.done"));
     const stats = await h.svc.processor.stats(ORG);
     assert.equal(stats.email.done, 250);
+    // Per-task dead letters go through the queue, so its counters see them.
+    assert.equal(await deadCount(h), 2);
+    assert.equal(h.hub.metrics.value("shlyuz_dead_letters_total", { kind: "task.process" }), 2);
   } finally {
     await h.close();
   }
@@ -133,6 +141,7 @@ Deno.test("a transient failure is retried in a later round; a 4xx dead-letters a
     assert.equal(up.calls.get(1), 3);
     assert.equal(up.calls.get(2), 1);
     assert.equal(up.calls.get(3), 3, "two retry rounds, then dead");
+    assert.equal(await deadCount(h), 2);
     const dead = await h.hub.queue.deadLetters(ORG, { kind: "task.process" });
     assert.deepEqual(dead.items.map((d) => d.reason).sort(), [
       "DaData did not answer within 100 ms",
@@ -182,6 +191,51 @@ Deno.test("KvSink.list() pages newest first and filters by type", async () => {
     assert.deepEqual(gpt.items.map((r) => r.task_id), [5, 3]);
     const gpt2 = await h.svc.sink.list(ORG, { type: "gpt", limit: 2, cursor: gpt.cursor });
     assert.deepEqual(gpt2.items.map((r) => [r.task_id, r.data]), [[1, "answer d1"]]);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("synchronous tasks arriving together share their commits: one row each, fewer result messages", async () => {
+  const up = countingEnrich({ delayMs: 5 });
+  const h = await startHarness({ options: { enrich: up.enrich } });
+  try {
+    const done: Array<{ count: number }> = [];
+    h.hub.events.subscribe(ORG, (e) => e.type === "task.done" && done.push(e.data as { count: number }));
+    const answers = await Promise.all(
+      Array.from(
+        { length: 50 },
+        (_, i) => h.svc.processor.processNow(ORG, { task_id: i, task_type: "phone", data: `${i}` }),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.task_id), Array.from({ length: 50 }, (_, i) => i));
+    assert.equal(new Set(answers.map((a) => a.id)).size, 50);
+    for (const a of answers) assert.equal((await h.svc.sink.get(ORG, a.id))?.task_id, a.task_id);
+    assert.equal(up.total(), 50);
+    await waitFor(() => done.reduce((n, d) => n + d.count, 0) === 50, 10_000, "50 results published");
+    assert.ok(done.length < 50, `results grouped into ${done.length} messages`);
+    assert.equal((await allResults(h.svc, ORG)).length, 50);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("copies of one task sent at once get one upstream call and the same id; other content gets a conflict", async () => {
+  const up = countingEnrich({ delayMs: 20 });
+  const h = await startHarness({ options: { enrich: up.enrich } });
+  try {
+    const task: Task = { task_id: 77, task_type: "email", data: "a@b.ru" };
+    const copies = await Promise.all(Array.from({ length: 10 }, () => h.svc.processor.processNow(ORG, task)));
+    assert.equal(up.calls.get(77), 1);
+    assert.equal(new Set(copies.map((c) => c.id)).size, 1);
+    const mixed = await Promise.allSettled([
+      h.svc.processor.processNow(ORG, { task_id: 78, task_type: "email", data: "x@y.ru" }),
+      h.svc.processor.processNow(ORG, { task_id: 78, task_type: "email", data: "other@y.ru" }),
+    ]);
+    assert.equal(mixed[0].status, "fulfilled");
+    assert.ok(mixed[1].status === "rejected" && mixed[1].reason instanceof TaskConflictError);
+    assert.equal(up.calls.get(78), 1);
+    assert.equal((await allResults(h.svc, ORG)).length, 2);
   } finally {
     await h.close();
   }

@@ -1,0 +1,99 @@
+/**
+ * Claims on `["task", org, task_id]`: the idempotency of the processor. A
+ * claim is an atomic check-and-set of the task's state to `processing` with a
+ * lease; copies of a task racing in by different paths agree on one owner,
+ * and a done task answers with its row id instead of running again.
+ */
+import type { Clock } from "../clock.ts";
+import { newId } from "../ids.ts";
+import { type Claimed, COMMIT_CHUNK, type Item } from "./processor_types.ts";
+import { readStates, taskKey, type TaskState } from "./task_state.ts";
+
+/** What a claim attempt found for each item. */
+export interface ClaimOutcome {
+  claimed: Claimed[];
+  done: Array<{ item: Item; id: number }>;
+  conflicts: Item[];
+  busy: Array<{ item: Item; waitMs: number }>;
+}
+
+export class Claims {
+  readonly #kv: Deno.Kv;
+  readonly #clock: Clock;
+  readonly #leaseMs: number;
+  readonly #owner = newId();
+  /** Tasks this process is working on now; a claim of ours not in here was abandoned (a handler crashed). */
+  readonly #active = new Set<string>();
+
+  constructor({ kv, clock, leaseMs }: { kv: Deno.Kv; clock: Clock; leaseMs: number }) {
+    this.#kv = kv;
+    this.#clock = clock;
+    this.#leaseMs = leaseMs;
+  }
+
+  /** Claims what can be claimed; sorts the rest into done, conflicting and busy (held by another worker). */
+  async claim(org: string, items: Item[], round = 0): Promise<ClaimOutcome> {
+    const kv = this.#kv;
+    const out: ClaimOutcome = { claimed: [], done: [], conflicts: [], busy: [] };
+    const states = await readStates(kv, org, items.map((i) => i.task.task_id));
+    const now = this.#clock.now();
+    const candidates: Array<{ item: Item; entry: Deno.KvEntryMaybe<TaskState> }> = [];
+    for (const item of items) {
+      const entry = states.get(item.task.task_id)!;
+      const v = entry.value;
+      if (v?.status === "done") {
+        if (v.hash === item.hash) out.done.push({ item, id: v.id });
+        else out.conflicts.push(item);
+      } else if (
+        v?.status === "processing" && v.leaseUntil > now &&
+        !(v.owner === this.#owner && !this.#active.has(activeKey(org, item.task.task_id)))
+      ) {
+        if (v.hash !== item.hash) out.conflicts.push(item);
+        else out.busy.push({ item, waitMs: v.leaseUntil - now });
+      } else {
+        candidates.push({ item, entry });
+      }
+    }
+    for (let i = 0; i < candidates.length; i += COMMIT_CHUNK) {
+      const chunk = candidates.slice(i, i + COMMIT_CHUNK);
+      const op = kv.atomic();
+      for (const { item, entry } of chunk) {
+        const claim: TaskState = {
+          status: "processing",
+          hash: item.hash,
+          owner: this.#owner,
+          leaseUntil: now + this.#leaseMs,
+          at: now,
+        };
+        op.check(entry).set(taskKey(org, item.task.task_id), claim);
+      }
+      const res = await op.commit();
+      if (res.ok) {
+        for (const { item } of chunk) {
+          out.claimed.push({ ...item, vs: res.versionstamp });
+          this.#active.add(activeKey(org, item.task.task_id));
+        }
+      } else if (round < 5) {
+        // Someone raced us on at least one task: sort this chunk out again, task by task.
+        for (const { item } of chunk) merge(out, await this.claim(org, [item], round + 1));
+      } else {
+        for (const { item } of chunk) out.busy.push({ item, waitMs: 250 });
+      }
+    }
+    return out;
+  }
+
+  /** This process no longer works on the task (its outcome is committed, or the work was abandoned). */
+  release(org: string, taskId: number): void {
+    this.#active.delete(activeKey(org, taskId));
+  }
+}
+
+const activeKey = (org: string, taskId: number) => `${org}\0${taskId}`;
+
+function merge(into: ClaimOutcome, from: ClaimOutcome) {
+  into.claimed.push(...from.claimed);
+  into.done.push(...from.done);
+  into.conflicts.push(...from.conflicts);
+  into.busy.push(...from.busy);
+}

@@ -1,0 +1,80 @@
+/**
+ * Enqueuing `task.process` messages with an inbox record: every message is
+ * recorded under `["inbox", id]` until a handler has settled it. Deno KV on
+ * a file hands the messages a killed process had in flight to the next
+ * process only after about a minute; `recover()` at start-up re-enqueues them
+ * at once (the claims make the late original copies harmless).
+ */
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { Queue } from "../queue/queue.ts";
+import { COMMIT_CHUNK, PROCESS_KIND, type ProcessPayload, type QueuedTask } from "./processor_types.ts";
+
+interface InboxEntry {
+  org: string;
+  payload: ProcessPayload;
+  /** When the message became due (epoch ms). */
+  at: number;
+}
+
+const INBOX_TTL = 7 * 24 * 3600_000;
+const inboxKey = (id: string): Deno.KvKey => ["inbox", id];
+
+export class Inbox {
+  readonly #o: { kv: Deno.Kv; queue: Queue; clock: Clock; log: Logger };
+
+  constructor(options: { kv: Deno.Kv; queue: Queue; clock: Clock; log: Logger }) {
+    this.#o = options;
+  }
+
+  /** Adds a `task.process` message and its inbox record to an atomic operation. */
+  add(op: Deno.AtomicOperation, org: string, payload: ProcessPayload, delayMs?: number): void {
+    const env = this.#o.queue.addTo(op, PROCESS_KIND, org, payload, { delayMs });
+    op.set(inboxKey(env.id), { org, payload, at: this.#o.clock.now() + (delayMs ?? 0) } satisfies InboxEntry, {
+      expireIn: INBOX_TTL,
+    });
+  }
+
+  /** Splits tasks into `task.process` messages (≤ 100 tasks, ≤ ~48 KB each) and enqueues them; returns the message count. */
+  async submit(org: string, tasks: unknown[], source: string): Promise<number> {
+    const payloads: ProcessPayload[] = [];
+    let cur: QueuedTask[] = [];
+    let size = 0;
+    for (const t of tasks) {
+      const n = JSON.stringify(t).length * 3; // worst case: every char three UTF-8 bytes
+      if (cur.length && (cur.length >= COMMIT_CHUNK || size + n > 48_000)) {
+        payloads.push({ tasks: cur, source });
+        [cur, size] = [[], 0];
+      }
+      cur.push({ task: t, attempt: 0 });
+      size += n;
+    }
+    if (cur.length) payloads.push({ tasks: cur, source });
+    // Two mutations per message (enqueue + inbox entry); 200 messages per commit stays under KV's 1000.
+    for (let i = 0; i < payloads.length; i += 200) {
+      const op = this.#o.kv.atomic();
+      for (const p of payloads.slice(i, i + 200)) this.add(op, org, p);
+      const res = await op.commit();
+      if (!res.ok) throw new Error("Cannot enqueue tasks: the KV commit was rejected");
+    }
+    return payloads.length;
+  }
+
+  /** Marks a `task.process` message settled (its tasks are done, rescheduled or dead-lettered). */
+  async settled(messageId: string): Promise<void> {
+    await this.#o.kv.delete(inboxKey(messageId));
+  }
+
+  /** Re-enqueues messages that were in flight when the previous process died (records older than `before`). */
+  async recover(before: number): Promise<number> {
+    let n = 0;
+    for await (const e of this.#o.kv.list<InboxEntry>({ prefix: ["inbox"] })) {
+      if (e.value.at >= before) continue;
+      const op = this.#o.kv.atomic().check(e).delete(e.key);
+      this.add(op, e.value.org, e.value.payload);
+      if ((await op.commit()).ok) n++;
+    }
+    if (n) this.#o.log.info("re-enqueued task batches left in flight by the previous process", { count: n });
+    return n;
+  }
+}

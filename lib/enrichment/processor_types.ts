@@ -1,0 +1,94 @@
+/** The processor's message kinds, payloads, options and errors, shared by its parts. */
+import type { EventBus } from "../events.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Queue } from "../queue/queue.ts";
+import type { Clock } from "../clock.ts";
+import type { RowSink } from "./sinks/types.ts";
+import type { Task } from "./task_schema.ts";
+import type { ResultEntry } from "./task_state.ts";
+
+export const PROCESS_KIND = "task.process";
+export const RESULT_KIND = "task.result";
+/** Tasks per atomic commit: 100 checks is Deno KV's limit, and 4–5 mutations per task stay under 1000. */
+export const COMMIT_CHUNK = 100;
+
+/** Calls the upstream for one task and returns what it answered (the row's `data`). */
+export type Enrich = (org: string, task: Task) => Promise<unknown>;
+
+/** A queued task: the raw task (validated by the handler) and how many rounds it has failed. */
+export interface QueuedTask {
+  task: unknown;
+  attempt?: number;
+}
+
+export interface ProcessPayload {
+  tasks: QueuedTask[];
+  source: string;
+}
+
+export interface ResultMessage {
+  results: ResultEntry[];
+}
+
+export interface ProcessorOptions {
+  kv: Deno.Kv;
+  sink: RowSink;
+  queue: Queue;
+  events: EventBus;
+  log: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  enrich: Enrich;
+  /** How long a claim holds before another worker may take over (longer than the slowest upstream call with its retries). */
+  leaseMs: number;
+  /** Upstream calls at once in this process. Default 64. */
+  concurrency?: number;
+  /** Waits before each new round for a task that failed transiently (after the client's own retries). Default [2 s, 10 s, 30 s]. */
+  roundDelaysMs?: number[];
+  /** How long a synchronous request waits for a racing copy to finish. Default 30 s. */
+  syncWaitMs?: number;
+}
+
+/** A validated task on its way through the processor. */
+export interface Item {
+  task: Task;
+  hash: string;
+  attempt: number;
+}
+
+/** An item this process holds the claim of; `vs` is the claim's versionstamp, checked by every later write. */
+export interface Claimed extends Item {
+  vs: string;
+}
+
+/** The same task_id came with other content: a 409 on REST, a dead letter on the queue. */
+export class TaskConflictError extends Error {
+  override name = "TaskConflictError";
+  constructor(readonly taskId: number) {
+    super(
+      `Cannot accept task ${taskId}: this task_id was already used with a different task_type or data — send new content with a new task_id`,
+    );
+  }
+}
+
+/** DaData or YandexGPT refused the task or stayed unavailable through the retries. */
+export class TaskFailedError extends Error {
+  override name = "TaskFailedError";
+  constructor(readonly taskId: number, message: string, readonly transient: boolean) {
+    super(message);
+  }
+}
+
+/** A racing copy of the task is still being processed after the wait. */
+export class TaskBusyError extends Error {
+  override name = "TaskBusyError";
+  constructor(readonly taskId: number) {
+    super(`Task ${taskId} is still being processed by another request — retry in a few seconds`);
+  }
+}
+
+/** The message of a thrown value, for reasons and events. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
