@@ -7,6 +7,7 @@ import { bearer, createRoute, errorResponses, errorSchema, newApi, resumeId, z }
 import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { HttpError, httpErrors } from "../lib/errors.ts";
+import { audit } from "../lib/accounts/audit.ts";
 import { MAX_DATA_CHARS, taskSchema } from "../lib/enrichment/task_schema.ts";
 import { TaskBusyError, TaskConflictError, TaskFailedError } from "../lib/enrichment/mod.ts";
 import { SECTIONS } from "../lib/enrichment/org_clients.ts";
@@ -237,7 +238,13 @@ export function enrichmentRoutes(hub: Hub) {
           zodIssues(parsed.error),
         );
       }
-      await svc().writeSettings(c.var.auth.org, section, { ...parsed.data, ...cleared });
+      const auth = c.var.auth;
+      await svc().writeSettings(auth.org, section, { ...parsed.data, ...cleared });
+      // Field names only: the values may be secrets.
+      await audit(hub.kv, auth.org, auth.actor, "settings.changed", {
+        target: section,
+        details: { fields: Object.keys(body) },
+      });
       return c.json({ ok: true as const }, 200);
     },
   );

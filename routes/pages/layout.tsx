@@ -30,21 +30,6 @@ const ADMIN: Array<[NavKey, string, string]> = [
   ["dead", "Dead letters", "/admin/dead-letters"],
 ];
 
-const CSS = `
-  body > header, body > main, body > footer { padding-block: 0.5rem; }
-  nav.areas ul { flex-wrap: wrap; }
-  nav.areas li { padding-block: 0.25rem; }
-  nav.areas:first-of-type { border-top: 1px solid var(--pico-muted-border-color); }
-  nav.areas a[aria-current="page"] { font-weight: 700; text-decoration: underline; }
-  table { font-size: 0.9rem; }
-  td code, td small code { word-break: break-all; }
-  .error { color: var(--pico-del-color); }
-  .kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 0.75rem; }
-  .kpis article { margin: 0; padding: 0.75rem; text-align: center; }
-  .kpis strong { display: block; font-size: 1.5rem; }
-  @media (max-width: 576px) { nav.areas ul li { padding-inline: 0.25rem; } h1 { font-size: 1.5rem; } }
-`;
-
 /** Head and body frame shared by every page (login included). */
 export function Document({ title, csrf, children }: { title: string; csrf?: string; children: ComponentChildren }) {
   return (
@@ -55,7 +40,7 @@ export function Document({ title, csrf, children }: { title: string; csrf?: stri
         {csrf && <meta name="csrf-token" content={csrf} />}
         <title>{title} · Shlyuz</title>
         <link rel="stylesheet" href="/static/vendor/pico.min.css" />
-        <style dangerouslySetInnerHTML={{ __html: CSS }} />
+        <link rel="stylesheet" href="/static/shlyuz.css" />
         <link rel="icon" href="data:," />
       </head>
       <body>{children}</body>
