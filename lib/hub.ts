@@ -121,6 +121,11 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
   hub.onec = new OnecService({ ...hub, log: log.child("onec") });
   hub.enrichment = await createEnrichment(hub, { defaultOrg: async () => (await listOrgs(kv))[0]?.id ?? "default" });
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
+  metrics.gauge(
+    "shlyuz_queue_backlog",
+    () => queue.backlog(),
+    "Queue messages enqueued and not yet settled (approximate)",
+  );
   metrics.gauge("shlyuz_sse_subscribers", () => events.subscriberCount, "Open event subscriptions in this process");
   return hub;
 }

@@ -25,6 +25,7 @@ Deno.test("/ping/, /healthz and /metrics answer without a token", async () => {
     assert.match(metrics, /shlyuz_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
     assert.match(metrics, /shlyuz_external_errors_total\{host="127.0.0.1:9"\} 1/);
     assert.match(metrics, /# TYPE shlyuz_queue_in_flight gauge/);
+    assert.match(metrics, /shlyuz_queue_backlog \d+/);
   } finally {
     await t.close();
   }
