@@ -65,43 +65,126 @@ export function round(n: number, digits = 1): number {
   return Math.round(n * f) / f;
 }
 
-/** Starts main.ts as a child process with `env`; resolves once /ping/ answers. */
-export async function startHubProcess(env: Record<string, string>, { port }: { port: number }) {
+/** A server started as a child process by a benchmark. */
+export interface ChildServer {
+  url: string;
+  child: Deno.ChildProcess;
+  /** Spawn to the first good probe answer, ms. */
+  coldStartMs: number;
+  /** Resident memory of the child, MiB (Linux /proc). */
+  rssMiB(): Promise<number>;
+  /** CPU time (user + system) the child has used so far, seconds (Linux /proc). */
+  cpuSeconds(): Promise<number>;
+  /** The last few KiB the child wrote to stderr (for error messages). */
+  stderrTail(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; always awaits the exit. Safe to call twice. */
+  stop(graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Spawns `deno <args>` with `env` and waits (bounded, ~10 s) until `probe`
+ * answers on 127.0.0.1:`port`. If it never does, the child is killed and
+ * awaited and the error carries its stderr.
+ */
+export async function startProcess(
+  args: string[],
+  { env = {}, port, probePath = "/", ready = (r: Response) => r.ok, startMs = 10_000 }: {
+    env?: Record<string, string>;
+    port: number;
+    probePath?: string;
+    ready?: (r: Response) => boolean;
+    startMs?: number;
+  },
+): Promise<ChildServer> {
   const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    env: { PORT: String(port), SHLYUZ_LOG_LEVEL: "warn", SHLYUZ_DISABLE_CRON: "1", ...env },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  // The repository root, so deno.json (imports, unstable flags) and relative paths resolve as in production.
+  const cwd = new URL("../../", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), { args, env, cwd, stdout: "null", stderr: "piped" }).spawn();
+  let tail = "";
+  // Drain stderr all along so a chatty child never blocks on a full pipe; keep the tail for errors.
+  const draining = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (tail = (tail + chunk).slice(-8192)) }),
+  ).catch(() => {});
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    try {
-      const r = await fetch(`${url}/ping/`);
-      await r.body?.cancel();
-      if (r.ok) break;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const coldStartMs = performance.now() - started;
-  return {
+  let stopping: Promise<Deno.CommandStatus> | undefined;
+  const server: ChildServer = {
     url,
     child,
-    coldStartMs,
-    /** Resident memory of the child, MiB (Linux /proc). */
-    async rssMiB(): Promise<number> {
-      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+    coldStartMs: 0,
+    async rssMiB() {
+      const text = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? NaN);
       return round(kb / 1024, 1);
     },
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.stderr.cancel();
-      await child.status;
+    cpuSeconds: () => cpuSeconds(child.pid),
+    stderrTail: () => tail,
+    stop(graceMs = 15_000) {
+      return stopping ??= (async () => {
+        if (!exited) {
+          try {
+            child.kill("SIGTERM");
+          } catch { /* already gone */ }
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const killed = await Promise.race([
+            status.then(() => false),
+            new Promise<boolean>((r) => timer = setTimeout(() => r(true), graceMs)),
+          ]);
+          clearTimeout(timer);
+          if (killed) {
+            try {
+              child.kill("SIGKILL");
+            } catch { /* exited meanwhile */ }
+          }
+        }
+        const s = await status;
+        await draining;
+        return s;
+      })();
     },
   };
+  let up = false;
+  while (!up && !exited && performance.now() - started < startMs) {
+    try {
+      const r = await fetch(`${url}${probePath}`);
+      await r.body?.cancel();
+      up = ready(r);
+    } catch { /* not up yet */ }
+    if (!up) await new Promise((r) => setTimeout(r, 10));
+  }
+  if (!up) {
+    await server.stop(2000);
+    throw new Error(`deno ${args.join(" ")} did not come up on ${url}:\n${tail}`);
+  }
+  server.coldStartMs = performance.now() - started;
+  return server;
+}
+
+/**
+ * Starts main.ts as a child process with `env`; resolves once /ping/ answers.
+ * `denoFlags` go before the script (e.g. `--cpu-prof`).
+ */
+export function startHubProcess(
+  env: Record<string, string>,
+  { port, denoFlags = [] }: { port: number; denoFlags?: string[] },
+): Promise<ChildServer> {
+  return startProcess(["run", ...denoFlags, "-A", "main.ts"], {
+    env: { PORT: String(port), SHLYUZ_LOG_LEVEL: "warn", SHLYUZ_DISABLE_CRON: "1", ...env },
+    port,
+    probePath: "/ping/",
+  });
+}
+
+/** CPU time (user + system) of a process so far, seconds; `"self"` = this process (Linux /proc, 100 Hz ticks). */
+export async function cpuSeconds(pid: number | "self"): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the ")" that closes the command name: utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /** A free TCP port on 127.0.0.1. */
