@@ -7,7 +7,9 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { z } from "zod";
+import type { Context } from "hono";
 import type { AppEnv } from "./app_env.ts";
+import { errorPageHtml } from "./pages/error_page.tsx";
 import type { Hub } from "../lib/hub.ts";
 import { HttpError } from "../lib/errors.ts";
 import { zodIssues } from "../lib/validation.ts";
@@ -79,20 +81,20 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
         : defaultLimit(c, next),
   );
 
+  /** Browsers opening admin pages get an HTML error page; programs get the JSON error shape. */
+  const wantsPage = (c: Context<AppEnv>) =>
+    c.req.path.startsWith("/admin") && c.req.method === "GET" && (c.req.header("accept") ?? "").includes("text/html");
+  const respond = (c: Context<AppEnv>, status: number, code: string, message: string, details?: unknown) =>
+    wantsPage(c)
+      ? c.html(errorPageHtml(status, message, status >= 500 ? c.var.requestId : undefined), status as 400)
+      : c.json(errorBody(code, message, details), status as 400);
+
   app.onError((err, c) => {
-    if (err instanceof HttpError) {
-      return c.json(errorBody(err.code, err.message, err.details), err.status as 400);
-    }
+    if (err instanceof HttpError) return respond(c, err.status, err.code, err.message, err.details);
     if (err instanceof z.ZodError) {
       const details = zodIssues(err);
-      return c.json(
-        errorBody(
-          "validation_failed",
-          `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`,
-          details,
-        ),
-        422,
-      );
+      const message = `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`;
+      return respond(c, 422, "validation_failed", message, details);
     }
     if (err instanceof HTTPException) {
       const status = err.status;
@@ -100,13 +102,13 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
         ? "Cannot parse the request body: it is not valid JSON"
         : err.message || "Request failed";
       if (status >= 500) log.error("request failed", { requestId: c.var.requestId, error: err });
-      return c.json(errorBody(status === 400 ? "invalid_json" : "http_error", message), status);
+      return respond(c, status, status === 400 ? "invalid_json" : "http_error", message);
     }
     log.error("unhandled error", { requestId: c.var.requestId, path: c.req.path, error: err, stack: err.stack });
-    return c.json(errorBody("internal", `Internal error (request id ${c.var.requestId})`), 500);
+    return respond(c, 500, "internal", `Internal error (request id ${c.var.requestId})`);
   });
 
-  app.notFound((c) => c.json(errorBody("not_found", `Cannot find ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) => respond(c, 404, "not_found", `Cannot find ${c.req.method} ${c.req.path}`));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

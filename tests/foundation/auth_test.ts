@@ -268,3 +268,76 @@ Deno.test("members: add, change role, last owner is protected", () =>
     const actions = audit.items.map((a: { action: string }) => a.action);
     assert.ok(actions.includes("member.added") && actions.includes("member.role_changed"));
   }));
+
+Deno.test("the organization switcher moves the session to another organization of the user", async () => {
+  const t = await startTestHub({
+    env: { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" },
+  });
+  try {
+    const res = await login(t, "owner@example.com", "correct horse battery");
+    const cookie = res.headers.get("set-cookie")!.split(";")[0];
+    const page = await fetch(`${t.url}/admin`, { headers: { cookie } });
+    const csrf = /name="csrf-token" content="([^"]+)"/.exec(await page.text())![1];
+    const created = await fetch(`${t.url}/api/v1/orgs`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify({ name: "ООО «Второе»" }),
+    });
+    assert.equal(created.status, 201);
+    const second = await created.json();
+    const html = await (await fetch(`${t.url}/admin`, { headers: { cookie } })).text();
+    assert.match(html, /action="\/admin\/switch-org"/);
+    assert.match(html, /ООО «Второе» \(owner\)/);
+    const noCsrf = await fetch(`${t.url}/admin/switch-org`, {
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams({ org: second.id }),
+      redirect: "manual",
+    });
+    assert.equal(noCsrf.status, 403);
+    await noCsrf.body?.cancel();
+    const sw = await fetch(`${t.url}/admin/switch-org`, {
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams({ org: second.id, _csrf: csrf }),
+      redirect: "manual",
+    });
+    assert.equal(sw.status, 303);
+    await sw.body?.cancel();
+    const me = await (await fetch(`${t.url}/api/v1/me`, { headers: { cookie } })).json();
+    assert.equal(me.org.id, second.id);
+    assert.equal(me.role, "owner");
+    const foreign = await fetch(`${t.url}/admin/switch-org`, {
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams({ org: "not-my-org", _csrf: csrf }),
+      redirect: "manual",
+    });
+    assert.equal(foreign.status, 404);
+    await foreign.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a browser that opens a wrong admin link gets an HTML error page; programs get JSON", async () => {
+  const t = await startTestHub({
+    env: { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" },
+  });
+  try {
+    const res = await login(t, "owner@example.com", "correct horse battery");
+    const cookie = res.headers.get("set-cookie")!.split(";")[0];
+    const page = await fetch(`${t.url}/admin/audit?cursor=garbage`, { headers: { cookie, accept: "text/html" } });
+    assert.equal(page.status, 422);
+    assert.match(page.headers.get("content-type")!, /text\/html/);
+    assert.match(await page.text(), /data-testid="error-message">[^<]*cursor/);
+    const missing = await fetch(`${t.url}/admin/nope`, { headers: { cookie, accept: "text/html" } });
+    assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /Not found/);
+    const api = await fetch(`${t.url}/admin/audit?cursor=garbage`, { headers: { cookie } });
+    assert.equal(api.status, 422);
+    assert.equal((await api.json()).error.code, "validation_failed");
+  } finally {
+    await t.close();
+  }
+});
