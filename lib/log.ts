@@ -46,7 +46,11 @@ export function redactText(text: string): string {
     .replace(/(\/rest\/\d+\/)[^/\s"']+/g, "$1[redacted]")
     .replace(/(\/bot)\d+:[\w-]+/g, "$1[redacted]")
     .replace(/((?:Bearer|Token|Api-Key)\s+)[\w.\-~+/=]+/gi, "$1[redacted]")
-    .replace(/(\w+:\/\/[^:/\s]+:)[^@\s]+@/g, "$1[redacted]@");
+    .replace(/(\w+:\/\/[^:/\s]+:)[^@\s]+@/g, "$1[redacted]@")
+    .replace(
+      /([?&](?:[\w-]*(?:token|key|secret|password|passwd|signature|sig|auth)[\w-]*)=)[^&#\s"']+/gi,
+      "$1[redacted]",
+    );
 }
 
 /** Creates a logger writing JSON lines to `sink` (stdout by default). */

@@ -59,6 +59,10 @@ Deno.test("the logger redacts secrets by key and inside text", () => {
     "https://api.telegram.org/bot[redacted]/sendMessage",
   );
   assert.equal(redactText("amqp://guest:guest@127.0.0.1"), "amqp://guest:[redacted]@127.0.0.1");
+  assert.equal(
+    redactText("GET https://x.example/hook?id=5&api_key=abc123&access_token=t0k#f"),
+    "GET https://x.example/hook?id=5&api_key=[redacted]&access_token=[redacted]#f",
+  );
 });
 
 Deno.test("secrets set through the API never reach a log line", async () => {
