@@ -27,6 +27,7 @@ export default function OnecLoadBoard({ initial, error: initialError }: OnecLoad
   const [sections, setSections] = useState<BoardSection[] | null>(initial);
   const [error, setError] = useState<string | undefined>(initialError);
   const [busy, setBusy] = useState(false);
+  const [ready, setReady] = useState(false);
 
   async function reload() {
     setBusy(true);
@@ -40,10 +41,11 @@ export default function OnecLoadBoard({ initial, error: initialError }: OnecLoad
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = liveEvents(["onec.task.created", "onec.unassigned"], () => {
+    // Published once per 1C request, after its tasks are in Bitrix24.
+    const stop = liveEvents(["onec.request.logged"], () => {
       clearTimeout(timer);
-      timer = setTimeout(reload, 1500); // one reload for a burst of tasks
-    });
+      timer = setTimeout(reload, 1500); // one reload for a burst of requests
+    }, (open) => open && setReady(true));
     return () => {
       clearTimeout(timer);
       stop();
@@ -51,14 +53,14 @@ export default function OnecLoadBoard({ initial, error: initialError }: OnecLoad
   }, []);
 
   return (
-    <section data-testid="load-board">
+    <section data-testid="load-board" data-ready={ready ? "" : undefined}>
       <button type="button" class="secondary outline" aria-busy={busy} onClick={reload}>Обновить загрузку</button>
       {error && <p class="error" role="alert">{error}</p>}
-      <div class="kpis">
+      <div class="load-board">
         {(sections ?? []).map((s) => (
           <article key={s.id} data-section={s.name}>
             <header>
-              <strong style="font-size:1rem">{s.name}</strong>
+              <strong>{s.name}</strong>
               <small>
                 {s.people.reduce((n, p) => n + p.openTasks, 0)} откр. · отсутствуют{" "}
                 {s.people.filter((p) => p.availability === "absent").length}
@@ -67,9 +69,9 @@ export default function OnecLoadBoard({ initial, error: initialError }: OnecLoad
             <table>
               <tbody>
                 {s.people.map((p) => (
-                  <tr key={p.id} title={p.why}>
-                    <td style="text-align:left">{p.name}</td>
-                    <td>{p.openTasks}</td>
+                  <tr key={p.id} title={p.why} data-person={p.name}>
+                    <td>{p.name}</td>
+                    <td data-testid="open-tasks">{p.openTasks}</td>
                     <td>
                       <small>{p.availability === "today" ? BADGE.today : <mark>{BADGE[p.availability]}</mark>}</small>
                     </td>

@@ -95,6 +95,18 @@ export class BitrixCache {
     return out;
   }
 
+  /** Drops expired entries; returns their keys. */
+  async dropExpired(): Promise<string[]> {
+    const now = this.#clock.now();
+    const dropped: string[] = [];
+    for await (const e of this.#kv.list<CacheEntry<unknown>>({ prefix: ["cache", "bitrix", this.#org] })) {
+      if (e.value.expiresAt > now) continue;
+      await this.#kv.delete(e.key);
+      dropped.push(e.key.slice(3).join(":"));
+    }
+    return dropped;
+  }
+
   /** Drops every entry (used before a forced refresh in tests and by "clear"). */
   async clear(): Promise<void> {
     for await (const e of this.#kv.list({ prefix: ["cache", "bitrix", this.#org] })) await this.#kv.delete(e.key);

@@ -9,14 +9,38 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** 10 MB of file ≈ 13.4 M base64 characters. */
 const MAX_FILE_CHARS = 14_000_000;
 
+/** C0 and C1 control characters, DEL and unpaired surrogates: Bitrix24 cannot store them meaningfully. */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
+/** The same, but line breaks and tabs are text (for the description). */
+// deno-lint-ignore no-control-regex -- as above
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\p{Cs}/u;
+
+/** The zod issue text for the first forbidden character of `v`, or null when there is none. */
+function controlIssue(v: string, re: RegExp): string | null {
+  const m = re.exec(v);
+  if (!m) return null;
+  const code = m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+  return `must not contain control characters (U+${code} at position ${m.index + 1})`;
+}
+
+/** Rejects control characters (and, unless `multiline`, line breaks and tabs too) naming the first one. */
+export function plainText(multiline = false) {
+  const re = multiline ? CONTROL_IN_TEXT : CONTROL;
+  return (v: string, ctx: z.RefinementCtx) => {
+    const message = controlIssue(v, re);
+    if (message) ctx.addIssue({ code: "custom", message });
+  };
+}
+
 export const personSchema = z.object({
-  name: z.string().trim().min(1).max(200).describe("ФИО как в 1С"),
+  name: z.string().trim().min(1).max(200).superRefine(plainText()).describe("ФИО как в 1С"),
   email: z.string().trim().email().optional().describe("E-mail: по нему ищем пользователя Bitrix24"),
   bitrixUserId: z.coerce.number().int().positive().optional().describe("ID пользователя Bitrix24, если известен"),
 });
 
 export const fileSchema = z.object({
-  name: z.string().trim().min(1).max(255),
+  name: z.string().trim().min(1).max(255).superRefine(plainText()),
   content: z.string().max(MAX_FILE_CHARS, "must be at most 10 MB").transform((s) =>
     s.replace(/^data:[^,]*;base64,/, "").replace(/\s+/g, "")
   ).refine((s) => s.length > 0 && s.length % 4 === 0 && BASE64.test(s), "must be base64 (without a data: prefix)"),
@@ -74,11 +98,13 @@ export const deadlineSchema = z.string().trim().transform((v, ctx) => {
 });
 
 export const onecTaskSchema = z.object({
-  id: z.union([z.string(), z.number()]).transform((v) => String(v).trim()).pipe(z.string().min(1).max(100))
+  id: z.union([z.string(), z.number()]).transform((v) => String(v).trim())
+    .pipe(z.string().min(1).max(100).superRefine(plainText()))
     .describe("Стабильный идентификатор задачи в 1С (GUID или номер документа и строки)"),
-  calculation: z.string().trim().min(1).max(250).describe("Калькуляция: по ней выбирается участок производства"),
-  title: z.string().trim().min(1).max(250),
-  description: z.string().max(20_000).default(""),
+  calculation: z.string().trim().min(1).max(250).superRefine(plainText())
+    .describe("Калькуляция: по ней выбирается участок производства"),
+  title: z.string().trim().min(1).max(250).superRefine(plainText()),
+  description: z.string().max(20_000).superRefine(plainText(true)).default(""),
   deadline: deadlineSchema.optional(),
   priority: prioritySchema.default("1"),
   author: personSchema,

@@ -145,6 +145,13 @@ export class OnecService {
       bitrixCalls: calls,
       tasks: result.tasks,
     }, started);
+    // After the log entry exists, so a page that refetches the log on this event finds it.
+    await this.#d.events.publish(org, "onec.request.logged", {
+      id: entry.id,
+      requestId,
+      outcome: result.outcome,
+      tasks: result.tasks.length,
+    });
     this.#d.metrics?.inc("shlyuz_onec_requests_total", { outcome: result.outcome });
     if (result.outcome !== "ok") log.warn("1C request finished with errors", { requestId, outcome: result.outcome });
     return { ...result, log: entry };
@@ -190,6 +197,9 @@ export class OnecService {
       const staff = await dir.staff(s);
       await tick(`presence:${s.id}`, ["presence", String(s.id)], (f) => dir.presence(s, staff, f));
     }));
+    // Lookups made on demand (e-mail → user, the upload folder) are not reloaded here; a forced
+    // refresh drops the expired ones so the next request looks them up again.
+    if (force) await cache.dropExpired();
     return { requests, refreshed };
   }
 

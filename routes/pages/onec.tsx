@@ -8,18 +8,12 @@ import { Island, registerIsland } from "./island.tsx";
 import { requirePage } from "../middleware/auth.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
 import OnecLoadBoard from "../../islands/onec_load_board.tsx";
+import OnecIntakeLog from "../../islands/onec_intake_log.tsx";
 import { maskWebhook } from "../onec.ts";
 import type { LoadBoardSection } from "../../lib/onec/service.ts";
 
 registerIsland("onec_load_board", OnecLoadBoard);
-
-const OUTCOME: Record<string, string> = {
-  ok: "ok",
-  update_failed: "ошибка обновления",
-  failed: "ошибка",
-  created: "создана",
-  updated: "обновлена",
-};
+registerIsland("onec_intake_log", OnecIntakeLog);
 
 export function onecPages(hub: Hub): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -29,7 +23,7 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
     const svc = hub.onec!;
     const settings = await svc.settings(org);
     const tz = settings.timeZone;
-    const when = (ms: number | string) => new Date(ms).toLocaleString("ru-RU", { timeZone: tz, hour12: false });
+    const when = (ms: number) => new Date(ms).toLocaleString("ru-RU", { timeZone: tz, hour12: false });
     let board: LoadBoardSection[] | null = null;
     let boardError: string | undefined;
     if (settings.webhookUrl) {
@@ -59,79 +53,32 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
         <Island name="onec_load_board" props={{ initial: board, error: boardError }} />
 
         <h2>Intake log</h2>
+        <Island name="onec_intake_log" props={{ initial: log, timeZone: tz }} />
+
+        <h2>Cache</h2>
         <div class="overflow-auto">
-          <table class="striped" data-testid="onec-log">
+          <table data-testid="onec-cache">
             <thead>
               <tr>
-                <th>Time</th>
-                <th>1C id · task</th>
-                <th>Responsible · why</th>
-                <th>Bitrix24</th>
-                <th>Outcome</th>
+                <th>Entry</th>
+                <th>Loaded</th>
+                <th>Expires</th>
               </tr>
             </thead>
             <tbody>
-              {log.flatMap((e) =>
-                e.tasks.map((t, i) => (
-                  <tr key={`${e.id}-${i}`}>
-                    <td>
-                      <small>{when(e.at)}</small>
-                      <br />
-                      <small>
-                        <code>{e.requestId}</code> · {e.bitrixCalls} calls · {e.durationMs} ms
-                      </small>
-                    </td>
-                    <td>
-                      <code>{t.onecId}</code>
-                      <br />
-                      {t.title}
-                      <br />
-                      <small>Калькуляция: {t.calculation}</small>
-                    </td>
-                    <td>
-                      {t.responsible ? <strong>{t.responsible.name || `#${t.responsible.id}`}</strong> : "—"}
-                      {t.unassigned && <mark>fallback</mark>}
-                      <br />
-                      <small>{t.reason ?? ""}</small>
-                    </td>
-                    <td>{t.url ? <a href={t.url} target="_blank" rel="noopener">#{t.taskId}</a> : "—"}</td>
-                    <td>
-                      {OUTCOME[t.op] ?? t.op}
-                      {t.error && (
-                        <small class="error">
-                          <br />
-                          {t.error}
-                        </small>
-                      )}
-                    </td>
-                  </tr>
-                ))
-              )}
+              {cache.map((e) => (
+                <tr key={e.key} data-key={e.key} data-fresh={String(e.fresh)}>
+                  <td>
+                    <code>{e.key}</code>
+                  </td>
+                  <td>{when(e.fetchedAt)}</td>
+                  <td>{e.fresh ? when(e.expiresAt) : <mark>expired</mark>}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
+          {cache.length === 0 && <p>Nothing cached yet.</p>}
         </div>
-
-        <h2>Cache</h2>
-        <table data-testid="onec-cache">
-          <thead>
-            <tr>
-              <th>Entry</th>
-              <th>Loaded</th>
-              <th>Expires</th>
-            </tr>
-          </thead>
-          <tbody>
-            {cache.map((e) => (
-              <tr key={e.key}>
-                <td>
-                  <code>{e.key}</code>
-                </td>
-                <td>{when(e.fetchedAt)}</td>
-                <td>{e.fresh ? when(e.expiresAt) : <mark>expired</mark>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
         {hasRole(page.role, "operator") && settings.webhookUrl && (
           <Island name="api_action" props={{ action: "/api/v1/onec/cache/refresh", label: "Refresh caches now" }} />
         )}

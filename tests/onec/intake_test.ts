@@ -25,7 +25,9 @@ Deno.test("intake creates the task for the least-busy welder, in the project, wi
     assert.equal(paint.deadline, "2025-03-21T18:00:00+03:00");
     assert.equal(res.log.tasks[0].url, `${h.fake.url}/workgroups/group/31/tasks/task/view/${weld.id}/`);
     assert.match(res.log.tasks[0].reason!, /Сварочный участок.*наименее загружен: 2/);
-    assert.deepEqual(h.events.map((e) => e.type), ["onec.task.created", "onec.task.created"]);
+    // The request's own event comes last, after its log entry is stored (the admin page refetches the log on it).
+    assert.deepEqual(h.events.map((e) => e.type), ["onec.task.created", "onec.task.created", "onec.request.logged"]);
+    assert.deepEqual(h.events[2].data, { id: res.log.id, requestId: res.log.requestId, outcome: "ok", tasks: 2 });
   } finally {
     await h.close();
   }
@@ -44,7 +46,12 @@ Deno.test("a re-sent 1C id updates its task instead of creating a second one", a
     assert.equal(h.fake.state.tasks.length, before);
     const t = h.fake.state.tasks.find((t) => t.title === "Новое название")!;
     assert.equal(t.priority, "2");
-    assert.deepEqual(h.events.map((e) => e.type), ["onec.task.created", "onec.task.updated"]);
+    assert.deepEqual(h.events.map((e) => e.type), [
+      "onec.task.created",
+      "onec.request.logged",
+      "onec.task.updated",
+      "onec.request.logged",
+    ]);
     assert.equal(again.log.bitrixCalls, 1);
   } finally {
     await h.close();

@@ -47,6 +47,8 @@ Deno.test("POST / answers {message: ok} and a re-send to /api/v1/onec/tasks upda
     assert.deepEqual(log.items[0].tasks.map((x: { op: string }) => x.op), ["updated", "updated"]);
     const events = await t.hub.events.recent(t.org, { types: ["onec.*"] });
     assert.deepEqual(events.map((e) => e.type).sort(), [
+      "onec.request.logged",
+      "onec.request.logged",
       "onec.task.created",
       "onec.task.created",
       "onec.task.updated",
@@ -66,6 +68,22 @@ Deno.test("POST / with a wrong body answers 422 naming each bad field", async ()
     assert.equal(res.status, 422);
     const fields = res.json().error.details.map((d: { field: string }) => d.field);
     assert.deepEqual(fields.sort(), ["tasks.0.deadline", "tasks.0.title"]);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("POST / rejects control characters with a 422 naming the field and creates nothing", async () => {
+  const { t, fake, close } = await start();
+  try {
+    const tasks = fake.state.tasks.length;
+    const res = await post(t, "/", {
+      tasks: [{ ...sampleRequest.tasks[1], title: "Покрасить\u0000раму", description: "Строка 1\r\n\tСтрока 2" }],
+    });
+    assert.equal(res.status, 422);
+    assert.deepEqual(res.json().error.details.map((d: { field: string }) => d.field), ["tasks.0.title"]);
+    assert.match(res.text, /control characters \(U\+0000 at position 10\)/);
+    assert.equal(fake.state.tasks.length, tasks);
   } finally {
     await close();
   }
