@@ -15,6 +15,8 @@ export interface FieldSpec {
   required?: boolean;
   value?: string | number | boolean;
   placeholder?: string;
+  /** Send an empty field as "" (the API then clears the stored value) instead of leaving it out. */
+  clearable?: boolean;
 }
 
 export interface ApiFormProps {
@@ -43,8 +45,9 @@ export default function ApiForm(
       const el = form.elements.namedItem(f.name) as HTMLInputElement | null;
       if (!el) continue;
       if (f.type === "checkbox") body[f.name] = el.checked;
-      else if (f.type === "number") body[f.name] = el.value === "" ? undefined : Number(el.value);
-      else if (el.value !== "") body[f.name] = el.value;
+      else if (el.value === "") body[f.name] = f.clearable ? "" : undefined;
+      else if (f.type === "number") body[f.name] = Number(el.value);
+      else body[f.name] = el.value;
     }
     setBusy(true);
     setError(null);

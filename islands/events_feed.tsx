@@ -40,19 +40,17 @@ export default function EventsFeed({ initial, types, timeZone }: EventsFeedProps
         <table class="striped" data-testid="events-table">
           <thead>
             <tr>
-              <th>Time</th>
-              <th>Type</th>
+              <th>Event</th>
               <th>Data</th>
             </tr>
           </thead>
           <tbody>
             {events.map((e) => (
               <tr key={e.id} data-event-id={e.id}>
-                <td>
-                  <small>{formatTime(e.at, timeZone)}</small>
-                </td>
-                <td>
+                <td style="min-width:9rem">
                   <code>{e.type}</code>
+                  <br />
+                  <small>{formatTime(e.at, timeZone)}</small>
                 </td>
                 <td>
                   <small>

@@ -119,12 +119,14 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
                   },
                   {
                     name: "fallbackUserId",
+                    clearable: true,
                     label: "Fallback user id",
                     type: "number",
                     value: settings.fallbackUserId ?? "",
                   },
                   {
                     name: "defaultAuthorId",
+                    clearable: true,
                     label: "Default author id",
                     type: "number",
                     value: settings.defaultAuthorId ?? "",
