@@ -88,6 +88,24 @@ function safeNext(next: unknown): string {
   return typeof next === "string" && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : "/admin";
 }
 
+/**
+ * Login and setup have no session yet, so no CSRF token: refuse a form posted
+ * from another site (browsers send Origin on cross-site POSTs), so nobody can
+ * log a visitor into an account of the attacker's choosing.
+ */
+function sameOrigin(c: Context<AppEnv>): void {
+  const origin = c.req.header("origin");
+  if (!origin || origin === "null") return;
+  const host = c.req.header("x-forwarded-host") ?? c.req.header("host");
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    throw httpErrors.forbidden("Cannot accept this form: its Origin header is not a URL");
+  }
+  if (originHost !== host) throw httpErrors.forbidden("Cannot accept this form: it was posted from another site");
+}
+
 function clientAddress(c: Context<AppEnv>): string {
   try {
     return getConnInfo(c).remote.address ?? "unknown";
@@ -116,6 +134,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
   app.get("/login", (c) => render(c, <LoginPage next={safeNext(c.req.query("next"))} />));
 
   app.post("/login", async (c) => {
+    sameOrigin(c);
     const form = await readForm(c);
     const next = safeNext(form.next);
     const email = emailSchema.safeParse(form.email);
@@ -183,6 +202,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
   });
 
   app.post("/setup/:code", async (c) => {
+    sameOrigin(c);
     const code = c.req.param("code");
     const form = await readForm(c);
     const email = emailSchema.safeParse(form.email);

@@ -341,3 +341,30 @@ Deno.test("a browser that opens a wrong admin link gets an HTML error page; prog
     await t.close();
   }
 });
+
+Deno.test("a login form posted from another site is refused", async () => {
+  const t = await startTestHub({
+    env: { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" },
+  });
+  try {
+    const cross = await fetch(`${t.url}/admin/login`, {
+      method: "POST",
+      headers: { origin: "https://evil.example" },
+      body: new URLSearchParams({ email: "owner@example.com", password: "correct horse battery" }),
+      redirect: "manual",
+    });
+    assert.equal(cross.status, 403);
+    assert.equal(cross.headers.get("set-cookie"), null);
+    await cross.body?.cancel();
+    const same = await fetch(`${t.url}/admin/login`, {
+      method: "POST",
+      headers: { origin: t.url },
+      body: new URLSearchParams({ email: "owner@example.com", password: "correct horse battery" }),
+      redirect: "manual",
+    });
+    assert.equal(same.status, 303);
+    await same.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
