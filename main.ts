@@ -31,6 +31,7 @@ const server = Deno.serve({
 
 async function shutdown() {
   hub.log.info("shutting down");
+  hub.beginShutdown(); // end SSE streams, or server.shutdown() would wait for them forever
   await server.shutdown();
   await hub.close();
   await listening.catch(() => {});

@@ -98,6 +98,22 @@ export const configSchema = z.object({
   SLA_INTERVAL: positiveInt(300),
   FILTER_ARREARS: optionalString,
   FILTER_STOPPED: optionalString,
+}).superRefine((c, ctx) => {
+  // Half of the pair would create an organization without an owner and never print the setup link.
+  if (c.SHLYUZ_ADMIN_EMAIL && !c.SHLYUZ_ADMIN_PASSWORD) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["SHLYUZ_ADMIN_PASSWORD"],
+      message: "required when SHLYUZ_ADMIN_EMAIL is set",
+    });
+  }
+  if (c.SHLYUZ_ADMIN_PASSWORD && !c.SHLYUZ_ADMIN_EMAIL) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["SHLYUZ_ADMIN_EMAIL"],
+      message: "required when SHLYUZ_ADMIN_PASSWORD is set",
+    });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -36,6 +36,10 @@ export interface Hub {
   cron(name: string, schedule: string, fn: () => Promise<void>): void;
   /** Runs `fn` on close (capabilities release pools, sockets, timers). */
   onClose(fn: () => Promise<void> | void): void;
+  /** Aborted when shutdown begins: long-lived work (SSE streams) ends so the server can drain. */
+  shutdownSignal: AbortSignal;
+  /** Ends long-lived streams; call before `server.shutdown()`. `close()` calls it too. */
+  beginShutdown(): void;
   close(): Promise<void>;
   /** Cron schedules with HTTP and internal actions (lib/scheduler). */
   scheduler?: Scheduler;
@@ -101,10 +105,17 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
     onClose(fn) {
       closers.push(fn);
     },
+    shutdownSignal: cronAbort.signal,
+    beginShutdown() {
+      cronAbort.abort();
+    },
     async close() {
       if (closed) return;
       closed = true;
       cronAbort.abort();
+      // Stop taking queue deliveries first, so no handler starts on a resource a
+      // close hook is about to release (a Postgres pool, the RabbitMQ channel).
+      await queue.stop();
       for (const fn of closers.reverse()) {
         try {
           await fn();
@@ -113,7 +124,6 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
         }
       }
       events.close();
-      await queue.stop();
       kv.close();
     },
   };

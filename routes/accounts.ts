@@ -124,6 +124,8 @@ export function accountRoutes(_hub: Hub) {
       if (!auth.userId) {
         throw httpErrors.forbidden("Cannot create an organization with an API token: log in as a person");
       }
+      // New organizations are a tenant-level decision: only owners make them.
+      if (auth.role !== "owner") throw httpErrors.forbidden("Cannot create an organization: only owners can");
       const owner = await getUser(kv, auth.userId);
       if (!owner) throw httpErrors.unauthorized();
       const org = await createOrg(kv, c.req.valid("json").name, { owner, actor: auth.actor });

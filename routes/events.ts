@@ -77,10 +77,14 @@ export function eventRoutes(hub: Hub) {
           else buffer.push(e);
           wake?.();
         });
-        stream.onAbort(() => {
+        const onShutdown = () => {
           closed = true;
           wake?.();
-        });
+        };
+        stream.onAbort(onShutdown);
+        // On shutdown the stream ends, so the server can drain; clients reconnect and resume.
+        hub.shutdownSignal.addEventListener("abort", onShutdown, { once: true });
+        if (hub.shutdownSignal.aborted) closed = true;
         const send = (e: HubEvent) =>
           stream.writeSSE({ id: e.id, event: plain ? undefined : e.type, data: JSON.stringify(e) });
         let lastSent = resumeFrom;
@@ -113,6 +117,7 @@ export function eventRoutes(hub: Hub) {
           }
         } finally {
           unsubscribe();
+          hub.shutdownSignal.removeEventListener("abort", onShutdown);
         }
       });
     }) as never,

@@ -170,6 +170,17 @@ async function countOwners(kv: Deno.Kv, org: string): Promise<number> {
   return n;
 }
 
+/**
+ * Every change that takes an owner away bumps `["owners", org]` and checks the
+ * version it read before counting, so two owners demoting or removing each
+ * other at the same moment cannot both pass the last-owner check.
+ */
+async function guardOwners(kv: Deno.Kv, org: string, op: Deno.AtomicOperation, message: string): Promise<void> {
+  const version = await kv.get(["owners", org]);
+  if (await countOwners(kv, org) <= 1) throw new HttpError(409, "last_owner", message);
+  op.check(version).set(["owners", org], crypto.randomUUID());
+}
+
 /** Changes a member's role. Only owners may grant or take away "owner"; the last owner stays. */
 export async function changeRole(
   kv: Deno.Kv,
@@ -184,16 +195,16 @@ export async function changeRole(
   if ((from === "owner" || role === "owner") && actorRole !== "owner") {
     throw httpErrors.forbidden("Cannot change an owner role: only owners can grant or remove it");
   }
-  if (from === "owner" && role !== "owner" && await countOwners(kv, org) <= 1) {
-    throw new HttpError(409, "last_owner", "Cannot demote the last owner: make someone else owner first");
-  }
   const op = kv.atomic().check(entry).set(["member", org, userId], { ...entry.value, role }).set(
     ["membership", userId, org],
     role,
   );
+  if (from === "owner" && role !== "owner") {
+    await guardOwners(kv, org, op, "Cannot demote the last owner: make someone else owner first");
+  }
   auditInto(op, org, actor, "member.role_changed", { target: userId, details: { from, to: role }, now });
   const res = await op.commit();
-  if (!res.ok) throw httpErrors.conflict("Cannot change role: the member changed meanwhile, try again");
+  if (!res.ok) throw httpErrors.conflict("Cannot change role: the members changed meanwhile, try again");
 }
 
 /** Removes a member (not the last owner). */
@@ -205,13 +216,12 @@ export async function removeMember(
 ): Promise<void> {
   const entry = await kv.get<{ role: Role }>(["member", org, userId]);
   if (!entry.value) throw httpErrors.notFound("member");
+  const op = kv.atomic().check(entry).delete(["member", org, userId]).delete(["membership", userId, org]);
   if (entry.value.role === "owner") {
     if (actorRole !== "owner") throw httpErrors.forbidden("Cannot remove an owner: only owners can");
-    if (await countOwners(kv, org) <= 1) {
-      throw new HttpError(409, "last_owner", "Cannot remove the last owner");
-    }
+    await guardOwners(kv, org, op, "Cannot remove the last owner");
   }
-  const op = kv.atomic().check(entry).delete(["member", org, userId]).delete(["membership", userId, org]);
   auditInto(op, org, actor, "member.removed", { target: userId, now });
-  await op.commit();
+  const res = await op.commit();
+  if (!res.ok) throw httpErrors.conflict("Cannot remove member: the members changed meanwhile, try again");
 }

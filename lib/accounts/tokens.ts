@@ -107,18 +107,25 @@ export async function listTokens(kv: Deno.Kv, org: string): Promise<PublicToken[
   return out.reverse();
 }
 
-/** Revokes a token at once: the hash index is removed in the same commit. */
+/**
+ * Revokes a token at once: the hash index is deleted unconditionally (so the
+ * token stops working even if the record changed meanwhile, e.g. its last-used
+ * time), and the record is marked in a checked commit that is retried.
+ */
 export async function revokeToken(
   kv: Deno.Kv,
   org: string,
   id: string,
   { actor, now = Date.now() }: { actor: Actor; now?: number },
 ): Promise<PublicToken> {
-  const entry = await kv.get<ApiToken>(["token", org, id]);
-  if (!entry.value) throw httpErrors.notFound("token");
-  const token = { ...entry.value, revokedAt: entry.value.revokedAt ?? new Date(now).toISOString() };
-  const op = kv.atomic().check(entry).set(entry.key, token).delete(["token_hash", token.hash]);
-  auditInto(op, org, actor, "token.revoked", { target: token.name, details: { id }, now });
-  await op.commit();
-  return publicToken(token);
+  for (let tries = 0; tries < 10; tries++) {
+    const entry = await kv.get<ApiToken>(["token", org, id]);
+    if (!entry.value) throw httpErrors.notFound("token");
+    const token = { ...entry.value, revokedAt: entry.value.revokedAt ?? new Date(now).toISOString() };
+    const op = kv.atomic().check(entry).set(entry.key, token).delete(["token_hash", token.hash]);
+    auditInto(op, org, actor, "token.revoked", { target: token.name, details: { id }, now });
+    if ((await op.commit()).ok) return publicToken(token);
+    await kv.delete(["token_hash", token.hash]); // never leave a revoked token usable between tries
+  }
+  throw httpErrors.conflict("Cannot revoke the token: it kept changing, try again");
 }

@@ -21,7 +21,8 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 /** The session behind the request's cookie, if any. */
 export async function sessionOf(c: Context<AppEnv>): Promise<Session | null> {
   const sid = getCookie(c, SESSION_COOKIE);
-  return sid ? await getSession(c.var.hub.kv, sid) : null;
+  // Wall time, not the hub clock: the session's KV entry expires by wall time too.
+  return sid ? await getSession(c.var.hub.kv, sid, Date.now()) : null;
 }
 
 function sameText(a: string, b: string): boolean {

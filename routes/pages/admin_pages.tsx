@@ -47,20 +47,22 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
             </li>
           ))}
         </ul>
-        <details>
-          <summary>New organization</summary>
-          <p>
-            <small>You become its owner; switch between organizations at the top of the page.</small>
-          </p>
-          <Island
-            name="api_form"
-            props={{
-              action: "/api/v1/orgs",
-              submitLabel: "Create",
-              fields: [{ name: "name", label: "Name", required: true, placeholder: "ООО «Ромашка»" }],
-            }}
-          />
-        </details>
+        {page.role === "owner" && (
+          <details>
+            <summary>New organization</summary>
+            <p>
+              <small>You become its owner; switch between organizations at the top of the page.</small>
+            </p>
+            <Island
+              name="api_form"
+              props={{
+                action: "/api/v1/orgs",
+                submitLabel: "Create",
+                fields: [{ name: "name", label: "Name", required: true, placeholder: "ООО «Ромашка»" }],
+              }}
+            />
+          </details>
+        )}
         {hasRole(page.role, "admin") && (
           <details>
             <summary>Organization settings</summary>

@@ -12,8 +12,7 @@ import {
   clearLoginFailures,
   createSession,
   deleteSession,
-  loginAllowed,
-  recordLoginFailure,
+  reserveLoginAttempt,
   switchSessionOrg,
 } from "../../lib/accounts/sessions.ts";
 import {
@@ -116,7 +115,7 @@ function clientAddress(c: Context<AppEnv>): string {
 
 async function startSession(c: Context<AppEnv>, hub: Hub, userId: string, org: string) {
   const ttlMs = hub.config.SHLYUZ_SESSION_TTL_HOURS * 3600_000;
-  const session = await createSession(hub.kv, userId, org, { ttlMs, now: hub.clock.now() });
+  const session = await createSession(hub.kv, userId, org, { ttlMs, now: Date.now() });
   const secure = new URL(c.req.url).protocol === "https:" || c.req.header("x-forwarded-proto") === "https" ||
     (hub.config.PUBLIC_URL?.startsWith("https:") ?? false);
   setCookie(c, SESSION_COOKIE, session.id, {
@@ -140,7 +139,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
     const email = emailSchema.safeParse(form.email);
     const password = typeof form.password === "string" ? form.password : "";
     const keys = [`ip:${clientAddress(c)}`, `email:${email.success ? email.data : "?"}`];
-    if (!(await loginAllowed(hub.kv, keys))) {
+    if (!(await reserveLoginAttempt(hub.kv, keys))) {
       return render(c, <LoginPage next={next} error="Too many failed attempts. Wait 15 minutes and try again." />, 429);
     }
     const user = email.success ? await findUserByEmail(hub.kv, email.data) : null;
@@ -148,7 +147,6 @@ export function authPages(hub: Hub): Hono<AppEnv> {
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH) && user !== null;
     const orgs = user ? await membershipsOf(hub.kv, user.id) : [];
     if (!ok || !user || orgs.length === 0) {
-      await recordLoginFailure(hub.kv, keys);
       hub.log.child("auth").warn("login failed", { email: email.success ? email.data : undefined });
       return render(
         c,
@@ -189,7 +187,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
     if (!pathId.safeParse(org).success || !(await roleOf(hub.kv, org, session.userId))) {
       throw httpErrors.notFound("organization");
     }
-    await switchSessionOrg(hub.kv, session, org, hub.config.SHLYUZ_SESSION_TTL_HOURS * 3600_000);
+    await switchSessionOrg(hub.kv, session, org, Date.now());
     return c.redirect("/admin", 303);
   });
 

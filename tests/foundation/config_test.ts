@@ -29,6 +29,17 @@ Deno.test("loadConfig() names the variable and the problem in one line", () => {
   );
 });
 
+Deno.test("loadConfig() wants the first owner's e-mail and password together", () => {
+  assert.throws(
+    () => loadConfig({ SHLYUZ_ADMIN_EMAIL: "a@b.ru" }),
+    /SHLYUZ_ADMIN_PASSWORD: required when SHLYUZ_ADMIN_EMAIL is set/,
+  );
+  assert.throws(
+    () => loadConfig({ SHLYUZ_ADMIN_PASSWORD: "0123456789ab" }),
+    /SHLYUZ_ADMIN_EMAIL: required when SHLYUZ_ADMIN_PASSWORD is set/,
+  );
+});
+
 Deno.test("loadConfig() reports every bad variable at once", () => {
   assert.throws(() => loadConfig({ PORT: "-1", AMQP_URL: "http://x" }), (e: unknown) => {
     assert.ok(e instanceof Error);

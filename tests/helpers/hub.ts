@@ -68,6 +68,7 @@ export async function startTestHub(
       });
     },
     async close() {
+      hub.beginShutdown();
       await server.shutdown();
       await hub.close();
       await listening;
