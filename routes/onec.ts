@@ -15,7 +15,7 @@ import { audit } from "../lib/accounts/audit.ts";
 import { parseWebhookUrl } from "../lib/bitrix/client.ts";
 import { UPDATE_FAILED_MESSAGE } from "../lib/onec/intake.ts";
 import { onecRequestSchema, sampleRequest } from "../lib/onec/request_schema.ts";
-import type { OnecService } from "../lib/onec/service.ts";
+import { NOT_CONFIGURED_MESSAGE, type OnecService } from "../lib/onec/service.ts";
 import { onecSettingsSchema, SECRET_FIELDS, SETTINGS_SECTION } from "../lib/onec/settings.ts";
 
 // zod 4 binds methods to a schema when it is created, so a schema built in lib/ before
@@ -234,7 +234,7 @@ export function onecRoutes(hub: Hub) {
     }),
     async (c) => {
       const settings = await service(hub).settings(c.var.auth.org);
-      if (!settings.webhookUrl) throw httpErrors.conflict("Cannot refresh: no Bitrix24 webhook URL is set");
+      if (!settings.webhookUrl) throw httpErrors.conflict(`Cannot refresh: ${NOT_CONFIGURED_MESSAGE}`);
       return c.json(await service(hub).refreshCaches(c.var.auth.org, { force: true }), 200);
     },
   );

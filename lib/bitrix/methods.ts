@@ -139,7 +139,11 @@ export async function updateTask(client: BitrixClient, taskId: number, fields: T
 export async function findTasks(client: BitrixClient, filter: Record<string, unknown>, opts: CallOptions = {}) {
   const r = await client.get(
     "tasks.task.list",
-    { filter, select: ["ID", "TITLE", "RESPONSIBLE_ID", "GROUP_ID", "STATUS", "CREATED_DATE"], order: { ID: "desc" } },
+    {
+      filter,
+      select: ["ID", "TITLE", "DESCRIPTION", "RESPONSIBLE_ID", "GROUP_ID", "STATUS", "CREATED_DATE"],
+      order: { ID: "desc" },
+    },
     s.taskList,
     opts,
   );

@@ -72,6 +72,7 @@ export type Group = z.output<typeof group>;
 export const task = z.object({
   id,
   title: z.string().optional(),
+  description: z.string().nullish(),
   status: z.union([z.string(), z.number()]).optional().transform((v) => (v === undefined ? undefined : Number(v))),
   responsibleId: optId,
   groupId: optId,

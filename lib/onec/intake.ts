@@ -3,7 +3,9 @@
  * id is known, update the task; otherwise choose the responsible, create the
  * task in the project and remember 1C id → task id. A task whose creation was
  * interrupted is looked up in Bitrix (same title, project, responsible, not
- * older than the attempt) before anything is created again.
+ * older than the attempt, and the 1C id line in its description) on every
+ * later attempt; it is created again only when the reconcile grace period
+ * (longer than Bitrix's 60 s execution limit) has passed with nothing found.
  */
 import { isRateLimited } from "../bitrix/client.ts";
 import { addTask, attachFile, findTasks, type TaskFields, updateTask, uploadFile } from "../bitrix/methods.ts";
@@ -69,7 +71,12 @@ async function processTask(ctx: IntakeContext, t: OnecTask): Promise<LogTask> {
   try {
     release = await claim(ctx.kv, ctx.org, t.id, { clock: ctx.clock, deadline: ctx.deadline });
     let rec = await getTaskRecord(ctx.kv, ctx.org, t.id);
-    if (rec?.state === "creating") rec = await reconcile(ctx, rec);
+    if (rec?.state === "creating") {
+      const found = await reconcile(ctx, rec);
+      // Bitrix may still be creating it: creating again now could make a second task.
+      if (!found && ctx.clock.now() - rec.startedAt < ctx.settings.reconcileGraceMs) throw pending(ctx, rec);
+      rec = found;
+    }
     if (rec?.state === "created") return await update(ctx, t, rec);
     return await create(ctx, t);
   } catch (error) {
@@ -122,9 +129,12 @@ async function create(ctx: IntakeContext, t: OnecTask): Promise<LogTask> {
         await ctx.kv.delete(["onec_task", ctx.org, t.id]);
         throw error;
       }
-      // The answer was lost: the task may exist. Look before giving up.
+      // The answer was lost: the task may exist, or appear later (Bitrix may run a request
+      // for up to 60 s). Look now; if it is not there yet, keep the "creating" record so
+      // every re-send looks again instead of creating a second task.
+      ctx.log.warn("tasks.task.add answer lost", { onecId: t.id, error });
       const found = await reconcile(ctx, rec);
-      if (found?.state !== "created") throw error;
+      if (!found) throw pending(ctx, rec);
       taskId = found.taskId!;
     }
     const now = ctx.clock.now();
@@ -199,7 +209,9 @@ async function update(ctx: IntakeContext, t: OnecTask, rec: TaskRecord): Promise
 /**
  * A "creating" record means an earlier attempt may have created the task.
  * Find it by title, project and responsible, created after the attempt
- * began (a minute of clock skew allowed); adopt it, or forget the attempt.
+ * began (a minute of clock skew allowed), carrying this 1C id's marker line;
+ * adopt it, or return null and leave the record (the caller decides when
+ * creating again is safe).
  */
 async function reconcile(ctx: IntakeContext, rec: TaskRecord): Promise<TaskRecord | null> {
   const since = new Date(rec.startedAt - 60_000).toISOString().replace(/\.\d+Z$/, "+00:00");
@@ -209,15 +221,34 @@ async function reconcile(ctx: IntakeContext, rec: TaskRecord): Promise<TaskRecor
     TITLE: rec.title,
     ">=CREATED_DATE": since,
   }, { deadline: ctx.deadline });
-  const task = found.find((x) => x.title === rec.title);
-  if (!task) {
-    await ctx.kv.delete(["onec_task", ctx.org, rec.onecId]);
-    return null;
-  }
+  const marker = onecMarker(rec.onecId);
+  const task = found.find((x) =>
+    x.title === rec.title &&
+    // Same title from another 1C id is not ours; a portal that returns no description is matched by title.
+    (x.description == null || x.description.split(/\r?\n/).some((line) => line.trim() === marker))
+  );
+  if (!task) return null;
   const adopted: TaskRecord = { ...rec, state: "created", taskId: task.id, createdAt: ctx.clock.now() };
   await recordCreated(ctx.kv, ctx.org, adopted, ctx.clock.now());
   ctx.log.warn("adopted a Bitrix24 task whose creation answer was lost", { onecId: rec.onecId, taskId: task.id });
   return adopted;
+}
+
+/** The description line that ties a Bitrix24 task to its 1C id (reconcile looks for it). */
+function onecMarker(onecId: string): string {
+  return `Идентификатор 1С: ${onecId}`;
+}
+
+/**
+ * The error for a 1C id whose task may still appear in Bitrix24: 1C gets a 500
+ * and re-sends; nothing is created again before the grace period ends.
+ */
+function pending(ctx: IntakeContext, rec: TaskRecord): Error {
+  const left = Math.max(1, Math.ceil((rec.startedAt + ctx.settings.reconcileGraceMs - ctx.clock.now()) / 1000));
+  return new Error(
+    "Bitrix24 did not confirm creating the task and it is not visible yet (Bitrix24 may take up to 60 s); " +
+      `re-send: until ${left} s from now it is only looked for, never created twice`,
+  );
 }
 
 function taskFields(
@@ -231,7 +262,7 @@ function taskFields(
     `Автор в 1С: ${t.author.name}${authorId ? "" : t.author.email ? ` <${t.author.email}>` : ""}`,
     unknownObservers.length ? `Наблюдатели (нет в Bitrix24): ${unknownObservers.join(", ")}` : "",
     `Калькуляция: ${t.calculation}`,
-    `Идентификатор 1С: ${t.id}`,
+    onecMarker(t.id),
   ].filter(Boolean).join("\n");
   return {
     TITLE: t.title,

@@ -32,11 +32,15 @@ export interface OnecServiceDeps {
   metrics?: { inc(name: string, labels?: Record<string, string>, by?: number): void };
 }
 
+/** Why nothing reaches Bitrix24 for an organization without its own webhook. */
+export const NOT_CONFIGURED_MESSAGE =
+  "Bitrix24 is not configured for this organization: set its inbound webhook on the 1C → Bitrix24 page";
+
 /** Thrown when the organization has no webhook configured. */
 export class NotConfiguredError extends Error {
   override name = "NotConfiguredError";
   constructor() {
-    super("Bitrix24 is not configured: set the webhook URL in 1C → Bitrix24 settings or BITRIX_WEBHOOK");
+    super(NOT_CONFIGURED_MESSAGE);
   }
 }
 
@@ -58,7 +62,7 @@ export class OnecService {
   }
 
   settings(org: string): Promise<OnecSettings> {
-    return loadOnecSettings(this.#d.settings, org, this.#d.config);
+    return loadOnecSettings(this.#d.settings, org, { config: this.#d.config, kv: this.#d.kv });
   }
 
   /** A client for the organization's portal, sharing the portal's limiter. */

@@ -1,16 +1,35 @@
 /**
  * The organization's 1C → Bitrix24 settings (section `bitrix` of
  * hub.settings; the webhook URL is sealed). `BITRIX_WEBHOOK` is the default
- * until an organization sets its own.
+ * only for the first organization (the one created at bootstrap) until it
+ * sets its own: every other organization must set its own webhook, so one
+ * tenant never writes into another tenant's portal.
  */
 import { z } from "zod";
+import { listOrgs } from "../accounts/store.ts";
 import type { Config } from "../config.ts";
 import type { SettingsStore } from "../settings.ts";
+import { LOCK_TTL } from "./store.ts";
 
 export const SETTINGS_SECTION = "bitrix";
 export const SECRET_FIELDS = ["webhookUrl"] as const;
 
 const positive = (def: number) => z.coerce.number().positive().default(def);
+
+/**
+ * The longest time budget of one 1C request. The per-1C-id claim expires
+ * after LOCK_TTL; a request still working after that could share its 1C id
+ * with a second request, so the budget stays well below it (30 s of slack
+ * for the last call's own timeout and the bookkeeping after the deadline).
+ */
+export const MAX_BUDGET_MS = LOCK_TTL - 30_000;
+
+/**
+ * Bitrix24 may run one REST request for up to 60 s: a task whose add answer
+ * was lost can appear that long later. Before that much time has passed
+ * since the attempt, a re-send only looks for it and never creates.
+ */
+export const DEFAULT_RECONCILE_GRACE_MS = 90_000;
 
 export const onecSettingsSchema = z.object({
   /** Inbound webhook `https://PORTAL/rest/USER_ID/CODE/`. */
@@ -31,7 +50,12 @@ export const onecSettingsSchema = z.object({
   ratePerSec: positive(2),
   burst: z.coerce.number().int().positive().default(50),
   /** How long one 1C request may take before we answer 500 (1C's HTTP timeout is usually 60 s). */
-  budgetMs: z.coerce.number().int().min(1000).default(55_000),
+  budgetMs: z.coerce.number().int().min(1000).max(MAX_BUDGET_MS).default(55_000),
+  /**
+   * After a lost tasks.task.add answer: how long (since the attempt began) re-sends
+   * only look for the task before creating it again. Longer than Bitrix24's 60 s limit.
+   */
+  reconcileGraceMs: z.coerce.number().int().min(61_000).max(3_600_000).default(DEFAULT_RECONCILE_GRACE_MS),
   /** Cache lifetimes, seconds. */
   ttlDepartments: positive(3600),
   ttlUsers: positive(900),
@@ -45,14 +69,31 @@ export const onecSettingsSchema = z.object({
 
 export type OnecSettings = z.infer<typeof onecSettingsSchema>;
 
-/** Reads an organization's settings over the env defaults. */
-export async function loadOnecSettings(settings: SettingsStore, org: string, config: Config): Promise<OnecSettings> {
+// Reading tolerates a budget stored before MAX_BUDGET_MS existed: it is capped, not an error.
+const readSchema = onecSettingsSchema.extend({
+  budgetMs: z.coerce.number().int().min(1000).default(55_000).transform((v) => Math.min(v, MAX_BUDGET_MS)),
+});
+
+/**
+ * Reads an organization's settings over the env defaults. `BITRIX_WEBHOOK`
+ * applies only to the first (bootstrap) organization.
+ */
+export async function loadOnecSettings(
+  settings: SettingsStore,
+  org: string,
+  { config, kv }: { config: Config; kv: Deno.Kv },
+): Promise<OnecSettings> {
   // The organization's time zone lives in its general settings.
-  const general = await settings.read(org, "general");
-  return settings.get(org, SETTINGS_SECTION, onecSettingsSchema, {
-    webhookUrl: config.BITRIX_WEBHOOK,
+  const [general, first] = await Promise.all([settings.read(org, "general"), isFirstOrg(kv, org)]);
+  return settings.get(org, SETTINGS_SECTION, readSchema, {
+    webhookUrl: first ? config.BITRIX_WEBHOOK : undefined,
     timeZone: typeof general?.timezone === "string" ? general.timezone : config.SHLYUZ_TIMEZONE,
   });
+}
+
+/** The oldest organization (created at bootstrap; org ids are time-ordered) is the operator's own. */
+async function isFirstOrg(kv: Deno.Kv, org: string): Promise<boolean> {
+  return (await listOrgs(kv))[0]?.id === org;
 }
 
 /** Cache lifetimes in ms. */

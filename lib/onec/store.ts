@@ -52,7 +52,8 @@ export interface LogEntry {
 }
 
 const LOG_TTL = 30 * 24 * 3600_000;
-const LOCK_TTL = 120_000;
+/** How long a per-1C-id claim lives if its holder dies (the request budget stays well below it). */
+export const LOCK_TTL = 120_000;
 
 export const taskKey = (org: string, onecId: string): Deno.KvKey => ["onec_task", org, onecId];
 

@@ -10,7 +10,8 @@ import { hasRole } from "../../lib/accounts/roles.ts";
 import OnecLoadBoard from "../../islands/onec_load_board.tsx";
 import OnecIntakeLog from "../../islands/onec_intake_log.tsx";
 import { maskWebhook } from "../onec.ts";
-import type { LoadBoardSection } from "../../lib/onec/service.ts";
+import { type LoadBoardSection, NOT_CONFIGURED_MESSAGE } from "../../lib/onec/service.ts";
+import { MAX_BUDGET_MS } from "../../lib/onec/settings.ts";
 
 registerIsland("onec_load_board", OnecLoadBoard);
 registerIsland("onec_intake_log", OnecIntakeLog);
@@ -33,7 +34,7 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
         boardError = error instanceof Error ? error.message : String(error);
       }
     } else {
-      boardError = "Bitrix24 is not configured: set the webhook URL below (or BITRIX_WEBHOOK).";
+      boardError = `${NOT_CONFIGURED_MESSAGE}.`;
     }
     const [log, cache, events] = await Promise.all([
       svc.readLog(org, 50),
@@ -141,9 +142,15 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
                   { name: "burst", label: "Burst (50; Enterprise 250)", type: "number", value: settings.burst },
                   {
                     name: "budgetMs",
-                    label: "Time budget per 1C request, ms",
+                    label: `Time budget per 1C request, ms (at most ${MAX_BUDGET_MS})`,
                     type: "number",
                     value: settings.budgetMs,
+                  },
+                  {
+                    name: "reconcileGraceMs",
+                    label: "After a lost create answer, only look for the task for, ms (over 60000)",
+                    type: "number",
+                    value: settings.reconcileGraceMs,
                   },
                   {
                     name: "ttlDepartments",

@@ -159,6 +159,12 @@ export function createFakeApp(
         ? runBatch(state, params)
         : run(state, method, params);
       if (fault?.afterCommit) {
+        if (fault.visibleAfterMs && method === "tasks.task.add") {
+          // Bitrix is still finishing the request: the task shows up later.
+          const id = Number((out.result as { task?: { id?: string } }).task?.id);
+          const t = state.tasks.find((x) => x.id === id);
+          if (t) t.visibleFrom = state.now() + fault.visibleAfterMs;
+        }
         // The method ran, but the answer is lost on the way (a proxy timeout): not JSON, 504.
         return new Response("<html>504 Gateway Time-out</html>", { status: 504 });
       }

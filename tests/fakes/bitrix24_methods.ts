@@ -43,6 +43,8 @@ export interface FakeTask {
   auditors: number[];
   files: string[];
   createdDate: string;
+  /** Not visible to reads (list/get/update/attach) before this time (fake clock): a request still running. */
+  visibleFrom?: number;
 }
 
 export interface FakeAbsence {
@@ -62,6 +64,16 @@ export interface FakeFault {
   description: string;
   /** Run the method, then lose the answer (504, not JSON). */
   afterCommit?: boolean;
+  /**
+   * With afterCommit on tasks.task.add: the task shows up in the portal only this
+   * many ms (fake clock) later — Bitrix still running the request after the answer was lost.
+   */
+  visibleAfterMs?: number;
+}
+
+/** Whether a task is visible to reads yet (see FakeTask.visibleFrom). */
+export function visibleTask(state: FakeState, t: FakeTask): boolean {
+  return t.visibleFrom === undefined || t.visibleFrom <= state.now();
 }
 
 export interface FakeState {
@@ -299,25 +311,26 @@ export const handlers: Record<string, (state: FakeState, params: Params) => Out>
   },
   "tasks.task.update": (state, p) => {
     if (!p.taskId) throw new FakeError(400, "100", "Could not find value for parameter {taskId} (internal error)");
-    const i = state.tasks.findIndex((t) => t.id === Number(p.taskId));
+    const i = state.tasks.findIndex((t) => t.id === Number(p.taskId) && visibleTask(state, t));
     if (i < 0) throw new FakeError(400, "0", "wrong task id");
     state.tasks[i] = taskFields(state, (p.fields ?? {}) as Params, state.tasks[i]);
     return { result: { task: taskOut(state.tasks[i]) } };
   },
   "tasks.task.get": (state, p) => {
-    const t = state.tasks.find((t) => t.id === Number(p.taskId));
+    const t = state.tasks.find((t) => t.id === Number(p.taskId) && visibleTask(state, t));
     if (!t) throw new FakeError(400, "0", "wrong task id");
     return { result: { task: taskOut(t) } };
   },
   "tasks.task.list": (state, p) => {
     const filter = (p.filter ?? {}) as Params;
-    const rows = state.tasks.filter((t) => matches((f) => taskField(t, f), filter)).sort((a, b) => b.id - a.id);
+    const rows = state.tasks.filter((t) => visibleTask(state, t) && matches((f) => taskField(t, f), filter))
+      .sort((a, b) => b.id - a.id);
     const out = page(rows, p);
     return { ...out, result: { tasks: (out.result as FakeTask[]).map(taskOut) } };
   },
   "tasks.task.files.attach": (state, p) => {
     if (!p.fileId) throw new FakeError(400, "100", "Could not find value for parameter {fileId} (internal error)");
-    const t = state.tasks.find((t) => t.id === Number(p.taskId));
+    const t = state.tasks.find((t) => t.id === Number(p.taskId) && visibleTask(state, t));
     if (!t) throw new FakeError(400, "0", "wrong task id");
     if (!state.disk.some((d) => d.ID === Number(p.fileId))) throw new FakeError(400, "0", "Access denied");
     t.files.push(`n${p.fileId}`);

@@ -1,4 +1,6 @@
 /** Builds the 1C service against a fresh Bitrix24 fake, with in-memory KV and a movable clock. */
+import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
+import { createOrg } from "../../lib/accounts/store.ts";
 import { testConfig } from "../../lib/config.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { systemClock } from "../../lib/clock.ts";
@@ -52,7 +54,8 @@ export async function setup(
   const kv = await Deno.openKv(":memory:");
   const config = testConfig({ BITRIX_WEBHOOK: fake.webhookUrl });
   const store = new SettingsStore(kv, await SecretBox.fromBase64(config.SHLYUZ_SECRET_KEY!));
-  const org = "org_test";
+  // The first organization, as bootstrap creates it: the only one BITRIX_WEBHOOK applies to.
+  const org = (await createOrg(kv, "Завод", { actor: SYSTEM_ACTOR })).id;
   if (Object.keys(settings).length) await store.write(org, SETTINGS_SECTION, settings, ["webhookUrl"]);
   const events: Harness["events"] = [];
   const svc = new OnecService({

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { UPDATE_FAILED_MESSAGE } from "../../lib/onec/intake.ts";
 import { onecRequestSchema, sampleRequest } from "../../lib/onec/request_schema.ts";
+import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
+import { createOrg } from "../../lib/accounts/store.ts";
+import { NOT_CONFIGURED_MESSAGE } from "../../lib/onec/service.ts";
+import { MAX_BUDGET_MS, SETTINGS_SECTION } from "../../lib/onec/settings.ts";
+import { LOCK_TTL } from "../../lib/onec/store.ts";
 import { request, setup } from "./_harness.ts";
 
 const welding = (h: Awaited<ReturnType<typeof setup>>) => h.fake.state.tasks.filter((t) => t.groupId === 31);
@@ -199,6 +204,144 @@ Deno.test("a create Bitrix refuses answers 500 text with the reason and the requ
       "Не удалось создать задачу «Задача E-1» (1С: E-1): Bitrix24 has no project «Несуществующий проект» visible to the webhook user — create it or change the project name in the 1C → Bitrix24 settings\nИдентификатор запроса: req-42",
     );
     assert.equal(h.events[0].type, "onec.task.failed");
+  } finally {
+    await h.close();
+  }
+});
+
+const addCalls = (h: Awaited<ReturnType<typeof setup>>) =>
+  h.fake.state.calls.filter((c) => c.method === "tasks.task.add").length;
+
+Deno.test("a lost add answer whose task appears late: re-sends in the grace period create nothing, then adopt it", async () => {
+  const h = await setup();
+  try {
+    // Bitrix keeps running the add after our end gave up: the task shows up 30 s later.
+    h.fake.state.faults.push({
+      method: "tasks.task.add",
+      times: 1,
+      status: 504,
+      error: "",
+      description: "",
+      afterCommit: true,
+      visibleAfterMs: 30_000,
+    });
+    const first = await h.svc.intake(h.org, request("LATE-1", "Механообработка"), { requestId: "req-late" });
+    assert.equal(first.outcome, "failed");
+    assert.match(first.failure!, /Bitrix24 did not confirm creating the task and it is not visible yet/);
+    assert.match(first.failure!, /Идентификатор запроса: req-late$/);
+    // 1C re-sends at once and 20 s later: still invisible, still inside the grace period → no second add.
+    const again = await h.svc.intake(h.org, request("LATE-1", "Механообработка"));
+    assert.equal(again.outcome, "failed");
+    h.clock.jump(20_000);
+    assert.equal((await h.svc.intake(h.org, request("LATE-1", "Механообработка"))).outcome, "failed");
+    assert.equal(addCalls(h), 1);
+    // Now it is there: the re-send adopts it and updates it.
+    h.clock.jump(15_000);
+    const adopted = await h.svc.intake(h.org, request("LATE-1", "Механообработка"));
+    assert.equal(adopted.outcome, "ok");
+    assert.equal(adopted.tasks[0].op, "updated");
+    const mine = h.fake.state.tasks.filter((t) => t.title === "Задача LATE-1");
+    assert.equal(mine.length, 1);
+    assert.equal(adopted.tasks[0].taskId, mine[0].id);
+    // Long after the grace period it stays one task.
+    h.clock.jump(120_000);
+    assert.equal((await h.svc.intake(h.org, request("LATE-1", "Механообработка"))).tasks[0].op, "updated");
+    assert.equal(addCalls(h), 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a lost add answer with no task: re-sends create only after the grace period", async () => {
+  const h = await setup({ settings: { reconcileGraceMs: 75_000 } });
+  try {
+    h.fake.state.faults.push({
+      method: "tasks.task.add",
+      times: 1,
+      status: 504,
+      error: "",
+      description: "",
+      afterCommit: true,
+      visibleAfterMs: 30_000,
+    });
+    assert.equal((await h.svc.intake(h.org, request("GONE-1", "Механообработка"))).outcome, "failed");
+    // Bitrix cut the request at its 60 s limit and rolled it back: the task never appears.
+    h.fake.state.tasks = h.fake.state.tasks.filter((t) => t.title !== "Задача GONE-1");
+    h.clock.jump(60_000);
+    const waiting = await h.svc.intake(h.org, request("GONE-1", "Механообработка"));
+    assert.equal(waiting.outcome, "failed");
+    assert.match(waiting.failure!, /re-send: until \d+ s from now it is only looked for, never created twice/);
+    assert.equal(addCalls(h), 1);
+    h.clock.jump(16_000); // past the configured 75 s since the first attempt
+    const created = await h.svc.intake(h.org, request("GONE-1", "Механообработка"));
+    assert.equal(created.outcome, "ok");
+    assert.equal(created.tasks[0].op, "created");
+    assert.equal(addCalls(h), 2);
+    assert.equal(h.fake.state.tasks.filter((t) => t.title === "Задача GONE-1").length, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("reconcile does not adopt a task with the same title made for another 1C id", async () => {
+  const h = await setup();
+  try {
+    h.fake.state.faults.push({
+      method: "tasks.task.add",
+      times: 1,
+      status: 504,
+      error: "",
+      description: "",
+      afterCommit: true,
+      visibleAfterMs: 600_000,
+    });
+    const r = await h.svc.intake(h.org, request("TWIN-1", "Механообработка", { title: "Общее название" }));
+    assert.equal(r.outcome, "failed");
+    // Someone else's task: same title, project and responsible, but another 1C id in its description.
+    const lost = h.fake.state.tasks.find((t) => t.title === "Общее название")!;
+    h.fake.state.tasks.push({
+      ...lost,
+      id: 777,
+      visibleFrom: undefined,
+      description: lost.description.replace("Идентификатор 1С: TWIN-1", "Идентификатор 1С: TWIN-10"),
+    });
+    const again = await h.svc.intake(h.org, request("TWIN-1", "Механообработка", { title: "Общее название" }));
+    assert.equal(again.outcome, "failed");
+    assert.equal(h.fake.state.tasks.find((t) => t.id === 777)!.title, "Общее название");
+    assert.equal(addCalls(h), 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("BITRIX_WEBHOOK applies only to the first organization; another one must set its own", async () => {
+  const h = await setup();
+  try {
+    const other = (await createOrg(h.kv, "Другая фирма", { actor: SYSTEM_ACTOR })).id;
+    assert.equal((await h.svc.settings(h.org)).webhookUrl, h.fake.webhookUrl);
+    assert.equal((await h.svc.settings(other)).webhookUrl, undefined);
+    const r = await h.svc.intake(other, request("O-1", "Механообработка"), { requestId: "req-o" });
+    assert.equal(r.outcome, "failed");
+    assert.equal(r.failure, `${NOT_CONFIGURED_MESSAGE}\nИдентификатор запроса: req-o`);
+    assert.equal(
+      NOT_CONFIGURED_MESSAGE,
+      "Bitrix24 is not configured for this organization: set its inbound webhook on the 1C → Bitrix24 page",
+    );
+    assert.equal(h.fake.state.tasks.filter((t) => t.title === "Задача O-1").length, 0);
+    assert.deepEqual(await h.svc.refreshCaches(other), { requests: 0, refreshed: [] });
+    // With its own webhook it works.
+    await h.settings.write(other, SETTINGS_SECTION, { webhookUrl: h.fake.webhookUrl }, ["webhookUrl"]);
+    assert.equal((await h.svc.intake(other, request("O-1", "Механообработка"))).outcome, "ok");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a time budget stored above the cap is read capped below the claim's lifetime", async () => {
+  const h = await setup({ settings: { budgetMs: 600_000 } });
+  try {
+    assert.equal((await h.svc.settings(h.org)).budgetMs, MAX_BUDGET_MS);
+    assert.ok(MAX_BUDGET_MS <= LOCK_TTL - 30_000);
   } finally {
     await h.close();
   }

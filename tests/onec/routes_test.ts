@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
 import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
+import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
+import { createOrg } from "../../lib/accounts/store.ts";
+import { createToken } from "../../lib/accounts/tokens.ts";
+import { MAX_BUDGET_MS } from "../../lib/onec/settings.ts";
 import { TestClock } from "./_harness.ts";
 
 async function start() {
@@ -183,6 +187,44 @@ Deno.test("the 1C → Bitrix24 page shows the log, the load board and the cache"
     assert.match(html, /Ёлкина Ольга/);
     assert.match(html, /departments/);
     assert.ok(!html.includes("testcode"));
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("PUT /onec/settings answers 422 for a time budget the per-task claim could not cover", async () => {
+  const { t, close } = await start();
+  try {
+    const tooBig = await t.api("/api/v1/onec/settings", { method: "PUT", json: { budgetMs: MAX_BUDGET_MS + 1 } });
+    assert.equal(tooBig.status, 422);
+    const body = await tooBig.json();
+    assert.deepEqual(body.error.details.map((d: { field: string }) => d.field), ["budgetMs"]);
+    const shortGrace = await t.api("/api/v1/onec/settings", { method: "PUT", json: { reconcileGraceMs: 30_000 } });
+    assert.equal(shortGrace.status, 422); // must outlast Bitrix24's 60 s request limit
+    await shortGrace.body?.cancel();
+    const ok = await t.api("/api/v1/onec/settings", { method: "PUT", json: { budgetMs: MAX_BUDGET_MS } });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).budgetMs, MAX_BUDGET_MS);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("a second organization does not get the operator's BITRIX_WEBHOOK: 1C gets the not-configured text", async () => {
+  const { t, fake, close } = await start();
+  try {
+    const other = await createOrg(t.hub.kv, "Другая фирма", { actor: SYSTEM_ACTOR });
+    const token = (await createToken(t.hub.kv, other.id, { name: "1c", role: "operator" }, { actor: SYSTEM_ACTOR }))
+      .value;
+    const tasks = fake.state.tasks.length;
+    const res = await post(t, "/", sampleRequest, token);
+    assert.equal(res.status, 500);
+    assert.match(res.text, /^Bitrix24 is not configured for this organization: set its inbound webhook/);
+    assert.equal(fake.state.tasks.length, tasks);
+    const s = await (await t.api("/api/v1/onec/settings", { token })).json();
+    assert.equal(s.webhookUrl, null);
+    // The bootstrap organization keeps using it.
+    assert.equal((await post(t, "/", sampleRequest, await t.tokenFor("operator"))).status, 200);
   } finally {
     await close();
   }
