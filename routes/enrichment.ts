@@ -10,7 +10,7 @@ import { HttpError, httpErrors } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { MAX_DATA_CHARS, taskSchema } from "../lib/enrichment/task_schema.ts";
 import { TaskBusyError, TaskConflictError, TaskFailedError } from "../lib/enrichment/mod.ts";
-import { SECTIONS } from "../lib/enrichment/org_clients.ts";
+import { secretsToResend, SECTIONS } from "../lib/enrichment/org_clients.ts";
 import { formatZodError, zodIssues } from "../lib/validation.ts";
 
 // The same schema validates the queue and RabbitMQ paths, so it is plain zod (no OpenAPI extras).
@@ -239,6 +239,21 @@ export function enrichmentRoutes(hub: Hub) {
         );
       }
       const auth = c.var.auth;
+      // A stored secret must not silently follow the base URL to another origin: whoever changes the URL
+      // without knowing the key would receive it.
+      const envBaseUrl = section === "dadata"
+        ? hub.config.DADATA_BASE_URL
+        : section === "yandexgpt"
+        ? hub.config.YANDEXGPT_BASE_URL
+        : undefined;
+      const resend = secretsToResend(section, await hub.settings.read(auth.org, section), body, envBaseUrl);
+      if (resend.length) {
+        const message = "the base URL moves to another origin; send this secret again (or clear it)";
+        throw httpErrors.unprocessable(
+          `Invalid ${section} settings: ${resend.join(", ")}: ${message}`,
+          resend.map((field) => ({ field, message })),
+        );
+      }
       await svc().writeSettings(auth.org, section, { ...parsed.data, ...cleared });
       // Field names only: the values may be secrets.
       await audit(hub.kv, auth.org, auth.actor, "settings.changed", {

@@ -15,6 +15,11 @@ export interface ClientOptions {
   random?: () => number;
   signal?: AbortSignal;
   onRetry?: (error: unknown, attempt: number, waitMs: number) => void;
+  /**
+   * Where the credentials come from, for the "not configured" message: "organization" when
+   * the organization set its own base URL or keys (then no env credential applies). Default "env".
+   */
+  credentialsFrom?: "env" | "organization";
 }
 
 /** Removes a credential from text quoted back by an upstream ("disabled for token 'XXX'"). */

@@ -78,7 +78,9 @@ export class DadataClient {
         new UpstreamApiError(
           SERVICE,
           "not_configured",
-          "DaData is not configured: set DADATA_API_KEY and DADATA_SECRET_KEY, or the organization's DaData keys",
+          o.credentialsFrom === "organization"
+            ? "DaData is not configured for this organization: its settings set their own base URL or keys, so DADATA_API_KEY and DADATA_SECRET_KEY from the environment are not used — set both apiKey and secretKey in the organization's DaData settings"
+            : "DaData is not configured: set DADATA_API_KEY and DADATA_SECRET_KEY, or the organization's DaData keys",
         ),
       );
     }

@@ -101,23 +101,94 @@ export class OrgClients {
 
   async #build(org: string, now: number): Promise<Clients> {
     const { settings, config: c, fetch, clock, retryBaseMs, cacheMs = 5000 } = this.#o;
-    const dd = await settings.get(org, "dadata", dadataSettingsSchema, {
-      apiKey: c.DADATA_API_KEY,
-      secretKey: c.DADATA_SECRET_KEY,
-      baseUrl: c.DADATA_BASE_URL,
-    });
-    const yg = await settings.get(org, "yandexgpt", yandexGptSettingsSchema, {
-      apiKey: c.YANDEXGPT_API_KEY,
-      folderId: c.YANDEXGPT_FOLDER_ID,
-      model: c.YANDEXGPT_MODEL,
-      baseUrl: c.YANDEXGPT_BASE_URL,
-    });
+    // One read per section: a second read could see a base URL written in between and pair it with env keys.
+    const ddStored = await settings.read(org, "dadata");
+    const ygStored = await settings.read(org, "yandexgpt");
+    const ddOwn = overridesCredentials("dadata", ddStored);
+    const ygOwn = overridesCredentials("yandexgpt", ygStored);
+    const dd = dadataSettingsSchema.parse(
+      mergeOver(
+        ddOwn
+          ? { baseUrl: c.DADATA_BASE_URL }
+          : { apiKey: c.DADATA_API_KEY, secretKey: c.DADATA_SECRET_KEY, baseUrl: c.DADATA_BASE_URL },
+        ddStored,
+      ),
+    );
+    const yg = yandexGptSettingsSchema.parse(
+      mergeOver(
+        ygOwn ? { model: c.YANDEXGPT_MODEL, baseUrl: c.YANDEXGPT_BASE_URL } : {
+          apiKey: c.YANDEXGPT_API_KEY,
+          folderId: c.YANDEXGPT_FOLDER_ID,
+          model: c.YANDEXGPT_MODEL,
+          baseUrl: c.YANDEXGPT_BASE_URL,
+        },
+        ygStored,
+      ),
+    );
     const common = { fetch, clock, timeoutMs: c.ENRICH_TIMEOUT_MS, retries: c.ENRICH_RETRIES, retryBaseMs };
     return {
-      dadata: new DadataClient({ ...dd, ...common }),
-      gpt: new YandexGptClient({ ...yg, systemPrompt: yg.systemPrompt || undefined, ...common }),
+      dadata: new DadataClient({ ...dd, ...common, credentialsFrom: ddOwn ? "organization" : "env" }),
+      gpt: new YandexGptClient({
+        ...yg,
+        systemPrompt: yg.systemPrompt || undefined,
+        ...common,
+        credentialsFrom: ygOwn ? "organization" : "env",
+      }),
       expires: now + cacheMs,
     };
+  }
+}
+
+/**
+ * The fields of a service that go together: the environment supplies its
+ * credentials only while the organization sets none of them, so env keys are
+ * never sent to a base URL an organization chose.
+ */
+export const CREDENTIAL_UNITS = {
+  dadata: ["baseUrl", "apiKey", "secretKey"],
+  yandexgpt: ["baseUrl", "apiKey", "folderId"],
+} as const;
+
+const isSet = (v: unknown) => v !== undefined && v !== null && v !== "";
+
+/** True when the stored section sets any field of the service's credential unit. */
+export function overridesCredentials(
+  section: keyof typeof CREDENTIAL_UNITS,
+  stored: Record<string, unknown> | null,
+): boolean {
+  return CREDENTIAL_UNITS[section].some((f) => isSet(stored?.[f]));
+}
+
+/** Stored values that are set, over the defaults (as SettingsStore.get merges). */
+function mergeOver(defaults: Record<string, unknown>, stored: Record<string, unknown> | null) {
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(stored ?? {})) if (isSet(v)) merged[k] = v;
+  return merged;
+}
+
+/**
+ * Stored secrets a settings change would carry to another origin: the patch
+ * moves the base URL (scheme, host or port) but does not send them again.
+ * `envBaseUrl` is where an unset or cleared base URL points.
+ */
+export function secretsToResend(
+  section: keyof typeof SECTIONS,
+  stored: Record<string, unknown> | null,
+  patch: Record<string, unknown>,
+  envBaseUrl: string | undefined,
+): string[] {
+  if (section === "enrichment" || !("baseUrl" in patch)) return [];
+  const before = isSet(stored?.baseUrl) ? String(stored!.baseUrl) : envBaseUrl;
+  const after = isSet(patch.baseUrl) ? String(patch.baseUrl) : envBaseUrl;
+  if (originOf(before) === originOf(after)) return [];
+  return SECTIONS[section].secrets.filter((f) => isSet(stored?.[f]) && patch[f] === undefined);
+}
+
+function originOf(url: string | undefined): string | null {
+  try {
+    return url === undefined ? null : new URL(url).origin;
+  } catch {
+    return null;
   }
 }
 

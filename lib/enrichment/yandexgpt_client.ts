@@ -42,13 +42,15 @@ export interface Completion {
 }
 
 /** Builds `gpt://<folder>/<model>` unless the model is already a URI. */
-export function modelUri(model: string, folderId: string | undefined): string {
+export function modelUri(model: string, folderId: string | undefined, fromOrganization = false): string {
   if (/^[a-z]+:\/\//.test(model)) return model;
   if (!folderId) {
     throw new UpstreamApiError(
       SERVICE,
       "not_configured",
-      "YandexGPT is not configured: set YANDEXGPT_FOLDER_ID (or a full gpt:// model URI)",
+      fromOrganization
+        ? "YandexGPT is not configured for this organization: its settings set their own base URL, key or folder, so YANDEXGPT_FOLDER_ID from the environment is not used — set folderId in the organization's YandexGPT settings (or a full gpt:// model URI)"
+        : "YandexGPT is not configured: set YANDEXGPT_FOLDER_ID (or a full gpt:// model URI)",
     );
   }
   return `gpt://${folderId}/${model}`;
@@ -69,10 +71,12 @@ export class YandexGptClient {
       throw new UpstreamApiError(
         SERVICE,
         "not_configured",
-        "YandexGPT is not configured: set YANDEXGPT_API_KEY, or the organization's YandexGPT key",
+        o.credentialsFrom === "organization"
+          ? "YandexGPT is not configured for this organization: its settings set their own base URL, key or folder, so YANDEXGPT_API_KEY from the environment is not used — set apiKey in the organization's YandexGPT settings"
+          : "YandexGPT is not configured: set YANDEXGPT_API_KEY, or the organization's YandexGPT key",
       );
     }
-    const uri = modelUri(o.model ?? "yandexgpt-lite/latest", o.folderId);
+    const uri = modelUri(o.model ?? "yandexgpt-lite/latest", o.folderId, o.credentialsFrom === "organization");
     const messages = [
       ...(o.systemPrompt ? [{ role: "system", text: o.systemPrompt }] : []),
       { role: "user", text: prompt },

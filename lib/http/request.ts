@@ -19,18 +19,26 @@ export interface RequestOptions {
   fetch?: FetchFn;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Read at most this many bytes of the body, cancel the rest and report
+   * `truncated` (for targets a user chooses: a huge answer must not fill the
+   * hub's memory). Default: the whole body.
+   */
+  maxBytes?: number;
 }
 
 export interface RawResponse {
   status: number;
   headers: Headers;
   text: string;
+  /** True when the body was longer than `maxBytes` and the rest was not read. */
+  truncated?: boolean;
 }
 
 /** Sends a request and returns status, headers and the body text. Throws UpstreamHttpError on network failure or timeout. */
 export async function requestText(
   url: string,
-  { service, method = "POST", headers, json, body, fetch = globalThis.fetch, timeoutMs = 15_000, signal }:
+  { service, method = "POST", headers, json, body, fetch = globalThis.fetch, timeoutMs = 15_000, signal, maxBytes }:
     RequestOptions,
 ): Promise<RawResponse> {
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -61,8 +69,10 @@ export async function requestText(
     });
   }
   let text: string;
+  let truncated = false;
   try {
-    text = await res.text();
+    if (maxBytes === undefined) text = await res.text();
+    else ({ text, truncated } = await readCapped(res, maxBytes));
   } catch (cause) {
     throw new UpstreamHttpError(
       service,
@@ -72,7 +82,39 @@ export async function requestText(
       { cause },
     );
   }
-  return { status: res.status, headers: res.headers, text };
+  const raw: RawResponse = { status: res.status, headers: res.headers, text };
+  if (truncated) raw.truncated = true;
+  return raw;
+}
+
+/**
+ * Reads up to `maxBytes` of the body and cancels the stream past that, so the
+ * rest is never downloaded. A character split at the cut is dropped, not
+ * replaced.
+ */
+async function readCapped(res: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  if (!res.body) return { text: "", truncated: false };
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { text: text + decoder.decode(), truncated: false };
+      const room = maxBytes - read;
+      if (value.length > room) {
+        // stream: true holds back an incomplete trailing character instead of emitting U+FFFD.
+        text += decoder.decode(value.subarray(0, room), { stream: true });
+        await reader.cancel().catch(() => {});
+        return { text, truncated: true };
+      }
+      read += value.length;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /** Parses a JSON body, throwing UpstreamHttpError (transient) when it is not JSON. */

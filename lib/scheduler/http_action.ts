@@ -77,6 +77,9 @@ export async function runHttpAction(spec: HttpRequestSpec, opts: HttpActionOptio
         fetch: fetchNoRedirect,
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
+        // Never more than we keep (+ room for a character cut at the limit): a schedule
+        // pointing at a huge file must not fill the hub's memory.
+        maxBytes: opts.responseLimit + 4,
       });
       last = raw;
       if (raw.status >= 400) {
@@ -110,7 +113,11 @@ export async function runHttpAction(spec: HttpRequestSpec, opts: HttpActionOptio
 function responseFields(raw: RawResponse | undefined, limit: number) {
   if (!raw) return {};
   const cut = capUtf8(raw.text, limit);
-  return { status: raw.status, body: cut.text, bytes: cut.bytes, truncated: cut.truncated };
+  if (!raw.truncated) return { status: raw.status, body: cut.text, bytes: cut.bytes, truncated: cut.truncated };
+  // The rest was never read: the full size is known only when the target declared it.
+  const declared = Number(raw.headers.get("content-length") ?? NaN);
+  const bytes = Number.isSafeInteger(declared) && declared > cut.bytes ? declared : undefined;
+  return { status: raw.status, body: cut.text, bytes, truncated: true };
 }
 
 function isTimeout(error: unknown): boolean {

@@ -2,7 +2,8 @@
  * Schedules in KV under `["sched", org, id]`, with the secret header values of
  * HTTP actions sealed by the SecretBox (bound to the organization, schedule and
  * header name). Answers show secrets as "••••"; sending "••••" back keeps the
- * stored value, so forms never need to echo a secret.
+ * stored value, so forms never need to echo a secret — but only while the URL
+ * keeps its origin (scheme, host, port).
  */
 import { httpErrors } from "../errors.ts";
 import type { SecretBox } from "../crypto/secret_box.ts";
@@ -98,6 +99,9 @@ export class ScheduleStore {
     if (action.type === "internal") return action;
     const secretNames = new Set(action.secretHeaders.map((n) => n.toLowerCase()));
     const prevHeaders = previous?.type === "http" ? previous.headers : [];
+    // A stored secret only follows the URL within its origin: otherwise an editor who never saw the
+    // value could point the schedule at their own server and receive it.
+    const sameOrigin = previous?.type === "http" && originOf(previous.url) === originOf(action.url);
     const headers: StoredHeader[] = [];
     for (const [name, value] of Object.entries(action.headers)) {
       const lower = name.toLowerCase();
@@ -108,6 +112,12 @@ export class ScheduleStore {
       }
       if (value === MASK) {
         const kept = prevHeaders.find((h) => h.secret && h.name.toLowerCase() === lower);
+        if (kept && !sameOrigin) {
+          const field = `action.headers.${name}`;
+          const message =
+            `the URL's origin changed; send the value again (${MASK} keeps a stored one only for the same origin)`;
+          throw httpErrors.unprocessable(`Cannot save schedule: ${field}: ${message}`, [{ field, message }]);
+        }
         if (!kept) {
           const field = `action.headers.${name}`;
           throw httpErrors.unprocessable(
@@ -135,6 +145,15 @@ export class ScheduleStore {
         : h.value;
     }
     return out;
+  }
+}
+
+/** scheme://host:port (default ports normalized), or null when the URL does not parse. */
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
   }
 }
 

@@ -248,3 +248,86 @@ Deno.test("the task and row endpoints authenticate once per request: 401 without
     await t.stop();
   }
 });
+
+Deno.test("an organization that sets its own base URL gets none of the env credentials for that service", async () => {
+  const t = await setup();
+  // The organization's own servers, with keys of their own.
+  const orgDadata = await startDadataFake({ apiKey: "org-dadata-key", secretKey: "org-dadata-secret" });
+  const orgGpt = await startYandexGptFake({ apiKey: "org-gpt-key" });
+  const put = async (section: string, json: Record<string, unknown>) => {
+    const res = await t.api(`/api/v1/enrichment/settings/${section}`, { method: "PUT", json });
+    assert.equal(res.status, 200, await res.text());
+  };
+  const task = async (task_id: number, task_type: string) => {
+    const res = await t.api("/api/v1/tasks", { method: "POST", json: { task_id, task_type, data: "8 800 555 35 35" } });
+    return { status: res.status, body: await res.json() };
+  };
+  const envSecrets = ["test-dadata-key", "test-dadata-secret", "test-yandexgpt-key", "b1gtest"];
+  const leaked = (all: Headers[]) =>
+    all.flatMap((h) => [...h.values()]).filter((v) => envSecrets.some((s) => v.includes(s)));
+  try {
+    await put("dadata", { baseUrl: orgDadata.url });
+    const dd = await task(1, "phone");
+    assert.equal(dd.status, 502);
+    assert.match(dd.body.error.message, /DaData is not configured for this organization.*apiKey and secretKey/);
+    await put("yandexgpt", { baseUrl: orgGpt.url });
+    const yg = await task(2, "gpt");
+    assert.equal(yg.status, 502);
+    assert.match(yg.body.error.message, /YandexGPT is not configured for this organization.*apiKey/);
+    await put("yandexgpt", { apiKey: "org-gpt-key" });
+    const noFolder = await task(3, "gpt");
+    assert.equal(noFolder.status, 502, "the env folder id is not used either");
+    assert.match(noFolder.body.error.message, /set folderId in the organization's YandexGPT settings/);
+
+    // With the organization's own keys the calls go through, carrying those keys only.
+    await put("dadata", { apiKey: "org-dadata-key", secretKey: "org-dadata-secret" });
+    await put("yandexgpt", { folderId: "b1gorg" });
+    assert.equal((await task(4, "phone")).status, 200);
+    assert.equal((await task(5, "gpt")).status, 200);
+    assert.equal(orgDadata.state.headers[0].get("authorization"), "Token org-dadata-key");
+    assert.equal(orgGpt.state.headers[0].get("authorization"), "Api-Key org-gpt-key");
+    assert.deepEqual(leaked([...orgDadata.state.headers, ...orgGpt.state.headers]), []);
+    assert.equal(t.dadata.state.calls + t.gpt.state.calls, 0);
+  } finally {
+    await t.stop();
+    await orgDadata.close();
+    await orgGpt.close();
+  }
+});
+
+Deno.test("moving a service's base URL to another origin needs its stored secrets sent again", async () => {
+  const t = await setup();
+  const put = async (section: string, json: Record<string, unknown>) => {
+    const res = await t.api(`/api/v1/enrichment/settings/${section}`, { method: "PUT", json });
+    return { status: res.status, body: await res.json() };
+  };
+  const fields = (b: { error: { details: Array<{ field: string }> } }) => b.error.details.map((d) => d.field).sort();
+  try {
+    assert.equal(
+      (await put("dadata", { apiKey: "k1", secretKey: "s1", baseUrl: "https://a.example.com" })).status,
+      200,
+    );
+    const moved = await put("dadata", { baseUrl: "https://b.example.com" });
+    assert.equal(moved.status, 422);
+    assert.deepEqual(fields(moved.body), ["apiKey", "secretKey"]);
+    const port = await put("dadata", { baseUrl: "https://a.example.com:8443", secretKey: "s2" });
+    assert.equal(port.status, 422, "another port is another origin");
+    assert.deepEqual(fields(port.body), ["apiKey"]);
+    assert.equal((await put("dadata", { baseUrl: "https://a.example.com/v2" })).status, 200, "same origin");
+    const resent = await put("dadata", { baseUrl: "https://b.example.com", apiKey: "k2", secretKey: "s2" });
+    assert.equal(resent.status, 200);
+    // Clearing the base URL returns to the env URL: another origin as well.
+    assert.equal((await put("dadata", { baseUrl: "" })).status, 422);
+
+    // A key stored while the base URL was the env default.
+    assert.equal((await put("yandexgpt", { apiKey: "g1" })).status, 200);
+    const gpt = await put("yandexgpt", { baseUrl: "https://llm.example.org" });
+    assert.equal(gpt.status, 422);
+    assert.deepEqual(fields(gpt.body), ["apiKey"]);
+    assert.match(gpt.body.error.message, /apiKey/);
+    const masked = await (await t.api("/api/v1/enrichment/settings")).json();
+    assert.equal(masked.yandexgpt.baseUrl, undefined, "nothing was written");
+  } finally {
+    await t.stop();
+  }
+});

@@ -24,6 +24,8 @@ export interface DadataFakeState {
   byKind: Record<string, number>;
   /** Sources of successful answers, to count upstream calls per task. */
   answered: string[];
+  /** Headers of every call (to check which credentials reached the fake). */
+  headers: Headers[];
   faults: FaultSwitches;
 }
 
@@ -35,13 +37,20 @@ export function startDadataFake(
   { apiKey = "test-dadata-key", secretKey = "test-dadata-secret", rps = 0, port = 0, random = Math.random, faults }:
     DadataFakeOptions = {},
 ): Promise<{ url: string; state: DadataFakeState; close(): Promise<void> }> {
-  const state: DadataFakeState = { calls: 0, byKind: {}, answered: [], faults: { ...defaultFaults(), ...faults } };
+  const state: DadataFakeState = {
+    calls: 0,
+    byKind: {},
+    answered: [],
+    headers: [],
+    faults: { ...defaultFaults(), ...faults },
+  };
   const closing = new AbortController();
   let second = 0;
   let inSecond = 0;
   const app = new Hono();
   app.all("/api/v1/clean/:kind", async (c) => {
     state.calls++;
+    state.headers.push(new Headers(c.req.raw.headers));
     const kind = c.req.param("kind");
     state.byKind[kind] = (state.byKind[kind] ?? 0) + 1;
     if (c.req.method !== "POST") return err(405, "Method Not Allowed", "Request method must be POST");

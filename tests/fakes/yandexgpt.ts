@@ -25,6 +25,8 @@ export interface YandexGptFakeState {
   inFlight: number;
   /** Request bodies of answered calls. */
   requests: Array<Record<string, unknown>>;
+  /** Headers of every call (to check which credentials reached the fake). */
+  headers: Headers[];
   faults: FaultSwitches;
 }
 
@@ -42,11 +44,18 @@ export function startYandexGptFake(
     answer = (p) => `Ответ на: ${p}`,
   }: YandexGptFakeOptions = {},
 ): Promise<{ url: string; state: YandexGptFakeState; close(): Promise<void> }> {
-  const state: YandexGptFakeState = { calls: 0, inFlight: 0, requests: [], faults: { ...defaultFaults(), ...faults } };
+  const state: YandexGptFakeState = {
+    calls: 0,
+    inFlight: 0,
+    requests: [],
+    headers: [],
+    faults: { ...defaultFaults(), ...faults },
+  };
   const closing = new AbortController();
   const app = new Hono();
   app.post("/foundationModels/v1/completion", async (c) => {
     state.calls++;
+    state.headers.push(new Headers(c.req.raw.headers));
     const auth = c.req.header("authorization") ?? "";
     if (!/^(Api-Key|Bearer) \S+/.test(auth)) {
       return grpcError(401, 16, "Unauthorized", "The token is invalid");

@@ -244,3 +244,52 @@ Deno.test("a redelivered fire after a crash closes the interrupted run instead o
     assert.match(closed?.reason ?? "", /interrupted/);
   });
 });
+
+Deno.test("an HTTP action reads no more of a huge answer than it keeps and closes the connection early", async () => {
+  const total = 50 * 1024 * 1024;
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  let sent = 0;
+  let cancelled = false;
+  let wait: Promise<unknown> = Promise.resolve();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent >= total) return controller.close();
+          wait = new Promise((r) => setTimeout(r, 2)); // slowly: reading it all would take seconds
+          await wait;
+          sent += chunk.length;
+          controller.enqueue(chunk);
+        },
+        cancel() {
+          cancelled = true;
+        },
+      }),
+    ));
+  const t = await setup({ now: NOW, env: { SHLYUZ_SCHEDULER_RESPONSE_LIMIT: "1000" } });
+  try {
+    await t.hub.settings.write(t.org, "general", { allowPrivateNetworks: true });
+    const s = t.scheduler;
+    const sched = await s.create(
+      t.org,
+      s.parse({
+        name: "huge",
+        cron: "* * * * *",
+        action: { type: "http", method: "GET", url: `http://127.0.0.1:${server.addr.port}/dump` },
+      }),
+    );
+    const run = await s.fire(fireAt(sched.id, Date.parse("2025-06-02T09:01:00Z")), { org: t.org, envelopeId: "e" });
+    assert.equal(run?.outcome, "ok");
+    assert.equal(run?.responseBody, "a".repeat(1000));
+    assert.equal(run?.responseTruncated, true);
+    assert.equal(run?.responseBytes, undefined, "the full size is unknown when the target did not declare it");
+    const deadline = Date.now() + 5000;
+    while (!cancelled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cancelled, "the server sees the connection closed before the end");
+    assert.ok(sent < total / 10, `only the start was sent (${sent} bytes)`);
+  } finally {
+    await t.close();
+    await server.shutdown();
+    await wait; // the last pull's timer
+  }
+});

@@ -146,3 +146,38 @@ Deno.test("secret headers are sealed at rest, masked in answers, and kept when s
     await t.close();
   }
 });
+
+Deno.test("a masked secret header is refused when the edit moves the URL to another origin", async () => {
+  const t = await setup();
+  try {
+    const s = t.scheduler;
+    const created = await s.create(
+      t.org,
+      s.parse({
+        name: "x",
+        cron: "* * * * *",
+        action: { ...http(), url: "https://api.example.com/hook", headers: { "X-Api-Key": "k-123" } },
+      }),
+    );
+    const moved = (url: string, key = MASK) => ({
+      action: { type: "http", url, headers: { "X-Api-Key": key }, secretHeaders: ["X-Api-Key"] },
+    });
+    for (
+      const url of ["https://evil.example.net/hook", "http://api.example.com/hook", "https://api.example.com:8443/h"]
+    ) {
+      await rejects422(() => s.patch(t.org, created.id, moved(url)), "action.headers.X-Api-Key", /origin/);
+    }
+    const stored = await s.store.get(t.org, created.id);
+    assert.equal(stored?.action.type === "http" && stored.action.url, "https://api.example.com/hook");
+    // Same origin (default port spelled out, other path): the masked value keeps the stored one.
+    await s.patch(t.org, created.id, moved("https://api.example.com:443/other"));
+    assert.deepEqual(await s.store.openHeaders((await s.store.get(t.org, created.id))!), { "X-Api-Key": "k-123" });
+    // Sending the value again allows the move.
+    await s.patch(t.org, created.id, moved("https://new.example.org/hook", "k-456"));
+    const after = await s.store.get(t.org, created.id);
+    assert.equal(after?.action.type === "http" && after.action.url, "https://new.example.org/hook");
+    assert.deepEqual(await s.store.openHeaders(after!), { "X-Api-Key": "k-456" });
+  } finally {
+    await t.close();
+  }
+});
