@@ -115,6 +115,12 @@ function classifyV6(g: number[]): AddressClass {
   }
   if (g[0] === 0x2002) return classifyV4(embedded(g[1], g[2])); // 6to4
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return "private"; // ::1
+  // IPv4-compatible ::a.b.c.d (deprecated), ::ffff:0:a.b.c.d (SIIT), local-use NAT64 64:ff9b:1::/48 and
+  // site-local fec0::/10 (deprecated) have no business in an HTTP action: refuse them outright.
+  if (g.slice(0, 6).every((x) => x === 0)) return "forbidden";
+  if (g.slice(0, 4).every((x) => x === 0) && g[4] === 0xffff && g[5] === 0) return "forbidden";
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return "forbidden";
+  if ((g[0] & 0xffc0) === 0xfec0) return "forbidden";
   if ((g[0] & 0xffc0) === 0xfe80) return "forbidden"; // link-local
   if ((g[0] & 0xff00) === 0xff00) return "forbidden"; // multicast
   if (g[0] === 0xfd00 && g[1] === 0x0ec2 && g.slice(2, 7).every((x) => x === 0) && g[7] === 0x254) {

@@ -27,6 +27,10 @@ Deno.test("classifyAddress() sorts addresses into public, private and forbidden"
     ["::ffff:7f00:1", "private"],
     ["64:ff9b::a9fe:a9fe", "forbidden"],
     ["2a00:1450:4010:c05::8a", "public"],
+    ["::127.0.0.1", "forbidden"],
+    ["::ffff:0:127.0.0.1", "forbidden"],
+    ["64:ff9b:1::a9fe:a9fe", "forbidden"],
+    ["fec0::1", "forbidden"],
   ];
   for (const [ip, want] of cases) assert.equal(classifyAddress(ip), want, ip);
   assert.equal(classifyAddress("example.com"), null);
