@@ -74,3 +74,19 @@ Deno.test("a queued answer larger than a whole commit is dead-lettered and its n
     await h.close();
   }
 });
+
+Deno.test("submit() enqueues 1,000 tasks of 900 characters (and long Russian ones) in commits KV accepts", async () => {
+  const h = await startHarness({ options: { enrich: () => Promise.resolve("ok") } });
+  try {
+    const ascii = Array.from({ length: 1000 }, (_, i) => ({ task_id: i + 1, task_type: "gpt", data: "q".repeat(900) }));
+    assert.ok(await h.svc.processor.submit(ORG, ascii, "batch") > 1);
+    const russian = Array.from(
+      { length: 300 },
+      (_, i) => ({ task_id: 5000 + i, task_type: "gpt", data: "ж".repeat(2000) }),
+    );
+    assert.ok(await h.svc.processor.submit(ORG, russian, "batch") > 1);
+    await waitFor(async () => (await allResults(h.svc, ORG)).length === 1300, 30_000, "1300 results");
+  } finally {
+    await h.close();
+  }
+});
