@@ -147,28 +147,40 @@ export class Outcomes {
     return true;
   }
 
-  /** Queues another round for tasks that failed transiently, after the round's wait (with jitter). */
+  /**
+   * Queues another round for tasks that failed transiently, after the round's
+   * wait (with jitter). A group whose commit fails (one claim was taken over)
+   * is committed task by task, so the others are not lost.
+   */
   async retry(org: string, items: Failure[], source: string): Promise<void> {
-    const { kv, clock } = this.#o;
-    const now = clock.now();
     const byAttempt = Map.groupBy(items, (x) => x.c.attempt);
     for (const [attempt, group] of byAttempt) {
-      const base = this.#rounds[Math.min(attempt, this.#rounds.length - 1)];
-      const op = kv.atomic();
-      for (const { c, reason } of group) {
-        op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs }).set(
-          taskKey(org, c.task.task_id),
-          { status: "retrying", hash: c.hash, attempt: attempt + 1, reason, at: now } satisfies TaskState,
-        );
+      if (await this.#retryGroup(org, attempt, group, source)) continue;
+      let lost = group.length;
+      if (group.length > 1) {
+        for (const one of group) if (await this.#retryGroup(org, attempt, [one], source)) lost--;
       }
-      this.#inbox.add(op, org, {
-        tasks: group.map(({ c }) => ({ task: c.task, attempt: attempt + 1 })),
-        source,
-      }, Math.round(base / 2 + Math.random() * base / 2));
-      const res = await op.commit();
-      if (!res.ok) this.#o.log.warn("retry not scheduled: a claim was taken over", { org, count: group.length });
-      this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: "any", outcome: "retry" }, group.length);
+      if (lost) this.#o.log.warn("retry not scheduled: a claim was taken over", { org, count: lost });
     }
+  }
+
+  async #retryGroup(org: string, attempt: number, group: Failure[], source: string): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const base = this.#rounds[Math.min(attempt, this.#rounds.length - 1)];
+    const op = this.#o.kv.atomic();
+    for (const { c, reason } of group) {
+      op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs }).set(
+        taskKey(org, c.task.task_id),
+        { status: "retrying", hash: c.hash, attempt: attempt + 1, reason, at: now } satisfies TaskState,
+      );
+    }
+    this.#inbox.add(op, org, {
+      tasks: group.map(({ c }) => ({ task: c.task, attempt: attempt + 1 })),
+      source,
+    }, Math.round(base / 2 + Math.random() * base / 2));
+    if (!(await op.commit()).ok) return false;
+    this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: "any", outcome: "retry" }, group.length);
+    return true;
   }
 
   /** Marks claimed tasks failed and dead-letters each (re-drivable), then publishes `task.failed`; returns the task ids recorded. */
@@ -176,9 +188,13 @@ export class Outcomes {
     const recorded = new Set<number>();
     const sizeOf = (f: Failure) => estimateBytes(f.c.task) * 2 + f.reason.length * 2 + TASK_OVERHEAD_BYTES;
     for (const chunk of chunkBySize(items, sizeOf, COMMIT_CHUNK)) {
-      if (!(await this.#failChunk(org, chunk, source, recorded))) {
-        this.#o.log.warn("failure not recorded: a claim was taken over", { org, count: chunk.length });
+      if (await this.#failChunk(org, chunk, source, recorded)) continue;
+      // A claim in the chunk was taken over: record the others task by task, so they are not lost.
+      let lost = chunk.length;
+      if (chunk.length > 1) {
+        for (const one of chunk) if (await this.#failChunk(org, [one], source, recorded)) lost--;
       }
+      if (lost) this.#o.log.warn("failure not recorded: a claim was taken over", { org, count: lost });
     }
     return recorded;
   }
