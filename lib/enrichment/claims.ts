@@ -44,12 +44,14 @@ export class Claims {
       if (v?.status === "done") {
         if (v.hash === item.hash) out.done.push({ item, id: v.id });
         else out.conflicts.push(item);
+      } else if ((v?.status === "processing" || v?.status === "retrying") && v.hash !== item.hash) {
+        // The task is still on its way with other content (a lease that ended only lets the same content take over).
+        out.conflicts.push(item);
       } else if (
         v?.status === "processing" && v.leaseUntil > now &&
         !(v.owner === this.#owner && !this.#active.has(activeKey(org, item.task.task_id)))
       ) {
-        if (v.hash !== item.hash) out.conflicts.push(item);
-        else out.busy.push({ item, waitMs: v.leaseUntil - now });
+        out.busy.push({ item, waitMs: v.leaseUntil - now });
       } else {
         candidates.push({ item, entry });
       }

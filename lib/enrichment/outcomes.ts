@@ -16,15 +16,16 @@ import {
   type ProcessPayload,
   RESULT_KIND,
   type ResultMessage,
+  TaskConflictError,
 } from "./processor_types.ts";
 import { type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
 
 const RESULT_TTL = 7 * 24 * 3600_000;
 
-type Failure = { c: Claimed; reason: string };
+type Failure = { c: Claimed; reason: string; conflict?: boolean };
 
 /** What `done()` made of a task: its row id, or why it was failed instead. */
-export type DoneAnswer = { id: number } | { failed: string };
+export type DoneAnswer = { id: number } | { failed: string; conflict?: boolean };
 
 /** The task state, result entry, index key and message share of one task in a done commit, by estimate. */
 const TASK_OVERHEAD_BYTES = 1024;
@@ -67,8 +68,8 @@ export class Outcomes {
     }
     if (rejected.length) {
       const recorded = await this.fail(org, rejected, source);
-      for (const { c, reason } of rejected) {
-        if (recorded.has(c.task.task_id)) out.set(c.task.task_id, { failed: reason });
+      for (const { c, reason, conflict } of rejected) {
+        if (recorded.has(c.task.task_id)) out.set(c.task.task_id, { failed: reason, conflict });
       }
     }
     return out;
@@ -90,6 +91,12 @@ export class Outcomes {
     try {
       ok = await this.#doneChunk(org, chunk, out);
     } catch (error) {
+      if (error instanceof TaskConflictError) {
+        // The sink holds a row of other content for a task: fail that one, store the others.
+        if (chunk.length === 1) rejected.push({ c: chunk[0], reason: error.message, conflict: true });
+        else for (const one of chunk) await this.#commitDone(org, [one], out, rejected);
+        return;
+      }
       if (!isSizeError(error)) throw error;
       if (chunk.length === 1) {
         rejected.push({ c: chunk[0], reason: tooLarge(this.#rowBytes(chunk[0])) });
@@ -115,7 +122,13 @@ export class Outcomes {
     for (const c of chunk) op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs });
     const rowIds = await sink.store(
       org,
-      chunk.map((c) => ({ task_id: c.task.task_id, task_type: c.task.task_type, source: c.task.data, data: c.data })),
+      chunk.map((c) => ({
+        task_id: c.task.task_id,
+        task_type: c.task.task_type,
+        source: c.task.data,
+        data: c.data,
+        hash: c.hash,
+      })),
       op,
     );
     const now = clock.now();

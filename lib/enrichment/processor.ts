@@ -118,6 +118,7 @@ export class Processor {
           this.#claims.release(org, task.task_id);
         }
         if (answer && "id" in answer) return { task_id: task.task_id, id: answer.id };
+        if (answer?.conflict) throw new TaskConflictError(task.task_id);
         if (answer) throw new TaskFailedError(task.task_id, answer.failed, false);
         continue; // our claim was taken over; the loop finds the owner's result
       }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { UpstreamApiError, UpstreamHttpError } from "../../lib/errors.ts";
+import { TaskConflictError } from "../../lib/enrichment/mod.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
 import { startHarness } from "./_harness.ts";
 
@@ -55,6 +56,37 @@ Deno.test("fail() still records the other tasks of a chunk when one claim was ta
     const dead = (await h.hub.queue.deadLetters(ORG)).items;
     assert.equal(dead.length, 1);
     assert.match(dead[0].reason, /rejected/);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a task retrying or with an ended lease is a conflict for other content and claimable by the same", async () => {
+  let failFirst = true;
+  const enrich = (_o: string, t: Task) => {
+    if (t.data === "A" && failFirst) {
+      failFirst = false;
+      return Promise.reject(new UpstreamHttpError("DaData", "DaData failed with HTTP 503", 503));
+    }
+    return Promise.resolve({ source: t.data });
+  };
+  const h = await startHarness({ options: { enrich, roundDelaysMs: [60_000] } });
+  try {
+    await h.svc.processor.processQueued(ORG, [{ task: { task_id: 9, task_type: "phone", data: "A" } }]);
+    assert.equal((await h.hub.kv.get<{ status: string }>(["task", ORG, 9])).value?.status, "retrying");
+    await assert.rejects(
+      h.svc.processor.processNow(ORG, { task_id: 9, task_type: "phone", data: "B" }),
+      TaskConflictError,
+    );
+    // An ended lease of other content: still a conflict.
+    await h.hub.kv.set(["task", ORG, 10], { status: "processing", hash: "other", owner: "x", leaseUntil: 0, at: 0 });
+    await assert.rejects(
+      h.svc.processor.processNow(ORG, { task_id: 10, task_type: "phone", data: "B" }),
+      TaskConflictError,
+    );
+    // The same content takes over.
+    const r = await h.svc.processor.processNow(ORG, { task_id: 9, task_type: "phone", data: "A" });
+    assert.equal(r.task_id, 9);
   } finally {
     await h.close();
   }
