@@ -22,8 +22,11 @@ export class Claims {
   readonly #clock: Clock;
   readonly #leaseMs: number;
   readonly #owner = newId();
-  /** Tasks this process is working on now; a claim of ours not in here was abandoned (a handler crashed). */
-  readonly #active = new Set<string>();
+  /**
+   * Tasks this process is working on now, with the versionstamp of the claim being worked on; a claim of
+   * ours not in here was abandoned (a handler crashed).
+   */
+  readonly #active = new Map<string, string>();
 
   constructor({ kv, clock, leaseMs }: { kv: Deno.Kv; clock: Clock; leaseMs: number }) {
     this.#kv = kv;
@@ -73,7 +76,7 @@ export class Claims {
       if (res.ok) {
         for (const { item } of chunk) {
           out.claimed.push({ ...item, vs: res.versionstamp });
-          this.#active.add(activeKey(org, item.task.task_id));
+          this.#active.set(activeKey(org, item.task.task_id), res.versionstamp);
         }
       } else if (round < 5) {
         // Someone raced us on at least one task: sort this chunk out again, task by task.
@@ -85,9 +88,13 @@ export class Claims {
     return out;
   }
 
-  /** This process no longer works on the task (its outcome is committed, or the work was abandoned). */
-  release(org: string, taskId: number): void {
-    this.#active.delete(activeKey(org, taskId));
+  /**
+   * This process no longer works on its claim `vs` of the task (its outcome is committed, or the work was
+   * abandoned). A later claim of the same task by this process (after the lease ended) stays active.
+   */
+  release(org: string, taskId: number, vs: string): void {
+    const key = activeKey(org, taskId);
+    if (this.#active.get(key) === vs) this.#active.delete(key);
   }
 }
 

@@ -115,7 +115,7 @@ export class Processor {
           }
           answer = await this.#doneGroup.submit(org, { ...c, data });
         } finally {
-          this.#claims.release(org, task.task_id);
+          this.#claims.release(org, task.task_id, c.vs);
         }
         if (answer && "id" in answer) return { task_id: task.task_id, id: answer.id };
         if (answer?.conflict) throw new TaskConflictError(task.task_id);
@@ -166,7 +166,7 @@ export class Processor {
     try {
       await this.#work(org, out.claimed, source);
     } finally {
-      for (const c of out.claimed) this.#claims.release(org, c.task.task_id);
+      for (const c of out.claimed) this.#claims.release(org, c.task.task_id, c.vs);
     }
   }
 
