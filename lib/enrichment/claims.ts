@@ -75,7 +75,7 @@ export class Claims {
       const res = await op.commit();
       if (res.ok) {
         for (const { item } of chunk) {
-          out.claimed.push({ ...item, vs: res.versionstamp });
+          out.claimed.push({ ...item, vs: res.versionstamp, until: now + this.#leaseMs });
           this.#active.set(activeKey(org, item.task.task_id), res.versionstamp);
         }
       } else if (round < 5) {

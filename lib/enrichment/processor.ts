@@ -107,7 +107,7 @@ export class Processor {
         try {
           let data: unknown;
           try {
-            data = await this.#limiter.run(() => this.#o.enrich(org, task));
+            data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
           } catch (error) {
             const reason = errorMessage(error);
             await this.#outcomes.fail(org, [{ c, reason }], "rest");
@@ -171,12 +171,14 @@ export class Processor {
   }
 
   async #work(org: string, claimed: Claimed[], source: string): Promise<void> {
-    const settled = await Promise.all(claimed.map((c) =>
-      this.#limiter.run(() => this.#o.enrich(org, c.task)).then(
-        (data) => ({ c, data, error: undefined as unknown }),
-        (error: unknown) => ({ c, data: undefined, error }),
-      )
-    ));
+    const settled = await Promise.all(
+      claimed.map((c) =>
+        this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) })).then(
+          (data) => ({ c, data, error: undefined as unknown }),
+          (error: unknown) => ({ c, data: undefined, error }),
+        )
+      ),
+    );
     const ok = settled.filter((s) => s.error === undefined).map((s) => ({ ...s.c, data: s.data }));
     const retry = settled.filter((s) =>
       s.error !== undefined && isTransientError(s.error) && s.c.attempt < this.#rounds.length
@@ -189,6 +191,11 @@ export class Processor {
     if (fail.length) {
       await this.#outcomes.fail(org, fail.map((s) => ({ c: s.c, reason: errorMessage(s.error) })), source);
     }
+  }
+
+  /** When an upstream call's retries must stop: before the claim's lease ends, so no retry outlives it. */
+  #deadline(c: Claimed): number {
+    return c.until - Math.min(2000, this.#o.leaseMs / 10);
   }
 
   /** Splits tasks into `task.process` messages (≤ 100 tasks, ≤ ~48 KB each) and enqueues them; returns the message count. */

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { Claims } from "../../lib/enrichment/claims.ts";
 import type { Item } from "../../lib/enrichment/processor_types.ts";
+import type { Task } from "../../lib/enrichment/task_schema.ts";
+import { startHarness } from "./_harness.ts";
 
 const ORG = "org1";
 const item: Item = { task: { task_id: 5, task_type: "phone", data: "+7 916" }, hash: "h", attempt: 0 };
@@ -24,5 +26,30 @@ Deno.test("release() of a lost claim keeps this process's newer claim of the tas
     assert.equal((await claims.claim(ORG, [item])).claimed.length, 1, "an abandoned claim of ours is taken over");
   } finally {
     kv.close();
+  }
+});
+
+Deno.test("the processor gives the upstream call a deadline before its claim's lease ends", async () => {
+  const deadlines: Array<number | undefined> = [];
+  const h = await startHarness({
+    options: {
+      enrich: (_o: string, t: Task, call?: { deadline?: number }) => {
+        deadlines.push(call?.deadline);
+        return Promise.resolve({ source: t.data });
+      },
+    },
+  });
+  try {
+    const before = Date.now();
+    await h.svc.processor.processNow(ORG, { task_id: 1, task_type: "phone", data: "+7 916" });
+    await h.svc.processor.processQueued(ORG, [{ task: { task_id: 2, task_type: "phone", data: "+7 916" } }]);
+    const st = (await h.hub.kv.get<{ status: string }>(["task", ORG, 2])).value;
+    assert.equal(st?.status, "done");
+    assert.equal(deadlines.length, 2);
+    for (const d of deadlines) {
+      assert.ok(d !== undefined && d > before, "a deadline in the future");
+    }
+  } finally {
+    await h.close();
   }
 });
