@@ -51,10 +51,12 @@ export class Claims {
         // The task is still on its way with other content (a lease that ended only lets the same content take over).
         out.conflicts.push(item);
       } else if (
-        v?.status === "processing" && v.leaseUntil > now &&
-        !(v.owner === this.#owner && !this.#active.has(activeKey(org, item.task.task_id)))
+        v?.status === "processing" &&
+        (v.owner === this.#owner ? this.#active.has(activeKey(org, item.task.task_id)) : v.leaseUntil > now)
       ) {
-        out.busy.push({ item, waitMs: v.leaseUntil - now });
+        // Held by another worker whose lease runs, or by this process, still working on it (a second call
+        // of ours would only duplicate the first); a claim of ours no longer worked on was abandoned.
+        out.busy.push({ item, waitMs: Math.max(250, v.leaseUntil - now) });
       } else {
         candidates.push({ item, entry });
       }

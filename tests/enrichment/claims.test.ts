@@ -15,7 +15,15 @@ Deno.test("release() of a lost claim keeps this process's newer claim of the tas
     const claims = new Claims({ kv, clock, leaseMs: 5000 });
     const first = (await claims.claim(ORG, [item])).claimed[0];
     assert.ok(first);
-    now += 6000; // the first copy's lease ends while it still works
+    // Another worker takes the task over after the lease, and its lease ends too, while our first copy still works.
+    await kv.set(["task", ORG, 5], {
+      status: "processing",
+      hash: "h",
+      owner: "other",
+      leaseUntil: now + 1000,
+      at: now,
+    });
+    now += 6000;
     const second = (await claims.claim(ORG, [item])).claimed[0];
     assert.ok(second, "a second copy takes over the ended lease");
     claims.release(ORG, 5, first.vs); // the first copy finishes (its done commit failed)
@@ -24,6 +32,24 @@ Deno.test("release() of a lost claim keeps this process's newer claim of the tas
     assert.equal(third.busy.length, 1);
     claims.release(ORG, 5, second.vs);
     assert.equal((await claims.claim(ORG, [item])).claimed.length, 1, "an abandoned claim of ours is taken over");
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("a claim this process is still working on stays busy after its lease ends", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let now = 1_000_000;
+  const clock = { now: () => now, sleep: () => Promise.resolve() };
+  try {
+    const claims = new Claims({ kv, clock, leaseMs: 5000 });
+    const first = (await claims.claim(ORG, [item])).claimed[0];
+    now += 6000;
+    const again = await claims.claim(ORG, [item]);
+    assert.equal(again.claimed.length, 0, "no second upstream call from this process");
+    assert.equal(again.busy.length, 1);
+    claims.release(ORG, 5, first.vs);
+    assert.equal((await claims.claim(ORG, [item])).claimed.length, 1);
   } finally {
     kv.close();
   }
