@@ -12,6 +12,7 @@ import amqp from "amqplib";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { redactText } from "../log.ts";
+import { isSizeError } from "./commit_size.ts";
 import { parseTaskBytes, type TaskResult } from "./task_schema.ts";
 
 export type BridgeState = "connecting" | "connected" | "disconnected" | "closed";
@@ -63,6 +64,9 @@ export class AmqpBridge {
   #pending: Array<{ msg: Msg; task: unknown }> = [];
   #flushing: Promise<void> = Promise.resolve();
   #failures = 0;
+  /** Failed moves to the KV queue in a row (the pause before returning a batch grows with it). */
+  #flushFailures = 0;
+  #wake: (() => void) | undefined;
 
   constructor(options: AmqpBridgeOptions) {
     this.#o = options;
@@ -109,6 +113,7 @@ export class AmqpBridge {
 
   async close(): Promise<void> {
     this.#stopped = true;
+    this.#wake?.();
     clearTimeout(this.#timer);
     clearTimeout(this.#flushTimer);
     await this.#flush();
@@ -202,17 +207,50 @@ export class AmqpBridge {
     const batch = this.#pending.splice(0);
     const ch = this.#consumeCh;
     if (batch.length === 0 || !ch) return this.#flushing;
-    this.#flushing = this.#flushing.then(async () => {
-      try {
-        const org = await this.#o.org();
-        await this.#o.submit(org, batch.map((b) => b.task));
-        for (const b of batch) ch.ack(b.msg);
-      } catch (error) {
-        this.#o.log.error("cannot move RabbitMQ tasks to the KV queue; returning them to the broker", { error });
-        for (const b of batch) safe(() => ch.nack(b.msg, false, true));
-      }
-    });
+    this.#flushing = this.#flushing.then(() => this.#move(ch, batch));
     return this.#flushing;
+  }
+
+  /**
+   * Moves a batch into the KV queue and acks it. A batch KV finds too large
+   * is split in halves; one that still fails goes back to the broker only
+   * after a growing pause, so a poison batch cannot spin between broker and hub.
+   */
+  async #move(ch: amqp.Channel, batch: Array<{ msg: Msg; task: unknown }>): Promise<void> {
+    try {
+      const org = await this.#o.org();
+      await this.#o.submit(org, batch.map((b) => b.task));
+      for (const b of batch) ch.ack(b.msg);
+      this.#flushFailures = 0;
+    } catch (error) {
+      if (batch.length > 1 && isSizeError(error) && !this.#stopped) {
+        const half = Math.ceil(batch.length / 2);
+        await this.#move(ch, batch.slice(0, half));
+        await this.#move(ch, batch.slice(half));
+        return;
+      }
+      const exp = Math.min(this.#o.maxBackoffMs ?? 30_000, 250 * 2 ** this.#flushFailures++);
+      this.#o.log.error("cannot move RabbitMQ tasks to the KV queue; returning them to the broker after a pause", {
+        error,
+        count: batch.length,
+        pauseMs: exp,
+      });
+      await this.#pause(exp);
+      for (const b of batch) safe(() => ch.nack(b.msg, false, true));
+    }
+  }
+
+  /** Waits `ms`, or less when the bridge closes. */
+  #pause(ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    }).finally(() => this.#wake = undefined);
   }
 
   async #reject(ch: amqp.Channel, msg: Msg, reason: string) {

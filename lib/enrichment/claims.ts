@@ -22,8 +22,11 @@ export class Claims {
   readonly #clock: Clock;
   readonly #leaseMs: number;
   readonly #owner = newId();
-  /** Tasks this process is working on now; a claim of ours not in here was abandoned (a handler crashed). */
-  readonly #active = new Set<string>();
+  /**
+   * Tasks this process is working on now, with the versionstamp of the claim being worked on; a claim of
+   * ours not in here was abandoned (a handler crashed).
+   */
+  readonly #active = new Map<string, string>();
 
   constructor({ kv, clock, leaseMs }: { kv: Deno.Kv; clock: Clock; leaseMs: number }) {
     this.#kv = kv;
@@ -44,12 +47,16 @@ export class Claims {
       if (v?.status === "done") {
         if (v.hash === item.hash) out.done.push({ item, id: v.id });
         else out.conflicts.push(item);
+      } else if ((v?.status === "processing" || v?.status === "retrying") && v.hash !== item.hash) {
+        // The task is still on its way with other content (a lease that ended only lets the same content take over).
+        out.conflicts.push(item);
       } else if (
-        v?.status === "processing" && v.leaseUntil > now &&
-        !(v.owner === this.#owner && !this.#active.has(activeKey(org, item.task.task_id)))
+        v?.status === "processing" &&
+        (v.owner === this.#owner ? this.#active.has(activeKey(org, item.task.task_id)) : v.leaseUntil > now)
       ) {
-        if (v.hash !== item.hash) out.conflicts.push(item);
-        else out.busy.push({ item, waitMs: v.leaseUntil - now });
+        // Held by another worker whose lease runs, or by this process, still working on it (a second call
+        // of ours would only duplicate the first); a claim of ours no longer worked on was abandoned.
+        out.busy.push({ item, waitMs: Math.max(250, v.leaseUntil - now) });
       } else {
         candidates.push({ item, entry });
       }
@@ -70,8 +77,8 @@ export class Claims {
       const res = await op.commit();
       if (res.ok) {
         for (const { item } of chunk) {
-          out.claimed.push({ ...item, vs: res.versionstamp });
-          this.#active.add(activeKey(org, item.task.task_id));
+          out.claimed.push({ ...item, vs: res.versionstamp, until: now + this.#leaseMs });
+          this.#active.set(activeKey(org, item.task.task_id), res.versionstamp);
         }
       } else if (round < 5) {
         // Someone raced us on at least one task: sort this chunk out again, task by task.
@@ -83,9 +90,13 @@ export class Claims {
     return out;
   }
 
-  /** This process no longer works on the task (its outcome is committed, or the work was abandoned). */
-  release(org: string, taskId: number): void {
-    this.#active.delete(activeKey(org, taskId));
+  /**
+   * This process no longer works on its claim `vs` of the task (its outcome is committed, or the work was
+   * abandoned). A later claim of the same task by this process (after the lease ended) stays active.
+   */
+  release(org: string, taskId: number, vs: string): void {
+    const key = activeKey(org, taskId);
+    if (this.#active.get(key) === vs) this.#active.delete(key);
   }
 }
 

@@ -22,6 +22,12 @@ export interface ClientOptions {
   credentialsFrom?: "env" | "organization";
 }
 
+/** Options of one call. */
+export interface CallOptions {
+  /** Retries stop when the next wait would end after this time (epoch ms): the caller's claim on the task ends then. */
+  deadline?: number;
+}
+
 /** Removes a credential from text quoted back by an upstream ("disabled for token 'XXX'"). */
 export function scrub(text: string, secrets: Array<string | undefined>): string {
   let out = text;

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
-import { type ClientOptions, joinUrl, scrub } from "./client_options.ts";
+import { type CallOptions, type ClientOptions, joinUrl, scrub } from "./client_options.ts";
 
 const SERVICE = "DaData";
 
@@ -62,16 +62,16 @@ export class DadataClient {
   }
 
   /** Standardizes one phone number. */
-  cleanPhone(source: string): Promise<PhoneRecord> {
-    return this.#clean("phone", source, phoneAnswerSchema);
+  cleanPhone(source: string, call: CallOptions = {}): Promise<PhoneRecord> {
+    return this.#clean("phone", source, phoneAnswerSchema, call);
   }
 
   /** Standardizes one e-mail address. */
-  cleanEmail(source: string): Promise<EmailRecord> {
-    return this.#clean("email", source, emailAnswerSchema);
+  cleanEmail(source: string, call: CallOptions = {}): Promise<EmailRecord> {
+    return this.#clean("email", source, emailAnswerSchema, call);
   }
 
-  #clean<R>(kind: "phone" | "email", source: string, schema: z.ZodType<R[]>): Promise<R> {
+  #clean<R>(kind: "phone" | "email", source: string, schema: z.ZodType<R[]>, call: CallOptions): Promise<R> {
     const o = this.#o;
     if (!o.apiKey || !o.secretKey) {
       return Promise.reject(
@@ -114,6 +114,7 @@ export class DadataClient {
       random: o.random,
       signal: o.signal,
       onRetry: o.onRetry,
+      deadline: call.deadline,
     });
   }
 

@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
+import { chunkBySize, estimateBytes } from "./commit_size.ts";
 import { COMMIT_CHUNK, PROCESS_KIND, type ProcessPayload, type QueuedTask } from "./processor_types.ts";
 
 interface InboxEntry {
@@ -50,10 +51,11 @@ export class Inbox {
       size += n;
     }
     if (cur.length) payloads.push({ tasks: cur, source });
-    // Two mutations per message (enqueue + inbox entry); 200 messages per commit stays under KV's 1000.
-    for (let i = 0; i < payloads.length; i += 200) {
+    // Each message is stored twice (enqueue + inbox entry): ≤ 200 messages (KV's 1000 mutations) and
+    // ≤ MAX_COMMIT_BYTES (KV's 819,200 bytes per commit) by estimate per commit.
+    for (const group of chunkBySize(payloads, (p) => estimateBytes(p) * 2 + 512, 200)) {
       const op = this.#o.kv.atomic();
-      for (const p of payloads.slice(i, i + 200)) this.add(op, org, p);
+      for (const p of group) this.add(op, org, p);
       const res = await op.commit();
       if (!res.ok) throw new Error("Cannot enqueue tasks: the KV commit was rejected");
     }

@@ -35,6 +35,11 @@ export const MIGRATIONS: Migration[] = [
       create index if not exists integration_service_org_type_id on integration_service (org, task_type, id desc);
       create index if not exists integration_service_org_id on integration_service (org, id desc)`,
   },
+  {
+    version: 3,
+    name: "content_hash (null for rows stored before it)",
+    sql: `alter table integration_service add column if not exists content_hash text`,
+  },
 ];
 
 /** Applies the migrations not applied yet; returns the versions it applied. */

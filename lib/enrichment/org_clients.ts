@@ -76,11 +76,11 @@ export class OrgClients {
     this.#cache.delete(org);
   }
 
-  readonly enrich: Enrich = async (org, task) => {
+  readonly enrich: Enrich = async (org, task, call = {}) => {
     const c = await this.#clients(org);
-    if (task.task_type === "phone") return await c.dadata.cleanPhone(task.data);
-    if (task.task_type === "email") return await c.dadata.cleanEmail(task.data);
-    return (await c.gpt.complete(task.data)).text;
+    if (task.task_type === "phone") return await c.dadata.cleanPhone(task.data, call);
+    if (task.task_type === "email") return await c.dadata.cleanEmail(task.data, call);
+    return (await c.gpt.complete(task.data, call)).text;
   };
 
   #clients(org: string): Promise<Clients> {

@@ -5,6 +5,7 @@
  * a worker whose lease was taken over writes nothing.
  */
 import { newId } from "../ids.ts";
+import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./commit_size.ts";
 import type { Inbox } from "./inbox.ts";
 import {
   type Claimed,
@@ -15,12 +16,21 @@ import {
   type ProcessPayload,
   RESULT_KIND,
   type ResultMessage,
+  TaskConflictError,
 } from "./processor_types.ts";
 import { type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
 
 const RESULT_TTL = 7 * 24 * 3600_000;
 
-type Failure = { c: Claimed; reason: string };
+type Failure = { c: Claimed; reason: string; conflict?: boolean };
+
+/** What `done()` made of a task: its row id, or why it was failed instead. */
+export type DoneAnswer = { id: number } | { failed: string; conflict?: boolean };
+
+/** The task state, result entry, index key and message share of one task in a done commit, by estimate. */
+const TASK_OVERHEAD_BYTES = 1024;
+
+const tooLarge = (bytes: number) => `the answer is too large to store: ${bytes} bytes`;
 
 export class Outcomes {
   readonly #o: ProcessorOptions;
@@ -34,29 +44,91 @@ export class Outcomes {
     options.metrics.describe("shlyuz_enrichment_tasks_total", "Enrichment tasks by type and outcome");
   }
 
-  /** Stores rows and marks tasks done; returns task_id → row id for the tasks whose claim still held. */
-  async done(org: string, oks: Array<Claimed & { data: unknown }>): Promise<Map<number, number>> {
-    const ids = new Map<number, number>();
-    for (let i = 0; i < oks.length; i += COMMIT_CHUNK) {
-      const chunk = oks.slice(i, i + COMMIT_CHUNK);
-      if (await this.#doneChunk(org, chunk, ids)) continue;
-      // A claim in the chunk was lost (lease expired, another worker took over): commit the rest one by one.
-      for (const one of chunk) await this.#doneChunk(org, [one], ids);
+  /**
+   * Stores rows and marks tasks done, in commits sized by estimate (and split
+   * again when KV still finds one too large). Answers per task: its row id, or
+   * why it was failed instead (an answer too large to store); a task whose
+   * claim was lost has no answer.
+   */
+  async done(
+    org: string,
+    oks: Array<Claimed & { data: unknown }>,
+    source: string,
+  ): Promise<Map<number, DoneAnswer>> {
+    const out = new Map<number, DoneAnswer>();
+    const rejected: Failure[] = [];
+    const fits: Array<Claimed & { data: unknown }> = [];
+    for (const c of oks) {
+      const n = this.#rowBytes(c);
+      if (n > MAX_COMMIT_BYTES) rejected.push({ c, reason: tooLarge(n) });
+      else fits.push(c);
     }
-    return ids;
+    for (const chunk of chunkBySize(fits, (c) => this.#rowBytes(c) + TASK_OVERHEAD_BYTES, COMMIT_CHUNK)) {
+      await this.#commitDone(org, chunk, out, rejected);
+    }
+    if (rejected.length) {
+      const recorded = await this.fail(org, rejected, source);
+      for (const { c, reason, conflict } of rejected) {
+        if (recorded.has(c.task.task_id)) out.set(c.task.task_id, { failed: reason, conflict });
+      }
+    }
+    return out;
+  }
+
+  /** Estimated bytes a task's row adds to the done commit (only the KV sink writes rows into it). */
+  #rowBytes(c: Claimed & { data: unknown }): number {
+    if (this.#o.sink.name !== "kv") return 0;
+    return estimateBytes({ source: c.task.data, data: c.data });
+  }
+
+  async #commitDone(
+    org: string,
+    chunk: Array<Claimed & { data: unknown }>,
+    out: Map<number, DoneAnswer>,
+    rejected: Failure[],
+  ): Promise<void> {
+    let ok: boolean;
+    try {
+      ok = await this.#doneChunk(org, chunk, out);
+    } catch (error) {
+      if (error instanceof TaskConflictError) {
+        // The sink holds a row of other content for a task: fail that one, store the others.
+        if (chunk.length === 1) rejected.push({ c: chunk[0], reason: error.message, conflict: true });
+        else for (const one of chunk) await this.#commitDone(org, [one], out, rejected);
+        return;
+      }
+      if (!isSizeError(error)) throw error;
+      if (chunk.length === 1) {
+        rejected.push({ c: chunk[0], reason: tooLarge(this.#rowBytes(chunk[0])) });
+        return;
+      }
+      // The estimate was short: halve the commit until it fits (a lone row that cannot is failed).
+      const half = Math.ceil(chunk.length / 2);
+      await this.#commitDone(org, chunk.slice(0, half), out, rejected);
+      await this.#commitDone(org, chunk.slice(half), out, rejected);
+      return;
+    }
+    // A claim in the chunk was lost (lease expired, another worker took over): commit the rest one by one.
+    if (!ok && chunk.length > 1) { for (const one of chunk) await this.#commitDone(org, [one], out, rejected); }
   }
 
   async #doneChunk(
     org: string,
     chunk: Array<Claimed & { data: unknown }>,
-    ids: Map<number, number>,
+    out: Map<number, DoneAnswer>,
   ): Promise<boolean> {
     const { kv, sink, queue, clock } = this.#o;
     const op = kv.atomic();
     for (const c of chunk) op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs });
     const rowIds = await sink.store(
       org,
-      chunk.map((c) => ({ task_id: c.task.task_id, task_type: c.task.task_type, source: c.task.data, data: c.data })),
+      chunk.map((c) => ({
+        task_id: c.task.task_id,
+        task_type: c.task.task_type,
+        source: c.task.data,
+        data: c.data,
+        hash: c.hash,
+      })),
       op,
     );
     const now = clock.now();
@@ -83,72 +155,94 @@ export class Outcomes {
     queue.addTo(op, RESULT_KIND, org, { results } satisfies ResultMessage);
     const res = await op.commit();
     if (!res.ok) return false;
-    results.forEach((r) => ids.set(r.task_id, r.id));
+    results.forEach((r) => out.set(r.task_id, { id: r.id }));
     for (const [type, n] of perType) this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type, outcome: "done" }, n);
     return true;
   }
 
-  /** Queues another round for tasks that failed transiently, after the round's wait (with jitter). */
+  /**
+   * Queues another round for tasks that failed transiently, after the round's
+   * wait (with jitter). A group whose commit fails (one claim was taken over)
+   * is committed task by task, so the others are not lost.
+   */
   async retry(org: string, items: Failure[], source: string): Promise<void> {
-    const { kv, clock } = this.#o;
-    const now = clock.now();
     const byAttempt = Map.groupBy(items, (x) => x.c.attempt);
     for (const [attempt, group] of byAttempt) {
-      const base = this.#rounds[Math.min(attempt, this.#rounds.length - 1)];
-      const op = kv.atomic();
-      for (const { c, reason } of group) {
-        op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs }).set(
-          taskKey(org, c.task.task_id),
-          { status: "retrying", hash: c.hash, attempt: attempt + 1, reason, at: now } satisfies TaskState,
-        );
+      if (await this.#retryGroup(org, attempt, group, source)) continue;
+      let lost = group.length;
+      if (group.length > 1) {
+        for (const one of group) if (await this.#retryGroup(org, attempt, [one], source)) lost--;
       }
-      this.#inbox.add(op, org, {
-        tasks: group.map(({ c }) => ({ task: c.task, attempt: attempt + 1 })),
-        source,
-      }, Math.round(base / 2 + Math.random() * base / 2));
-      const res = await op.commit();
-      if (!res.ok) this.#o.log.warn("retry not scheduled: a claim was taken over", { org, count: group.length });
-      this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: "any", outcome: "retry" }, group.length);
+      if (lost) this.#o.log.warn("retry not scheduled: a claim was taken over", { org, count: lost });
     }
   }
 
-  /** Marks claimed tasks failed and dead-letters each (re-drivable), then publishes `task.failed`. */
-  async fail(org: string, items: Failure[], source: string): Promise<void> {
-    const { kv, clock } = this.#o;
-    const now = clock.now();
-    for (let i = 0; i < items.length; i += COMMIT_CHUNK) {
-      const chunk = items.slice(i, i + COMMIT_CHUNK);
-      const op = kv.atomic();
-      for (const { c, reason } of chunk) {
-        const key = taskKey(org, c.task.task_id);
-        op.check({ key, versionstamp: c.vs }).set(
-          key,
-          { status: "failed", hash: c.hash, reason, at: now } satisfies TaskState,
-        );
-        op.sum(statKey(org, c.task.task_type, "failed"), 1n);
-      }
-      const committed = this.#addDeadLetters(
-        op,
-        org,
-        chunk.map(({ c, reason }) => ({ task: c.task, reason, attempts: c.attempt + 1 })),
-        source,
+  async #retryGroup(org: string, attempt: number, group: Failure[], source: string): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const base = this.#rounds[Math.min(attempt, this.#rounds.length - 1)];
+    const op = this.#o.kv.atomic();
+    for (const { c, reason } of group) {
+      op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs }).set(
+        taskKey(org, c.task.task_id),
+        { status: "retrying", hash: c.hash, attempt: attempt + 1, reason, at: now } satisfies TaskState,
       );
-      const res = await op.commit();
-      if (!res.ok) {
-        this.#o.log.warn("failure not recorded: a claim was taken over", { org, count: chunk.length });
-        continue;
-      }
-      committed();
-      for (const { c, reason } of chunk) {
-        this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: c.task.task_type, outcome: "failed" });
-        await this.#o.events.publish(org, "task.failed", {
-          task_id: c.task.task_id,
-          task_type: c.task.task_type,
-          reason,
-          source,
-        });
-      }
     }
+    this.#inbox.add(op, org, {
+      tasks: group.map(({ c }) => ({ task: c.task, attempt: attempt + 1 })),
+      source,
+    }, Math.round(base / 2 + Math.random() * base / 2));
+    if (!(await op.commit()).ok) return false;
+    this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: "any", outcome: "retry" }, group.length);
+    return true;
+  }
+
+  /** Marks claimed tasks failed and dead-letters each (re-drivable), then publishes `task.failed`; returns the task ids recorded. */
+  async fail(org: string, items: Failure[], source: string): Promise<Set<number>> {
+    const recorded = new Set<number>();
+    const sizeOf = (f: Failure) => estimateBytes(f.c.task) * 2 + f.reason.length * 2 + TASK_OVERHEAD_BYTES;
+    for (const chunk of chunkBySize(items, sizeOf, COMMIT_CHUNK)) {
+      if (await this.#failChunk(org, chunk, source, recorded)) continue;
+      // A claim in the chunk was taken over: record the others task by task, so they are not lost.
+      let lost = chunk.length;
+      if (chunk.length > 1) {
+        for (const one of chunk) if (await this.#failChunk(org, [one], source, recorded)) lost--;
+      }
+      if (lost) this.#o.log.warn("failure not recorded: a claim was taken over", { org, count: lost });
+    }
+    return recorded;
+  }
+
+  async #failChunk(org: string, chunk: Failure[], source: string, recorded: Set<number>): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const op = this.#o.kv.atomic();
+    for (const { c, reason } of chunk) {
+      const key = taskKey(org, c.task.task_id);
+      op.check({ key, versionstamp: c.vs }).set(
+        key,
+        { status: "failed", hash: c.hash, reason, at: now } satisfies TaskState,
+      );
+      op.sum(statKey(org, c.task.task_type, "failed"), 1n);
+    }
+    const committed = this.#addDeadLetters(
+      op,
+      org,
+      chunk.map(({ c, reason }) => ({ task: c.task, reason, attempts: c.attempt + 1 })),
+      source,
+    );
+    const res = await op.commit();
+    if (!res.ok) return false;
+    committed();
+    for (const { c, reason } of chunk) {
+      recorded.add(c.task.task_id);
+      this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: c.task.task_type, outcome: "failed" });
+      await this.#o.events.publish(org, "task.failed", {
+        task_id: c.task.task_id,
+        task_type: c.task.task_type,
+        reason,
+        source,
+      });
+    }
+    return true;
   }
 
   /** Dead-letters a task that cannot succeed whatever happens (a conflict), without a claim. */

@@ -15,7 +15,7 @@ import { isTransientError } from "../errors.ts";
 import { Claims } from "./claims.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { Inbox } from "./inbox.ts";
-import { Outcomes } from "./outcomes.ts";
+import { type DoneAnswer, Outcomes } from "./outcomes.ts";
 import {
   type Claimed,
   COMMIT_CHUNK,
@@ -56,7 +56,7 @@ export class Processor {
   readonly #outcomes: Outcomes;
   /** Synchronous requests arriving together share claim and done commits (and one `task.result`). */
   readonly #claimGroup: GroupCommit<Item, ClaimAnswer>;
-  readonly #doneGroup: GroupCommit<Claimed & { data: unknown }, number | undefined>;
+  readonly #doneGroup: GroupCommit<Claimed & { data: unknown }, DoneAnswer | undefined>;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
@@ -82,8 +82,8 @@ export class Processor {
       max: COMMIT_CHUNK,
       keyOf: (c) => c.task.task_id,
       flush: async (org, oks) => {
-        const ids = await this.#outcomes.done(org, oks);
-        return oks.map((c) => ids.get(c.task.task_id));
+        const answers = await this.#outcomes.done(org, oks, "rest");
+        return oks.map((c) => answers.get(c.task.task_id));
       },
     });
   }
@@ -103,21 +103,23 @@ export class Processor {
       if (typeof got === "object" && "done" in got) return { task_id: task.task_id, id: got.done };
       if (typeof got === "object") {
         const c = got.claimed;
-        let id: number | undefined;
+        let answer: DoneAnswer | undefined;
         try {
           let data: unknown;
           try {
-            data = await this.#limiter.run(() => this.#o.enrich(org, task));
+            data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
           } catch (error) {
             const reason = errorMessage(error);
             await this.#outcomes.fail(org, [{ c, reason }], "rest");
             throw new TaskFailedError(task.task_id, reason, isTransientError(error));
           }
-          id = await this.#doneGroup.submit(org, { ...c, data });
+          answer = await this.#doneGroup.submit(org, { ...c, data });
         } finally {
-          this.#claims.release(org, task.task_id);
+          this.#claims.release(org, task.task_id, c.vs);
         }
-        if (id !== undefined) return { task_id: task.task_id, id };
+        if (answer && "id" in answer) return { task_id: task.task_id, id: answer.id };
+        if (answer?.conflict) throw new TaskConflictError(task.task_id);
+        if (answer) throw new TaskFailedError(task.task_id, answer.failed, false);
         continue; // our claim was taken over; the loop finds the owner's result
       }
       if (clock.now() >= deadline) throw new TaskBusyError(task.task_id);
@@ -164,29 +166,36 @@ export class Processor {
     try {
       await this.#work(org, out.claimed, source);
     } finally {
-      for (const c of out.claimed) this.#claims.release(org, c.task.task_id);
+      for (const c of out.claimed) this.#claims.release(org, c.task.task_id, c.vs);
     }
   }
 
   async #work(org: string, claimed: Claimed[], source: string): Promise<void> {
-    const settled = await Promise.all(claimed.map((c) =>
-      this.#limiter.run(() => this.#o.enrich(org, c.task)).then(
-        (data) => ({ c, data, error: undefined as unknown }),
-        (error: unknown) => ({ c, data: undefined, error }),
-      )
-    ));
+    const settled = await Promise.all(
+      claimed.map((c) =>
+        this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) })).then(
+          (data) => ({ c, data, error: undefined as unknown }),
+          (error: unknown) => ({ c, data: undefined, error }),
+        )
+      ),
+    );
     const ok = settled.filter((s) => s.error === undefined).map((s) => ({ ...s.c, data: s.data }));
     const retry = settled.filter((s) =>
       s.error !== undefined && isTransientError(s.error) && s.c.attempt < this.#rounds.length
     );
     const fail = settled.filter((s) => s.error !== undefined && !retry.includes(s));
-    await this.#outcomes.done(org, ok);
+    await this.#outcomes.done(org, ok, source);
     if (retry.length) {
       await this.#outcomes.retry(org, retry.map((s) => ({ c: s.c, reason: errorMessage(s.error) })), source);
     }
     if (fail.length) {
       await this.#outcomes.fail(org, fail.map((s) => ({ c: s.c, reason: errorMessage(s.error) })), source);
     }
+  }
+
+  /** When an upstream call's retries must stop: before the claim's lease ends, so no retry outlives it. */
+  #deadline(c: Claimed): number {
+    return c.until - Math.min(2000, this.#o.leaseMs / 10);
   }
 
   /** Splits tasks into `task.process` messages (≤ 100 tasks, ≤ ~48 KB each) and enqueues them; returns the message count. */

@@ -13,8 +13,11 @@ export const RESULT_KIND = "task.result";
 /** Tasks per atomic commit: 100 checks is Deno KV's limit, and 4–5 mutations per task stay under 1000. */
 export const COMMIT_CHUNK = 100;
 
-/** Calls the upstream for one task and returns what it answered (the row's `data`). */
-export type Enrich = (org: string, task: Task) => Promise<unknown>;
+/**
+ * Calls the upstream for one task and returns what it answered (the row's `data`); retries stop
+ * before `deadline` (the end of the caller's claim, less a margin).
+ */
+export type Enrich = (org: string, task: Task, call?: { deadline?: number }) => Promise<unknown>;
 
 /** A queued task: the raw task (validated by the handler) and how many rounds it has failed. */
 export interface QueuedTask {
@@ -60,6 +63,8 @@ export interface Item {
 /** An item this process holds the claim of; `vs` is the claim's versionstamp, checked by every later write. */
 export interface Claimed extends Item {
   vs: string;
+  /** When the claim's lease ends (epoch ms). */
+  until: number;
 }
 
 /** The same task_id came with other content: a 409 on REST, a dead letter on the queue. */

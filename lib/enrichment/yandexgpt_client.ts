@@ -8,7 +8,7 @@ import { z } from "zod";
 import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
-import { type ClientOptions, joinUrl, scrub } from "./client_options.ts";
+import { type CallOptions, type ClientOptions, joinUrl, scrub } from "./client_options.ts";
 
 const SERVICE = "YandexGPT";
 
@@ -65,7 +65,7 @@ export class YandexGptClient {
   }
 
   /** Asks the model and returns the first alternative's text. */
-  async complete(prompt: string): Promise<Completion> {
+  async complete(prompt: string, call: CallOptions = {}): Promise<Completion> {
     const o = this.#o;
     if (!o.apiKey) {
       throw new UpstreamApiError(
@@ -132,6 +132,7 @@ export class YandexGptClient {
       random: o.random,
       signal: o.signal,
       onRetry: o.onRetry,
+      deadline: call.deadline,
     });
   }
 

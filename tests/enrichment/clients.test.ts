@@ -161,3 +161,20 @@ async function assertRejects(p: Promise<unknown>): Promise<Error> {
   }
   throw new Error("expected a rejection");
 }
+
+Deno.test("the clients stop retrying before the caller's deadline (the end of its claim)", async () => {
+  const dd = await startDadataFake({ faults: { failNext: 5, failNextStatus: 503 } });
+  const yg = await startYandexGptFake({ faults: { failNext: 5, failNextStatus: 503 } });
+  try {
+    const deadline = Date.now() + 200;
+    const slow = { retryBaseMs: 1000, random: () => 1 };
+    await assert.rejects(dadata(dd.url, slow).cleanPhone("+7 916 123-45-67", { deadline }), UpstreamHttpError);
+    assert.equal(dd.state.calls, 1);
+    const gpt = new YandexGptClient({ baseUrl: yg.url, apiKey: "test-yandexgpt-key", folderId: "f", ...slow });
+    await assert.rejects(gpt.complete("hi", { deadline }), UpstreamHttpError);
+    assert.equal(yg.state.calls, 1);
+  } finally {
+    await dd.close();
+    await yg.close();
+  }
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { POSTGRES_URL, serviceOrSkip } from "../helpers/services.ts";
 import { PostgresSink } from "../../lib/enrichment/sinks/postgres_sink.ts";
+import { TaskConflictError } from "../../lib/enrichment/mod.ts";
 import { migrate } from "../../lib/enrichment/migrations.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
 import { allResults, startHarness, waitFor } from "./_harness.ts";
@@ -48,7 +49,7 @@ Deno.test({
         );
         assert.equal(id, 2, "the serial continues after the legacy row");
         const versions = await sql.unsafe(`select version from ${schema}.shlyuz_migrations order by version`);
-        assert.deepEqual(versions.map((v) => v.version), [1, 2]);
+        assert.deepEqual(versions.map((v) => v.version), [1, 2, 3]);
       } finally {
         await sink.close();
       }
@@ -128,6 +129,63 @@ Deno.test({
         for (const d of direct) assert.equal(results.find((r) => r.task_id === d.task_id)?.id, d.id);
         const row = await h.svc.sink.get("org", direct[0].id);
         assert.equal(row?.data, "answer p0");
+      } finally {
+        await h.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "PostgresSink.store() refuses an existing row stored for other content and hands out same-content and old rows",
+  ignore: !available,
+  fn: () =>
+    withSchema(async (schema) => {
+      const sink = await PostgresSink.open({ url: POSTGRES_URL, schema });
+      const op = {} as Deno.AtomicOperation;
+      try {
+        const [a] = await sink.store("o", [{ task_id: 1, task_type: "gpt", source: "A", data: "x", hash: "ha" }], op);
+        assert.deepEqual(
+          await sink.store("o", [{ task_id: 1, task_type: "gpt", source: "A", data: "x", hash: "ha" }], op),
+          [a],
+        );
+        await assert.rejects(
+          sink.store("o", [{ task_id: 1, task_type: "gpt", source: "B", data: "y", hash: "hb" }], op),
+          TaskConflictError,
+        );
+        // A row from before the content hash existed (null) is handed out as before.
+        const [old] = await sink.store("o", [{ task_id: 2, task_type: "gpt", source: "A", data: "x" }], op);
+        assert.deepEqual(
+          await sink.store("o", [{ task_id: 2, task_type: "gpt", source: "A", data: "x", hash: "h" }], op),
+          [old],
+        );
+      } finally {
+        await sink.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "with DATABASE_URL a task whose stored row belongs to other content answers a conflict, its neighbours are stored",
+  ignore: !available,
+  fn: () =>
+    withSchema(async (schema) => {
+      const h = await startHarness({
+        env: { DATABASE_URL: POSTGRES_URL, ENRICH_PG_SCHEMA: schema },
+        options: { enrich: (_o: string, t: Task) => Promise.resolve(`answer ${t.data}`) },
+      });
+      try {
+        const first = await h.svc.processor.processNow("o", { task_id: 1, task_type: "gpt", data: "A" });
+        // The KV state is gone (a reset store), the Postgres row stays.
+        await h.hub.kv.delete(["task", "o", 1]);
+        await assert.rejects(
+          h.svc.processor.processNow("o", { task_id: 1, task_type: "gpt", data: "B" }),
+          TaskConflictError,
+        );
+        await h.hub.kv.delete(["task", "o", 1]);
+        assert.deepEqual(await h.svc.processor.processNow("o", { task_id: 1, task_type: "gpt", data: "A" }), first);
+        const r2 = await h.svc.processor.processNow("o", { task_id: 2, task_type: "gpt", data: "C" });
+        assert.equal(r2.task_id, 2);
       } finally {
         await h.close();
       }

@@ -23,7 +23,7 @@ export class KvSink implements RowSink {
   async store(org: string, rows: NewRow[], op: Deno.AtomicOperation): Promise<number[]> {
     const ids = await this.#ids.take(org, rows.length);
     const created = new Date(this.#now()).toISOString();
-    rows.forEach((r, i) => {
+    rows.forEach(({ hash: _hash, ...r }, i) => {
       const row: Row = { id: ids[i], org, created_at: created, ...r };
       op.set(["row", org, ids[i]], row);
       op.set(["row_type", org, r.task_type, ids[i]], r.task_id);

@@ -2,11 +2,14 @@
  * The Postgres sink (DATABASE_URL): a pooled npm:postgres client, migrations
  * at start-up, and an insert that is safe under concurrency —
  * `INSERT … ON CONFLICT (org, task_id) DO NOTHING RETURNING id`, then a
- * select for the rows that already existed, so a repeat gets the first id.
+ * select for the rows that already existed, so a repeat gets the first id —
+ * unless that row was stored for other content (`content_hash`), which is a
+ * `TaskConflictError`.
  */
 import postgres from "postgres";
 import type { Logger } from "../../log.ts";
 import { migrate } from "../migrations.ts";
+import { TaskConflictError } from "../processor_types.ts";
 import { TASK_TYPES, type TaskType } from "../task_schema.ts";
 import type { NewRow, Row, RowPage, RowSink } from "./types.ts";
 
@@ -67,17 +70,27 @@ export class PostgresSink implements RowSink {
       task_type: r.task_type,
       source: r.source,
       data: sql.json(r.data as postgres.JSONValue),
+      content_hash: r.hash ?? null,
     }));
     const inserted = await sql<{ id: string; task_id: string }[]>`
-      insert into integration_service ${sql(values, "org", "task_id", "task_type", "source", "data")}
+      insert into integration_service ${sql(values, "org", "task_id", "task_type", "source", "data", "content_hash")}
       on conflict (org, task_id) do nothing
       returning id, task_id`;
     const byTask = new Map(inserted.map((r) => [Number(r.task_id), Number(r.id)]));
     const missing = rows.filter((r) => !byTask.has(r.task_id)).map((r) => r.task_id);
     if (missing.length) {
-      const existing = await sql<{ id: string; task_id: string }[]>`
-        select id, task_id from integration_service where org = ${org} and task_id = any(${missing}::bigint[])`;
-      for (const r of existing) byTask.set(Number(r.task_id), Number(r.id));
+      const existing = await sql<{ id: string; task_id: string; content_hash: string | null }[]>`
+        select id, task_id, content_hash from integration_service
+        where org = ${org} and task_id = any(${missing}::bigint[])`;
+      const hashOf = new Map(rows.map((r) => [r.task_id, r.hash]));
+      for (const r of existing) {
+        const want = hashOf.get(Number(r.task_id));
+        // A row stored for other content is not this task's answer (rows from before migration 3 have no hash).
+        if (r.content_hash !== null && want !== undefined && r.content_hash !== want) {
+          throw new TaskConflictError(Number(r.task_id));
+        }
+        byTask.set(Number(r.task_id), Number(r.id));
+      }
     }
     return rows.map((r) => {
       const id = byTask.get(r.task_id);

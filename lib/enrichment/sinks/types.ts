@@ -13,9 +13,11 @@ export interface NewRow {
   source: string;
   /** What the service returned: the DaData record or the YandexGPT answer. */
   data: unknown;
+  /** The task's content hash; a sink that keeps it refuses an existing row stored for other content. */
+  hash?: string;
 }
 
-export interface Row extends NewRow {
+export interface Row extends Omit<NewRow, "hash"> {
   id: number;
   org: string;
   created_at: string;
