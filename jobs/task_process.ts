@@ -8,7 +8,7 @@ import type { EnrichmentService } from "../lib/enrichment/mod.ts";
 import { PROCESS_KIND } from "../lib/enrichment/mod.ts";
 import { defineJob } from "../lib/queue/queue.ts";
 import type { Hub } from "../lib/hub.ts";
-import { taskResultJob, taskWebhookJob } from "./task_result.ts";
+import { taskAmqpJob, taskResultJob, taskWebhookJob } from "./task_result.ts";
 
 export const taskProcessPayload = z.object({
   tasks: z.array(z.object({ task: z.unknown(), attempt: z.int().min(0).default(0) })).min(1).max(1000),
@@ -34,5 +34,6 @@ export function registerEnrichmentJobs(hub: Hub): void {
   hub.queue.register(taskProcessJob(svc));
   hub.queue.register(taskResultJob(hub, svc));
   hub.queue.register(taskWebhookJob(hub, svc));
+  hub.queue.register(taskAmqpJob(svc));
   svc.start().catch((error) => hub.log.error("enrichment start failed", { error }));
 }

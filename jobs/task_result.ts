@@ -1,9 +1,7 @@
 /**
  * `task.result`: fan-out of stored results — an event on the bus (live page,
- * SSE), the RabbitMQ result queue, and the organization's webhook (as its
- * own `task.webhook` message, so its retries do not repeat the others).
- * Each destination is marked done under the envelope id, so a redelivery
- * repeats only what had not happened.
+ * SSE), then the RabbitMQ result queue (`task.amqp`) and the organization's
+ * webhook (`task.webhook`) as their own messages with their own retries.
  */
 import { z } from "zod";
 import type { Hub } from "../lib/hub.ts";
@@ -22,46 +20,56 @@ const resultSchema = z.object({
 });
 export const taskResultPayload = z.object({ results: z.array(resultSchema).min(1) });
 export const WEBHOOK_KIND = "task.webhook";
+export const AMQP_KIND = "task.amqp";
 const DAY = 24 * 3600_000;
 
-/** Publishes the results to every destination, once each. */
+/**
+ * Publishes the event, then hands the RabbitMQ publish and the webhook to their
+ * own message kinds in one commit with the marker — so each is enqueued
+ * exactly once, and a RabbitMQ outage (long retries of `task.amqp`) never holds
+ * up or dead-letters the webhooks.
+ */
 export function taskResultJob(hub: Pick<Hub, "events" | "queue" | "kv">, svc: EnrichmentService) {
   return defineJob({
     kind: RESULT_KIND,
     payload: taskResultPayload,
     async handle(p, ctx) {
-      // Steps that already happened on an earlier delivery are recorded under one marker; on the
-      // happy path nothing is written (a crash between a step and the ack repeats it: at least once).
       const key = dedupeKey(RESULT_KIND, ctx.id);
-      const done = new Set((await ctx.kv.get<string[]>(key)).value ?? []);
+      const marker = await ctx.kv.get<string[]>(key);
+      const done = new Set(marker.value ?? []);
+      if (done.has("handed-off")) return;
       const results = p.results.map((r) => ({
         task_id: r.task_id,
         id: r.id,
         task_type: r.task_type,
         cursor: r.cursor,
       }));
-      const steps: Array<[string, () => Promise<unknown>]> = [
-        ["event", () => {
-          const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
-          return hub.events.publish(ctx.org, "task.done", { ...one, count: results.length, results });
-        }],
-        ["amqp", async () => {
-          if (svc.bridge && ctx.org === (await svc.bridgeOrg())) await svc.bridge.publishResults(results);
-        }],
-        ["webhook", async () => {
-          if (await svc.webhook(ctx.org)) await hub.queue.enqueue(WEBHOOK_KIND, ctx.org, { results });
-        }],
-      ];
-      for (const [name, fn] of steps) {
-        if (done.has(name)) continue;
-        try {
-          await fn();
-          done.add(name);
-        } catch (error) {
-          await ctx.kv.set(key, [...done], { expireIn: DAY });
-          throw error;
-        }
+      if (!done.has("event")) {
+        const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
+        await hub.events.publish(ctx.org, "task.done", { ...one, count: results.length, results });
       }
+      const op = ctx.kv.atomic().check(marker).set(key, ["event", "handed-off"], { expireIn: DAY });
+      if (svc.bridge && ctx.org === (await svc.bridgeOrg())) hub.queue.addTo(op, AMQP_KIND, ctx.org, { results });
+      if (await svc.webhook(ctx.org)) hub.queue.addTo(op, WEBHOOK_KIND, ctx.org, { results });
+      // A failed check means another delivery of this message handed off first: nothing left to do.
+      await op.commit();
+    },
+  });
+}
+
+export const taskAmqpPayload = z.object({
+  results: z.array(z.object({ task_id: z.int(), id: z.int() }).loose()).min(1),
+});
+
+/** Publishes results to the RabbitMQ result queue; retried for about 40 minutes while the broker is away. */
+export function taskAmqpJob(svc: EnrichmentService) {
+  return defineJob({
+    kind: AMQP_KIND,
+    payload: taskAmqpPayload,
+    backoffMs: [1000, 5000, 30_000, 120_000, 600_000, 1_800_000],
+    async handle(p) {
+      if (!svc.bridge) return; // bridge switched off meanwhile
+      await svc.bridge.publishResults(p.results.map((r) => ({ task_id: r.task_id, id: r.id })));
     },
   });
 }

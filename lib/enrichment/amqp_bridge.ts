@@ -100,6 +100,8 @@ export class AmqpBridge {
       ch.sendToQueue(this.#o.resultQueue, Buffer.from(JSON.stringify({ task_id: r.task_id, id: r.id })), {
         persistent: true,
         contentType: "application/json",
+        // Stable per result: a consumer can drop the repeat that at-least-once delivery may bring.
+        messageId: `${r.task_id}:${r.id}`,
       });
     }
     await ch.waitForConfirms();

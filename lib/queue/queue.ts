@@ -137,7 +137,8 @@ export class Queue {
     const def = this.#jobs.get(kind);
     op.enqueue(envelope, {
       delay: opts.delayMs && opts.delayMs > 0 ? Math.round(opts.delayMs) : undefined,
-      backoffSchedule: def?.backoffMs ?? this.#backoffMs,
+      // KV's own schedule (the crash safety net) takes at most 5 waits; our re-enqueue uses them all.
+      backoffSchedule: (def?.backoffMs ?? this.#backoffMs).slice(0, 5),
       keysIfUndelivered: [["dead", org, envelope.id]],
     });
     op.sum(["qstat", "enqueued"], 1n);

@@ -3,7 +3,7 @@ import { testConfig } from "../../lib/config.ts";
 import { createHub, type Hub } from "../../lib/hub.ts";
 import { createEnrichment, type EnrichmentOptions, type EnrichmentService } from "../../lib/enrichment/mod.ts";
 import { taskProcessJob } from "../../jobs/task_process.ts";
-import { taskResultJob, taskWebhookJob } from "../../jobs/task_result.ts";
+import { taskAmqpJob, taskResultJob, taskWebhookJob } from "../../jobs/task_result.ts";
 
 export interface Harness {
   hub: Hub;
@@ -21,6 +21,7 @@ export async function startHarness(
   hub.queue.register(taskProcessJob(svc));
   hub.queue.register(taskResultJob(hub, svc));
   hub.queue.register(taskWebhookJob(hub, svc));
+  hub.queue.register(taskAmqpJob(svc));
   const listening = hub.queue.listen();
   await svc.start();
   return {

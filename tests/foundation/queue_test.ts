@@ -163,3 +163,25 @@ Deno.test("queue backlog counts enqueued minus settled", async () => {
   kv.close();
   await listening;
 });
+
+Deno.test("a kind may retry more often than the 5 waits KV's own backoffSchedule allows", async () => {
+  const { kv, queue } = await setup();
+  let calls = 0;
+  queue.register(defineJob({
+    kind: "test.many_retries",
+    payload: z.object({}),
+    backoffMs: [5, 5, 5, 5, 5, 5, 5],
+    handle: () => {
+      calls++;
+      throw new UpstreamHttpError("Fake", "down", 503);
+    },
+  }));
+  const listening = queue.listen();
+  const id = await queue.enqueue("test.many_retries", "org1", {});
+  const dead = (await eventually(() => queue.deadLetter("org1", id)))!;
+  await queue.idle();
+  assert.equal(calls, 8, "first attempt + seven retries");
+  assert.equal(dead.reason, "down");
+  kv.close();
+  await listening;
+});
