@@ -10,6 +10,9 @@ import type { EnrichmentService } from "../lib/enrichment/mod.ts";
 import { RESULT_KIND } from "../lib/enrichment/mod.ts";
 import { sendWebhook } from "../lib/enrichment/webhooks.ts";
 import { defineJob } from "../lib/queue/queue.ts";
+import { TerminalJobError } from "../lib/errors.ts";
+import { urlProblem } from "../lib/http/url_guard.ts";
+import { generalSettings } from "../lib/general_settings.ts";
 
 const resultSchema = z.object({
   cursor: z.string(),
@@ -79,7 +82,7 @@ export const taskWebhookPayload = z.object({
 });
 
 /** Delivers one signed webhook; failures retry on the queue's backoff, then dead-letter. */
-export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock">, svc: EnrichmentService) {
+export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock" | "settings" | "config">, svc: EnrichmentService) {
   return defineJob({
     kind: WEBHOOK_KIND,
     payload: taskWebhookPayload,
@@ -87,6 +90,11 @@ export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock">, svc: Enrichmen
     async handle(p, ctx) {
       const hook = await svc.webhook(ctx.org);
       if (!hook) return; // switched off meanwhile
+      // The same address policy as scheduled HTTP actions: never link-local or cloud metadata,
+      // private networks only when the organization allows them (checked at delivery, after DNS).
+      const { allowPrivateNetworks } = await generalSettings(hub, ctx.org);
+      const problem = await urlProblem(hook.url, { allowPrivate: allowPrivateNetworks });
+      if (problem) throw new TerminalJobError(`Cannot deliver the result webhook: ${problem}`);
       await sendWebhook(hook.url, {
         secret: hook.secret,
         payload: { event: "task.result", results: p.results.map((r) => ({ task_id: r.task_id, id: r.id })) },

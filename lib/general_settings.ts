@@ -18,6 +18,6 @@ export const generalSettingsSchema = z.object({
 export type GeneralSettings = z.infer<typeof generalSettingsSchema>;
 
 /** The organization's general settings over the env defaults. */
-export function generalSettings(hub: Hub, org: string): Promise<GeneralSettings> {
+export function generalSettings(hub: Pick<Hub, "settings" | "config">, org: string): Promise<GeneralSettings> {
   return hub.settings.get(org, "general", generalSettingsSchema, { timezone: hub.config.SHLYUZ_TIMEZONE });
 }

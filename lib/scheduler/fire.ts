@@ -19,7 +19,7 @@ import { runKey, type RunStore } from "./runs.ts";
 import type { FirePayload, Run, RunOutcome, Schedule } from "./schedule_schema.ts";
 import type { ScheduleStore } from "./store.ts";
 import { LATE_TOLERANCE_MS } from "./tick.ts";
-import type { Resolver } from "./url_guard.ts";
+import type { Resolver } from "../http/url_guard.ts";
 
 const CLAIM_TTL = 7 * 24 * 60 * 60 * 1000;
 

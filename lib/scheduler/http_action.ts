@@ -9,7 +9,7 @@ import { excerpt, UpstreamHttpError } from "../errors.ts";
 import { type FetchFn, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
 import { redactText } from "../log.ts";
-import { type Resolver, urlProblem } from "./url_guard.ts";
+import { type Resolver, urlProblem } from "../http/url_guard.ts";
 
 export interface HttpRequestSpec {
   method: string;

@@ -29,7 +29,7 @@ import {
 } from "./schedule_schema.ts";
 import { planKey, scheduleKey, ScheduleStore, toPublic } from "./store.ts";
 import { addPlan, FIRE_KIND, horizonOf, type PlanDeps, tick, type TickReport } from "./tick.ts";
-import { type Resolver, urlProblem } from "./url_guard.ts";
+import { type Resolver, urlProblem } from "../http/url_guard.ts";
 
 export interface SchedulerDeps {
   kv: Deno.Kv;

@@ -13,6 +13,8 @@ Deno.test("results are delivered to the organization's webhook, signed, and retr
   });
   const h = await startHarness({ options: { enrich: () => Promise.resolve({ qc: 0 }) } });
   try {
+    // The receiver is on 127.0.0.1: the organization has to allow private networks.
+    await h.hub.settings.write("o", "general", { allowPrivateNetworks: true });
     await h.svc.writeSettings("o", "enrichment", {
       webhookUrl: `http://127.0.0.1:${receiver.addr.port}/hook`,
       webhookSecret: "whsec-123",
@@ -28,6 +30,36 @@ Deno.test("results are delivered to the organization's webhook, signed, and retr
       await verifyWebhook("wrong", new Headers({ "x-shlyuz-timestamp": "1", "x-shlyuz-signature": "x" }), ""),
       false,
     );
+  } finally {
+    await h.close();
+    await receiver.shutdown();
+  }
+});
+
+Deno.test("a result webhook to a private address is refused unless the organization allows it", async () => {
+  let calls = 0;
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    calls++;
+    return new Response(null, { status: 204 });
+  });
+  const h = await startHarness({ options: { enrich: () => Promise.resolve({ qc: 0 }) } });
+  try {
+    await h.svc.writeSettings("o", "enrichment", {
+      webhookUrl: `http://127.0.0.1:${receiver.addr.port}/hook`,
+      webhookSecret: "whsec-123",
+    });
+    await h.svc.processor.processNow("o", { task_id: 78, task_type: "email", data: "a@b.ru" });
+    await waitFor(
+      async () => {
+        const { items } = await h.hub.queue.deadLetters("o", { kind: "task.webhook" });
+        return items.length === 1;
+      },
+      10_000,
+      "webhook dead-lettered",
+    );
+    const { items } = await h.hub.queue.deadLetters("o", { kind: "task.webhook" });
+    assert.match(items[0].reason, /^Cannot deliver the result webhook: .*private/i);
+    assert.equal(calls, 0, "the private address was never called");
   } finally {
     await h.close();
     await receiver.shutdown();

@@ -7,7 +7,7 @@ import { createHub, type Hub } from "../../lib/hub.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { defineJob } from "../../lib/queue/queue.ts";
 import { Scheduler } from "../../lib/scheduler/service.ts";
-import type { Resolver } from "../../lib/scheduler/url_guard.ts";
+import type { Resolver } from "../../lib/http/url_guard.ts";
 
 /** A clock that only moves when told to; `sleep` moves it at once and records the wait. */
 export class FakeClock implements Clock {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { classifyAddress, parseIPv6, urlProblem } from "../../lib/scheduler/url_guard.ts";
+import { classifyAddress, parseIPv6, urlProblem } from "../../lib/http/url_guard.ts";
 
 const noDns = () => Promise.reject(new Error("no DNS in this test"));
 
