@@ -11,6 +11,7 @@ import { audit } from "../lib/accounts/audit.ts";
 import { MAX_DATA_CHARS, taskSchema } from "../lib/enrichment/task_schema.ts";
 import { TaskBusyError, TaskConflictError, TaskFailedError } from "../lib/enrichment/mod.ts";
 import { secretsToResend, SECTIONS } from "../lib/enrichment/org_clients.ts";
+import { orgUrlProblem } from "../lib/http/org_url.ts";
 import { formatZodError, zodIssues } from "../lib/validation.ts";
 
 // The same schema validates the queue and RabbitMQ paths, so it is plain zod (no OpenAPI extras).
@@ -239,6 +240,21 @@ export function enrichmentRoutes(hub: Hub) {
         );
       }
       const auth = c.var.auth;
+      // The hub calls these URLs from the server: the outgoing-address policy applies (no metadata or
+      // link-local; private networks only when the organization allows them).
+      const urlIssues: Array<{ field: string; message: string }> = [];
+      for (const field of ["baseUrl", "webhookUrl"] as const) {
+        const value = (parsed.data as Record<string, unknown>)[field];
+        if (typeof value !== "string") continue;
+        const problem = await orgUrlProblem(hub, auth.org, value);
+        if (problem) urlIssues.push({ field, message: problem });
+      }
+      if (urlIssues.length) {
+        throw httpErrors.unprocessable(
+          `Invalid ${section} settings: ${urlIssues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
+          urlIssues,
+        );
+      }
       // A stored secret must not silently follow the base URL to another origin: whoever changes the URL
       // without knowing the key would receive it.
       const envBaseUrl = section === "dadata"

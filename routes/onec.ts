@@ -13,6 +13,7 @@ import type { Hub } from "../lib/hub.ts";
 import { httpErrors } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { parseWebhookUrl } from "../lib/bitrix/client.ts";
+import { orgUrlProblem } from "../lib/http/org_url.ts";
 import { UPDATE_FAILED_MESSAGE } from "../lib/onec/intake.ts";
 import { onecRequestSchema, sampleRequest } from "../lib/onec/request_schema.ts";
 import { NOT_CONFIGURED_MESSAGE, type OnecService } from "../lib/onec/service.ts";
@@ -153,6 +154,16 @@ export function onecRoutes(hub: Hub) {
     async (c) => {
       const body = c.req.valid("json") as Record<string, unknown>;
       const auth = c.var.auth;
+      // The hub calls this URL from the server: the outgoing-address policy applies (no metadata or
+      // link-local; private networks only when the organization allows them).
+      if (typeof body.webhookUrl === "string" && body.webhookUrl !== "") {
+        const problem = await orgUrlProblem(hub, auth.org, body.webhookUrl);
+        if (problem) {
+          throw httpErrors.unprocessable(`Invalid settings: webhookUrl: ${problem}`, [
+            { field: "webhookUrl", message: problem },
+          ]);
+        }
+      }
       await hub.settings.write(auth.org, SETTINGS_SECTION, body, SECRET_FIELDS);
       const details = { ...body, ...(body.webhookUrl ? { webhookUrl: "••••" } : {}) };
       await audit(hub.kv, auth.org, auth.actor, "settings.changed", { target: SETTINGS_SECTION, details });

@@ -8,7 +8,9 @@ import { countOpenTasks } from "../bitrix/methods.ts";
 import { RateLimiterRegistry } from "../bitrix/rate_limiter.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
+import { assertOrgUrl } from "../http/org_url.ts";
 import type { FetchFn } from "../http/request.ts";
+import type { Resolver } from "../http/url_guard.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { SettingsStore } from "../settings.ts";
@@ -30,6 +32,8 @@ export interface OnecServiceDeps {
   settings: SettingsStore;
   events: { publish(org: string, type: string, data: Record<string, unknown>): Promise<unknown> };
   metrics?: { inc(name: string, labels?: Record<string, string>, by?: number): void };
+  /** DNS resolver for the address policy on the organization's webhook (tests). */
+  resolve?: Resolver;
 }
 
 /** Why nothing reaches Bitrix24 for an organization without its own webhook. */
@@ -65,9 +69,22 @@ export class OnecService {
     return loadOnecSettings(this.#d.settings, org, { config: this.#d.config, kv: this.#d.kv });
   }
 
-  /** A client for the organization's portal, sharing the portal's limiter. */
-  client(settings: OnecSettings, { deadline, onRequest }: { deadline?: number; onRequest?: (m: string) => void } = {}) {
+  /**
+   * A client for the organization's portal, sharing the portal's limiter.
+   * The organization's own webhook follows the outgoing-address policy,
+   * checked here (after DNS) on every build; BITRIX_WEBHOOK is the operator's.
+   */
+  async client(
+    settings: OnecSettings,
+    { org, deadline, onRequest }: { org: string; deadline?: number; onRequest?: (m: string) => void },
+  ): Promise<BitrixClient> {
     if (!settings.webhookUrl) throw new NotConfiguredError();
+    await assertOrgUrl(this.#d, org, {
+      url: settings.webhookUrl,
+      envUrl: this.#d.config.BITRIX_WEBHOOK,
+      service: "Bitrix24",
+      setting: "inbound webhook (webhookUrl)",
+    });
     const { portal } = parseWebhookUrl(settings.webhookUrl);
     return new BitrixClient({
       webhookUrl: settings.webhookUrl,
@@ -110,7 +127,7 @@ export class OnecService {
     const log = this.#d.log.child("onec");
     let result: IntakeResult;
     try {
-      const client = this.client(settings, { deadline, onRequest: () => calls++ });
+      const client = await this.client(settings, { org, deadline, onRequest: () => calls++ });
       result = await runIntake({
         org,
         requestId,
@@ -173,7 +190,11 @@ export class OnecService {
     const settings = await this.settings(org);
     if (!settings.webhookUrl) return { requests: 0, refreshed: [] };
     let requests = 0;
-    const client = this.client(settings, { deadline: this.#d.clock.now() + 120_000, onRequest: () => requests++ });
+    const client = await this.client(settings, {
+      org,
+      deadline: this.#d.clock.now() + 120_000,
+      onRequest: () => requests++,
+    });
     const dir = this.directory(org, settings, client);
     const cache = this.cache(org);
     const now = this.#d.clock.now();
@@ -210,7 +231,7 @@ export class OnecService {
   /** Per-section load: open tasks and who is away, for the live board (one batch per 50 people). */
   async loadBoard(org: string): Promise<LoadBoardSection[]> {
     const settings = await this.settings(org);
-    const client = this.client(settings, { deadline: this.#d.clock.now() + 30_000 });
+    const client = await this.client(settings, { org, deadline: this.#d.clock.now() + 30_000 });
     const dir = this.directory(org, settings, client);
     const { sections } = await dir.production();
     const bySection = await Promise.all(sections.map(async (s) => {

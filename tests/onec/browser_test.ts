@@ -32,6 +32,8 @@ Deno.test({
       clock,
     });
     try {
+      // The fake portal is on 127.0.0.1: the organization has to allow private networks.
+      await t.hub.settings.write(t.org, "general", { allowPrivateNetworks: true });
       const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
       const pageErrors: string[] = [];
       page.on("pageerror", (e) => pageErrors.push(e.message));

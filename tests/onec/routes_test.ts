@@ -140,6 +140,8 @@ Deno.test("a failed update answers the contract message; a failed create answers
 Deno.test("settings keep the webhook sealed; cache refresh, load board and the queue job work", async () => {
   const { t, fake, close } = await start();
   try {
+    // The fake portal is on 127.0.0.1: the organization has to allow private networks.
+    await t.hub.settings.write(t.org, "general", { allowPrivateNetworks: true });
     const put = await t.api("/api/v1/onec/settings", {
       method: "PUT",
       json: { webhookUrl: fake.webhookUrl, ratePerSec: 5, burst: 250 },
