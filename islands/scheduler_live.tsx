@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, formatTime, liveEvents } from "./_lib.ts";
+import { RunCells } from "./_run_cells.tsx";
 
 export interface ScheduleRow {
   id: string;
@@ -35,16 +36,6 @@ export interface SchedulerLiveProps {
   runs: RunRow[];
   canWrite: boolean;
 }
-
-const OUTCOME_MARK: Record<string, string> = {
-  ok: "✓",
-  failed: "✗",
-  timeout: "⧗",
-  skipped: "↷",
-  missed: "!",
-  queued: "…",
-  running: "…",
-};
 
 // Small buttons that wrap inside the cell on a phone instead of widening the table.
 const ACTIONS_STYLE = "display:flex;flex-wrap:wrap;gap:0.25rem;--pico-form-element-spacing-vertical:0.25rem;" +
@@ -167,19 +158,7 @@ export default function SchedulerLive(
                 <td>
                   {r.scheduleName} {r.trigger !== "schedule" && <small>({r.trigger})</small>}
                 </td>
-                <td title={r.reason}>
-                  <a href={`/admin/scheduler/runs/${r.id}`}>
-                    {OUTCOME_MARK[r.outcome] ?? ""} {r.outcome}
-                  </a>
-                  {r.reason && (
-                    <>
-                      <br />
-                      <small>{r.reason.slice(0, 160)}</small>
-                    </>
-                  )}
-                </td>
-                <td>{r.httpStatus ?? ""}</td>
-                <td>{r.durationMs !== undefined ? `${r.durationMs} ms` : ""}</td>
+                <RunCells run={r} />
               </tr>
             ))}
           </tbody>

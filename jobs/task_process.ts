@@ -27,7 +27,7 @@ export function taskProcessJob(svc: EnrichmentService) {
   });
 }
 
-/** Registers task.process, task.result and task.webhook, and starts the RabbitMQ bridge (in the background). */
+/** Registers task.process, task.result, task.webhook and task.amqp (main.ts starts the service itself). */
 export function registerEnrichmentJobs(hub: Hub): void {
   const svc = hub.enrichment;
   if (!svc) return;
@@ -35,5 +35,4 @@ export function registerEnrichmentJobs(hub: Hub): void {
   hub.queue.register(taskResultJob(hub, svc));
   hub.queue.register(taskWebhookJob(hub, svc));
   hub.queue.register(taskAmqpJob(svc));
-  svc.start().catch((error) => hub.log.error("enrichment start failed", { error }));
 }

@@ -1,6 +1,7 @@
 /** The options every enrichment client shares (the project's client surface). */
 import type { Clock } from "../clock.ts";
 import type { FetchFn } from "../http/request.ts";
+import type { RetryOptions } from "../http/retry.ts";
 
 export interface ClientOptions {
   baseUrl: string;
@@ -26,6 +27,19 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Retries stop when the next wait would end after this time (epoch ms): the caller's claim on the task ends then. */
   deadline?: number;
+}
+
+/** The `withRetry` options every enrichment client uses, from its options and the call's deadline. */
+export function retryOptions(o: ClientOptions, call: CallOptions = {}): RetryOptions {
+  return {
+    retries: o.retries ?? 3,
+    baseMs: o.retryBaseMs ?? 200,
+    clock: o.clock,
+    random: o.random,
+    signal: o.signal,
+    onRetry: o.onRetry,
+    deadline: call.deadline,
+  };
 }
 
 /** Removes a credential from text quoted back by an upstream ("disabled for token 'XXX'"). */

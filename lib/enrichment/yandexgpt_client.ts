@@ -8,7 +8,7 @@ import { z } from "zod";
 import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
-import { type CallOptions, type ClientOptions, joinUrl, scrub } from "./client_options.ts";
+import { type CallOptions, type ClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
 
 const SERVICE = "YandexGPT";
 
@@ -125,15 +125,7 @@ export class YandexGptClient {
         modelVersion: parsed.data.result.modelVersion,
         usage: parsed.data.result.usage,
       };
-    }, {
-      retries: o.retries ?? 3,
-      baseMs: o.retryBaseMs ?? 200,
-      clock: o.clock,
-      random: o.random,
-      signal: o.signal,
-      onRetry: o.onRetry,
-      deadline: call.deadline,
-    });
+    }, retryOptions(o, call));
   }
 
   #failure(raw: RawResponse): Error {

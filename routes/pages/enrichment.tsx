@@ -176,7 +176,9 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
             <h2>Settings</h2>
             <p>
               <small>
-                Empty fields keep the stored value; the environment's DADATA_* / YANDEXGPT_* apply until set.
+                Empty fields keep the stored value. The environment's DADATA_* / YANDEXGPT_* keys apply only while the
+                organization sets neither a base URL nor keys of its own; changing the base URL to another site needs
+                the keys again.
               </small>
             </p>
             <details>

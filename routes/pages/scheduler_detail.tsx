@@ -12,6 +12,7 @@ import { formatInZone, type Run, type RunSummary } from "../../lib/scheduler/mod
 import type { ScheduleView } from "../../lib/scheduler/service.ts";
 import { schedulerOf } from "../../jobs/schedule_fire.ts";
 import { describe } from "../../islands/scheduler_live.tsx";
+import { RunCells } from "../../islands/_run_cells.tsx";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
@@ -70,17 +71,7 @@ function RunsTable({ runs }: { runs: RunSummary[] }) {
                 <small>{at(r.plannedAt, r.timezone)}</small>
               </td>
               <td>{r.trigger}</td>
-              <td>
-                <a href={`/admin/scheduler/runs/${r.id}`}>{r.outcome}</a>
-                {r.reason && (
-                  <>
-                    <br />
-                    <small>{r.reason.slice(0, 160)}</small>
-                  </>
-                )}
-              </td>
-              <td>{r.httpStatus ?? ""}</td>
-              <td>{r.durationMs !== undefined ? `${r.durationMs} ms` : ""}</td>
+              <RunCells run={r} />
             </tr>
           ))}
         </tbody>

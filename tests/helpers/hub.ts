@@ -44,6 +44,7 @@ export async function startTestHub(
   if (crons) registerCrons(hub);
   const app = createApp(hub);
   const listening = hub.queue.listen();
+  await hub.enrichment?.start(); // as main.ts does
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
   const org = boot.org!.id;
