@@ -20,6 +20,8 @@ export const envelopeSchema = z.object({
   org: z.string().min(1),
   id: z.string().min(1),
   payload: z.unknown(),
+  /** Set on our own re-enqueues; absent (0) on the first delivery and after a re-drive. */
+  attempt: z.number().int().min(0).optional(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
@@ -66,9 +68,10 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** A fixed id makes the envelope recognisable across producers (e.g. for dedupe). */
   id?: string;
+  /** Internal: the attempt a retry carries. */
+  attempt?: number;
 }
 
-const ATTEMPT_TTL = 24 * 60 * 60 * 1000;
 const DEAD_TTL = 30 * 24 * 60 * 60 * 1000;
 /** Deno KV allows at most 1000 mutations per atomic operation; stay well inside. */
 const ENQUEUE_CHUNK = 200;
@@ -134,6 +137,7 @@ export class Queue {
   /** Builds the envelope and adds the enqueue to an atomic operation (so it commits with other writes). */
   addTo(op: Deno.AtomicOperation, kind: string, org: string, payload: unknown, opts: EnqueueOptions = {}): Envelope {
     const envelope: Envelope = { v: 1, kind, org, id: opts.id ?? newId(), payload };
+    if (opts.attempt) envelope.attempt = opts.attempt;
     const def = this.#jobs.get(kind);
     op.enqueue(envelope, {
       delay: opts.delayMs && opts.delayMs > 0 ? Math.round(opts.delayMs) : undefined,
@@ -212,7 +216,9 @@ export class Queue {
         await this.deadLetterEnvelope(envelope, `invalid message: no handler for kind ${kind}`, 0);
         return;
       }
-      const attempt = await this.#attempts(envelope.id);
+      // The attempt travels in the envelope: no KV read on the hot path. A redelivery after a
+      // crash repeats the attempt it crashed in, which is what it is.
+      const attempt = envelope.attempt ?? 0;
       const maxAttempts = (def.backoffMs ?? this.#backoffMs).length + 1;
       const ctx: JobContext = {
         kv: this.#kv,
@@ -236,13 +242,17 @@ export class Queue {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (isTransientError(error) && !ctx.lastAttempt) {
-          // Re-enqueue the same envelope with the next wait, together with the attempt
-          // count, in one commit. (Throwing would also retry, on the queue's own
-          // backoffSchedule, but leaves no count and prints the error to stderr; that
-          // path stays as the safety net for a crash mid-handler.)
+          // Re-enqueue the same envelope with the next wait and its attempt number.
+          // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
+          // count and prints the error to stderr; that path stays as the safety net for a
+          // crash mid-handler.)
           const waits = def.backoffMs ?? this.#backoffMs;
-          const op = this.#kv.atomic().set(["qattempt", envelope.id], attempt + 1, { expireIn: ATTEMPT_TTL });
-          this.addTo(op, envelope.kind, envelope.org, envelope.payload, { id: envelope.id, delayMs: waits[attempt] });
+          const op = this.#kv.atomic();
+          this.addTo(op, envelope.kind, envelope.org, envelope.payload, {
+            id: envelope.id,
+            delayMs: waits[attempt],
+            attempt: attempt + 1,
+          });
           const res = await op.commit();
           if (!res.ok) throw error;
           this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
@@ -260,12 +270,6 @@ export class Queue {
       await this.#maybeFlush();
       if (this.#inFlight === 0) { for (const fn of this.#idle.splice(0)) fn(); }
     }
-  }
-
-  async #attempts(id: string): Promise<number> {
-    // Only messages that failed before have a counter; a miss is one cheap read.
-    const v = await this.#kv.get<number>(["qattempt", id]);
-    return v.value ?? 0;
   }
 
   async #safeOnDead(def: JobDefinition, payload: unknown, ctx: JobContext, reason: string) {
@@ -308,7 +312,6 @@ export class Queue {
         envelope,
       };
       op.set(["dead", envelope.org, envelope.id], record, { expireIn: DEAD_TTL });
-      op.delete(["qattempt", envelope.id]);
     }
     if (items.length) op.sum(["qstat", "dead"], BigInt(items.length));
     return () => {
@@ -392,7 +395,7 @@ export class Queue {
     const dl = toDeadLetter(entry.key, entry.value);
     const env = envelopeSchema.safeParse(dl.envelope);
     if (!env.success) return false;
-    const op = this.#kv.atomic().check(entry).delete(entry.key).delete(["qattempt", id]);
+    const op = this.#kv.atomic().check(entry).delete(entry.key);
     this.addTo(op, env.data.kind, org, env.data.payload, { id: env.data.id });
     const res = await op.commit();
     return res.ok;
