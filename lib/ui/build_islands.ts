@@ -58,11 +58,20 @@ async function bundleIslands(): Promise<string[]> {
   await Deno.mkdir(tmp, { recursive: true });
   await Deno.mkdir(path("static/islands"), { recursive: true });
   try {
-    await Promise.all(names.map(async (name) => {
-      const entry = `${tmp}${name}.ts`;
-      await Deno.writeTextFile(entry, entrySource(name));
-      await run(["bundle", "--quiet", "--platform", "browser", "--minify", "-o", `static/islands/${name}.js`, entry]);
-    }));
+    for (const name of names) await Deno.writeTextFile(`${tmp}${name}.ts`, entrySource(name));
+    // One `deno bundle` for every entry point: on an empty Deno cache, parallel bundle
+    // processes race to unpack the same esbuild binary and fail (STACK-NOTES). One call is
+    // also faster warm — one esbuild start instead of one per island.
+    await run([
+      "bundle",
+      "--quiet",
+      "--platform",
+      "browser",
+      "--minify",
+      "--outdir",
+      "static/islands",
+      ...names.map((name) => `${tmp}${name}.ts`),
+    ]);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
