@@ -45,6 +45,22 @@ export const configSchema = z.object({
   /** The 1C intake carries files as base64 in JSON: its own, larger limit. */
   SHLYUZ_ONEC_BODY_LIMIT: positiveInt(32 * 1024 * 1024),
   SHLYUZ_SESSION_TTL_HOURS: positiveInt(12),
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed (comma-separated
+   * addresses or IPv4 CIDR ranges). Empty: the socket's peer is the client.
+   */
+  SHLYUZ_TRUSTED_PROXIES: z.preprocess(
+    emptyAsUndefined,
+    z.string().default("").transform((s, ctx) => {
+      const entries = s.split(",").map((p) => p.trim()).filter(Boolean);
+      const bad = entries.find((e) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
+      if (bad) {
+        ctx.addIssue({ code: "custom", message: `${bad} is not an IP address or CIDR range` });
+        return z.NEVER;
+      }
+      return entries;
+    }),
+  ),
   SHLYUZ_EVENT_RETENTION_HOURS: positiveInt(24),
   SHLYUZ_SSE_HEARTBEAT_MS: positiveInt(15_000),
   /** Waits between queue attempts, ms, comma-separated. */

@@ -14,6 +14,7 @@ import type { Hub } from "../lib/hub.ts";
 import { HttpError } from "../lib/errors.ts";
 import { zodIssues } from "../lib/validation.ts";
 import { newId } from "../lib/ids.ts";
+import { requestLocale } from "./pages/locale.ts";
 import { type HealthCheck, healthRoutes } from "./health.ts";
 import { accountRoutes } from "./accounts.ts";
 import { eventRoutes } from "./events.ts";
@@ -84,9 +85,13 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   /** Browsers opening admin pages get an HTML error page; programs get the JSON error shape. */
   const wantsPage = (c: Context<AppEnv>) =>
     c.req.path.startsWith("/admin") && c.req.method === "GET" && (c.req.header("accept") ?? "").includes("text/html");
+  const pageLocale = (c: Context<AppEnv>) => c.var.page?.locale ?? requestLocale(c);
   const respond = (c: Context<AppEnv>, status: number, code: string, message: string, details?: unknown) =>
     wantsPage(c)
-      ? c.html(errorPageHtml(status, message, status >= 500 ? c.var.requestId : undefined), status as 400)
+      ? c.html(
+        errorPageHtml(status, message, status >= 500 ? c.var.requestId : undefined, pageLocale(c)),
+        status as 400,
+      )
       : c.json(errorBody(code, message, details), status as 400);
 
   app.onError((err, c) => {

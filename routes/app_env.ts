@@ -3,6 +3,7 @@ import type { Hub } from "../lib/hub.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Role } from "../lib/accounts/roles.ts";
 import type { Org } from "../lib/accounts/store.ts";
+import type { Locale } from "../lib/i18n/mod.ts";
 
 export type { Role };
 
@@ -23,6 +24,10 @@ export interface PageContext {
   orgs: Array<{ org: Org; role: Role }>;
   role: Role;
   csrf: string;
+  /** The language the page is shown in (lib/ui/preferences.ts). */
+  locale: Locale;
+  /** The organization's time zone: every date on the page is shown in it. */
+  timeZone: string;
 }
 
 export type AppEnv = {

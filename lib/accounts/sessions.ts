@@ -48,30 +48,3 @@ export async function switchSessionOrg(kv: Deno.Kv, session: Session, org: strin
 export async function deleteSession(kv: Deno.Kv, id: string): Promise<void> {
   await kv.delete(["session", id]);
 }
-
-/**
- * Login throttling per e-mail and per client address. Each attempt is
- * reserved before the (slow) password check, with a check-and-set on the
- * counter, so parallel guesses cannot slip past the limit; a successful login
- * clears the counters. Returns false when any counter already reached `max`.
- */
-export async function reserveLoginAttempt(
-  kv: Deno.Kv,
-  keys: string[],
-  { max = 5, windowMs = 15 * 60_000 }: { max?: number; windowMs?: number } = {},
-): Promise<boolean> {
-  for (let tries = 0; tries < 20; tries++) {
-    const entries = await kv.getMany<number[]>(keys.map((k) => ["login_fail", k]));
-    if (entries.some((e) => (e.value ?? 0) >= max)) return false;
-    const op = kv.atomic();
-    for (const e of entries) op.check(e).set(e.key, (e.value ?? 0) + 1, { expireIn: windowMs });
-    if ((await op.commit()).ok) return true;
-  }
-  return false; // heavy contention on one account: treat as throttled
-}
-
-export async function clearLoginFailures(kv: Deno.Kv, keys: string[]): Promise<void> {
-  const op = kv.atomic();
-  for (const k of keys) op.delete(["login_fail", k]);
-  await op.commit();
-}

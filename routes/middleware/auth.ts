@@ -14,6 +14,7 @@ import { hasRole, type Role } from "../../lib/accounts/roles.ts";
 import type { AppEnv, AuthInfo } from "../app_env.ts";
 import { timingSafeEqual } from "../../lib/crypto/password.ts";
 import { readForm } from "../form.ts";
+import { pageFrame } from "../../lib/ui/preferences.ts";
 
 export const SESSION_COOKIE = "shlyuz_session";
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -124,6 +125,7 @@ export function requirePage(min: Role = "viewer"): MiddlewareHandler<AppEnv> {
       orgs: await membershipsOf(kv, user.id),
       role,
       csrf: session.csrf,
+      ...await pageFrame(c.var.hub, { userId: user.id, org: org.id, acceptLanguage: c.req.header("accept-language") }),
     });
     c.set("auth", {
       org: org.id,

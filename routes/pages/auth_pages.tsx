@@ -1,4 +1,4 @@
-/** Login, logout, first-start setup and the organization switcher. */
+/** Login, logout, first-start setup, the organization switcher and the language picker. */
 import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { getConnInfo } from "hono/deno";
@@ -8,74 +8,94 @@ import type { Hub } from "../../lib/hub.ts";
 import { Document } from "./layout.tsx";
 import { render } from "./render.ts";
 import { SESSION_COOKIE, sessionOf } from "../middleware/auth.ts";
+import { createSession, deleteSession, switchSessionOrg } from "../../lib/accounts/sessions.ts";
 import {
   clearLoginFailures,
-  createSession,
-  deleteSession,
+  clientAddress,
+  loginThrottleRules,
   reserveLoginAttempt,
-  switchSessionOrg,
-} from "../../lib/accounts/sessions.ts";
+  type ThrottleRule,
+} from "../../lib/accounts/login_throttle.ts";
 import {
   createOrg,
   createUser,
   emailSchema,
   findUserByEmail,
+  listOrgs,
   membershipsOf,
   passwordSchema,
   roleOf,
 } from "../../lib/accounts/store.ts";
 import { DUMMY_HASH, verifyPassword } from "../../lib/crypto/password.ts";
 import { consumeSetupCode, setupCodeValid } from "../../lib/accounts/bootstrap.ts";
-import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
+import { audit, SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 import { httpErrors } from "../../lib/errors.ts";
+import { isLocale, type Locale, type MessageKey, translator } from "../../lib/i18n/mod.ts";
+import { setUiLocale } from "../../lib/ui/preferences.ts";
 import { readForm } from "../form.ts";
 import { pathId } from "../openapi.ts";
+import { rememberLocale, requestLocale } from "./locale.ts";
 
-function LoginPage({ error, next, email }: { error?: string; next: string; email?: string }) {
+function LoginPage(
+  { locale, error, next, email, setupPending }: {
+    locale: Locale;
+    error?: MessageKey;
+    next: string;
+    email?: string;
+    setupPending?: boolean;
+  },
+) {
+  const { t } = translator(locale);
   return (
-    <Document title="Вход">
-      <main class="container" style="max-width:28rem">
-        <h1>Шлюз</h1>
-        <p>Sign in to the admin panel.</p>
-        {error && <p role="alert" class="error" data-testid="login-error">{error}</p>}
+    <Document title={t("login.title")} locale={locale}>
+      <main class="container narrow">
+        <h1>{t("common.brand")}</h1>
+        <p>{t("login.lead")}</p>
+        {setupPending && (
+          <p role="note" data-testid="setup-pending">
+            <mark>{t("login.setupPending")}</mark>
+          </p>
+        )}
+        {error && <p role="alert" class="error" data-testid="login-error">{t(error)}</p>}
         <form method="post" action="/admin/login">
           <input type="hidden" name="next" value={next} />
           <label>
-            E-mail
+            {t("login.email")}
             <input type="email" name="email" autocomplete="username" required value={email} />
           </label>
           <label>
-            Password
+            {t("login.password")}
             <input type="password" name="password" autocomplete="current-password" required />
           </label>
-          <button type="submit">Sign in</button>
+          <button type="submit">{t("login.submit")}</button>
         </form>
       </main>
     </Document>
   );
 }
 
-function SetupPage({ code, error }: { code: string; error?: string }) {
+function SetupPage({ locale, code, error }: { locale: Locale; code: string; error?: MessageKey }) {
+  const { t } = translator(locale);
   return (
-    <Document title="First start">
-      <main class="container" style="max-width:32rem">
-        <h1>Welcome to Shlyuz</h1>
-        <p>Create the first organization and its owner. This link works once.</p>
-        {error && <p role="alert" class="error">{error}</p>}
+    <Document title={t("setup.title")} locale={locale}>
+      <main class="container narrow">
+        <h1>{t("setup.heading")}</h1>
+        <p>{t("setup.lead")}</p>
+        {error && <p role="alert" class="error">{t(error)}</p>}
         <form method="post" action={`/admin/setup/${code}`}>
           <label>
-            Organization
+            {t("setup.org")}
             <input name="org" required placeholder="ООО «Ромашка»" />
           </label>
           <label>
-            Your e-mail
+            {t("setup.email")}
             <input type="email" name="email" required />
           </label>
           <label>
-            Password (10+ characters)
+            {t("setup.password")}
             <input type="password" name="password" required minLength={10} />
           </label>
-          <button type="submit">Create</button>
+          <button type="submit">{t("common.create")}</button>
         </form>
       </main>
     </Document>
@@ -105,7 +125,7 @@ function sameOrigin(c: Context<AppEnv>): void {
   if (originHost !== host) throw httpErrors.forbidden("Cannot accept this form: it was posted from another site");
 }
 
-function clientAddress(c: Context<AppEnv>): string {
+function peerAddress(c: Context<AppEnv>): string {
   try {
     return getConnInfo(c).remote.address ?? "unknown";
   } catch {
@@ -127,38 +147,75 @@ async function startSession(c: Context<AppEnv>, hub: Hub, userId: string, org: s
   });
 }
 
+/**
+ * A lock-out goes to the audit log of every organization the account belongs
+ * to, so its admins see who was locked out, from where and by which counter.
+ */
+async function auditLockout(hub: Hub, email: string, address: string, rules: ThrottleRule[]) {
+  hub.log.child("auth").warn("login locked out", { email, address, counters: rules.map((r) => r.key) });
+  const user = await findUserByEmail(hub.kv, email);
+  if (!user) return;
+  const scope = rules.some((r) => r.key.startsWith("address:"))
+    ? "address"
+    : rules.some((r) => r.key.startsWith("account:"))
+    ? "account"
+    : "account_from_address";
+  for (const { org } of await membershipsOf(hub.kv, user.id)) {
+    await audit(hub.kv, org.id, SYSTEM_ACTOR, "login.locked", {
+      target: email,
+      details: { address, scope, minutes: 15 },
+    });
+  }
+}
+
 export function authPages(hub: Hub): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const trusted = hub.config.SHLYUZ_TRUSTED_PROXIES;
 
-  app.get("/login", (c) => render(c, <LoginPage next={safeNext(c.req.query("next"))} />));
+  app.get("/login", async (c) =>
+    render(
+      c,
+      <LoginPage
+        locale={requestLocale(c)}
+        next={safeNext(c.req.query("next"))}
+        setupPending={(await listOrgs(hub.kv)).length === 0}
+      />,
+    ));
 
   app.post("/login", async (c) => {
     sameOrigin(c);
+    const locale = requestLocale(c);
     const form = await readForm(c);
     const next = safeNext(form.next);
     const email = emailSchema.safeParse(form.email);
     const password = typeof form.password === "string" ? form.password : "";
-    const keys = [`ip:${clientAddress(c)}`, `email:${email.success ? email.data : "?"}`];
-    if (!(await reserveLoginAttempt(hub.kv, keys))) {
-      return render(c, <LoginPage next={next} error="Too many failed attempts. Wait 15 minutes and try again." />, 429);
+    const address = clientAddress(peerAddress(c), c.req.header("x-forwarded-for"), trusted);
+    const rules = loginThrottleRules(email.success ? email.data : "?", address);
+    const reservation = await reserveLoginAttempt(hub.kv, rules);
+    if (!reservation.ok) {
+      return render(c, <LoginPage locale={locale} next={next} error="login.throttled" />, 429);
     }
     const user = email.success ? await findUserByEmail(hub.kv, email.data) : null;
     // Verify against a dummy hash when the user is unknown, so timing does not reveal which e-mails exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH) && user !== null;
     const orgs = user ? await membershipsOf(hub.kv, user.id) : [];
     if (!ok || !user || orgs.length === 0) {
-      hub.log.child("auth").warn("login failed", { email: email.success ? email.data : undefined });
+      hub.log.child("auth").warn("login failed", { email: email.success ? email.data : undefined, address });
+      if (reservation.filling.length && email.success) {
+        await auditLockout(hub, email.data, address, reservation.filling);
+      }
       return render(
         c,
         <LoginPage
+          locale={locale}
           next={next}
           email={typeof form.email === "string" ? form.email : ""}
-          error="Wrong e-mail or password."
+          error="login.wrong"
         />,
         401,
       );
     }
-    await clearLoginFailures(hub.kv, keys);
+    await clearLoginFailures(hub.kv, rules);
     await startSession(c, hub, user.id, orgs[0].org.id);
     return c.redirect(next, 303);
   });
@@ -191,32 +248,52 @@ export function authPages(hub: Hub): Hono<AppEnv> {
     return c.redirect("/admin", 303);
   });
 
+  // The language picker in the footer: a plain form, so it works without scripts and under a strict CSP.
+  app.post("/preferences/locale", async (c) => {
+    const form = await readForm(c);
+    const locale = form.locale;
+    if (!isLocale(locale)) {
+      throw httpErrors.unprocessable("Invalid request: locale: must be ru or en", [
+        { field: "locale", message: "must be ru or en" },
+      ]);
+    }
+    const session = await sessionOf(c);
+    if (session) {
+      if (form._csrf !== session.csrf) {
+        throw httpErrors.forbidden("Cannot change the language: the CSRF token is wrong; reload the page");
+      }
+      await setUiLocale(hub.kv, session.userId, locale);
+    }
+    rememberLocale(c, locale);
+    // Back to the page the picker was on (same origin only; anything else goes to the overview).
+    let back = "/admin";
+    try {
+      const referer = new URL(c.req.header("referer") ?? "");
+      if (referer.host === new URL(c.req.url).host) back = referer.pathname + referer.search;
+    } catch { /* no or malformed Referer */ }
+    return c.redirect(safeNext(back), 303);
+  });
+
   app.get("/setup/:code", async (c) => {
     const code = c.req.param("code");
-    if (!(await setupCodeValid(hub.kv, code))) {
-      return c.text("This setup link is not valid (it may have been used).", 404);
-    }
-    return render(c, <SetupPage code={code} />);
+    const locale = requestLocale(c);
+    if (!(await setupCodeValid(hub.kv, code))) return c.text(translator(locale).t("setup.invalid"), 404);
+    return render(c, <SetupPage locale={locale} code={code} />);
   });
 
   app.post("/setup/:code", async (c) => {
     sameOrigin(c);
     const code = c.req.param("code");
+    const locale = requestLocale(c);
     const form = await readForm(c);
     const email = emailSchema.safeParse(form.email);
     const password = passwordSchema.safeParse(form.password);
     const orgName = typeof form.org === "string" ? form.org.trim() : "";
     if (!email.success || !password.success || !orgName) {
-      const error = !orgName
-        ? "org: required"
-        : !email.success
-        ? "email: must be an e-mail address"
-        : "password: must be at least 10 characters";
-      return render(c, <SetupPage code={code} error={error} />, 422);
+      const error = !orgName ? "setup.error.org" : !email.success ? "setup.error.email" : "setup.error.password";
+      return render(c, <SetupPage locale={locale} code={code} error={error} />, 422);
     }
-    if (!(await consumeSetupCode(hub.kv, code))) {
-      return c.text("This setup link is not valid (it may have been used).", 404);
-    }
+    if (!(await consumeSetupCode(hub.kv, code))) return c.text(translator(locale).t("setup.invalid"), 404);
     const owner = await createUser(hub.kv, { email: email.data, password: password.data });
     const org = await createOrg(hub.kv, orgName, { owner, actor: SYSTEM_ACTOR });
     await startSession(c, hub, owner.id, org.id);

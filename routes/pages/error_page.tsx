@@ -1,32 +1,30 @@
 /** The admin panel's error page: a person who opens a wrong link sees a page, not JSON. */
 import { renderToString } from "preact-render-to-string";
 import { Document } from "./layout.tsx";
+import { type Locale, type MessageKey, translator } from "../../lib/i18n/mod.ts";
 
-const TITLES: Record<number, string> = {
-  400: "Bad request",
-  401: "Please log in",
-  403: "Not allowed",
-  404: "Not found",
-  413: "Too large",
-  422: "Invalid input",
-  429: "Too many attempts",
-};
+const TITLED = new Set([400, 401, 403, 404, 413, 422, 429]);
 
-/** HTML for an error status; `message` is already safe for people (no internals). */
-export function errorPageHtml(status: number, message: string, requestId?: string): string {
-  const title = TITLES[status] ?? "Something went wrong";
+/**
+ * HTML for an error status in `locale`; `message` is already safe for people
+ * (no internals). The API's English message stays as the detail: it is the
+ * text an operator can search for and quote to support.
+ */
+export function errorPageHtml(status: number, message: string, requestId?: string, locale: Locale = "ru"): string {
+  const { t } = translator(locale);
+  const title = t(TITLED.has(status) ? `error.${status}` as MessageKey : "error.other");
   return "<!doctype html>" + renderToString(
-    <Document title={title}>
-      <main class="container" style="max-width:40rem">
+    <Document title={title} locale={locale}>
+      <main class="container narrow">
         <h1>{title}</h1>
         <p data-testid="error-message">{message}</p>
         {requestId && (
           <p>
-            <small>Request id: {requestId}</small>
+            <small>{t("error.requestId", { id: requestId })}</small>
           </p>
         )}
         <p>
-          <a href="/admin">← Back to the admin panel</a>
+          <a href="/admin">{t("common.back")}</a>
         </p>
       </main>
     </Document>,

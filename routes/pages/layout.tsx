@@ -1,6 +1,8 @@
-/** The admin frame: navigation for the five areas, organization switcher, account menu. */
+/** The admin frame: navigation for the five areas, organization switcher, account menu, language. */
 import type { ComponentChildren } from "preact";
 import type { PageContext } from "../app_env.ts";
+import { hasRole, type Role } from "../../lib/accounts/roles.ts";
+import { type Locale, type MessageKey, translator } from "../../lib/i18n/mod.ts";
 
 export type NavKey =
   | "home"
@@ -15,92 +17,127 @@ export type NavKey =
   | "audit"
   | "dead";
 
-const AREAS: Array<[NavKey, string, string]> = [
-  ["scheduler", "Scheduler", "/admin/scheduler"],
-  ["onec", "1C → Bitrix24", "/admin/onec"],
-  ["enrichment", "Enrichment", "/admin/enrichment"],
-  ["connectors", "Connectors & SLA", "/admin/connectors"],
-  ["notifications", "Notifications", "/admin/notifications"],
+interface NavEntry {
+  key: NavKey;
+  label: MessageKey;
+  href: string;
+  /** The least role that may open the page: the entry is hidden from others. */
+  min: Role;
+}
+
+const AREAS: NavEntry[] = [
+  { key: "scheduler", label: "common.nav.scheduler", href: "/admin/scheduler", min: "viewer" },
+  { key: "onec", label: "common.nav.onec", href: "/admin/onec", min: "viewer" },
+  { key: "enrichment", label: "common.nav.enrichment", href: "/admin/enrichment", min: "viewer" },
+  { key: "connectors", label: "common.nav.connectors", href: "/admin/connectors", min: "viewer" },
+  { key: "notifications", label: "common.nav.notifications", href: "/admin/notifications", min: "viewer" },
 ];
-const ADMIN: Array<[NavKey, string, string]> = [
-  ["events", "Events", "/admin/events"],
-  ["members", "Members", "/admin/members"],
-  ["tokens", "API tokens", "/admin/tokens"],
-  ["audit", "Audit log", "/admin/audit"],
-  ["dead", "Dead letters", "/admin/dead-letters"],
+const ADMIN: NavEntry[] = [
+  { key: "events", label: "common.nav.events", href: "/admin/events", min: "viewer" },
+  { key: "members", label: "common.nav.members", href: "/admin/members", min: "viewer" },
+  { key: "tokens", label: "common.nav.tokens", href: "/admin/tokens", min: "admin" },
+  { key: "audit", label: "common.nav.audit", href: "/admin/audit", min: "admin" },
+  { key: "dead", label: "common.nav.dead", href: "/admin/dead-letters", min: "operator" },
 ];
 
 /** Head and body frame shared by every page (login included). */
-export function Document({ title, csrf, children }: { title: string; csrf?: string; children: ComponentChildren }) {
+export function Document(
+  { title, csrf, locale = "ru", children }: {
+    title: string;
+    csrf?: string;
+    locale?: Locale;
+    children: ComponentChildren;
+  },
+) {
+  const { t } = translator(locale);
   return (
-    <html lang="ru">
+    <html lang={locale}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {csrf && <meta name="csrf-token" content={csrf} />}
-        <title>{title} · Shlyuz</title>
+        <title>{title} · {t("common.brand")}</title>
         <link rel="stylesheet" href="/static/vendor/pico.min.css" />
         <link rel="stylesheet" href="/static/shlyuz.css" />
-        <link rel="icon" href="data:," />
+        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
       </head>
       <body>{children}</body>
     </html>
   );
 }
 
+/** The language picker: a plain form (no script), stored per user. */
+function LanguageForm({ page }: { page: PageContext }) {
+  const { t } = translator(page.locale);
+  return (
+    <form method="post" action="/admin/preferences/locale" class="inline-form" data-testid="locale-form">
+      <input type="hidden" name="_csrf" value={page.csrf} />
+      <select name="locale" aria-label={t("common.language")}>
+        <option value="ru" selected={page.locale === "ru"}>Русский</option>
+        <option value="en" selected={page.locale === "en"}>English</option>
+      </select>
+      <button type="submit" class="secondary outline">{t("common.language.apply")}</button>
+    </form>
+  );
+}
+
 export function Layout(
   { title, active, page, children }: { title: string; active: NavKey; page: PageContext; children: ComponentChildren },
 ) {
-  const link = ([key, label, href]: [NavKey, string, string]) => (
+  const { t } = translator(page.locale);
+  const link = ({ key, label, href }: NavEntry) => (
     <li key={key}>
-      <a href={href} aria-current={key === active ? "page" : undefined}>{label}</a>
+      <a href={href} aria-current={key === active ? "page" : undefined}>{t(label)}</a>
     </li>
   );
+  const visible = (entries: NavEntry[]) => entries.filter((e) => hasRole(page.role, e.min)).map(link);
   return (
-    <Document title={title} csrf={page.csrf}>
+    <Document title={title} csrf={page.csrf} locale={page.locale}>
       <header class="container">
-        <nav>
+        <nav class="top">
           <ul>
             <li>
-              <a href="/admin">
-                <strong>Шлюз</strong>
+              <a href="/admin" aria-current={active === "home" ? "page" : undefined}>
+                <strong>{t("common.brand")}</strong>
               </a>
             </li>
           </ul>
           <ul>
             {page.orgs.length > 1 && (
               <li>
-                <form method="post" action="/admin/switch-org" style="margin:0;display:flex;gap:0.25rem">
+                <form method="post" action="/admin/switch-org" class="inline-form">
                   <input type="hidden" name="_csrf" value={page.csrf} />
-                  <select name="org" aria-label="Organization" style="margin:0">
+                  <select name="org" aria-label={t("common.org")}>
                     {page.orgs.map(({ org, role }) => (
-                      <option value={org.id} selected={org.id === page.org.id}>{org.name} ({role})</option>
+                      <option value={org.id} selected={org.id === page.org.id}>
+                        {org.name} ({t(`common.role.${role}`)})
+                      </option>
                     ))}
                   </select>
-                  <button type="submit" class="secondary outline" style="padding:0.25rem 0.5rem">Switch</button>
+                  <button type="submit" class="secondary outline">{t("common.org.switch")}</button>
                 </form>
               </li>
             )}
             {page.orgs.length <= 1 && (
               <li>
-                <small>{page.org.name} · {page.role}</small>
+                <small>{page.org.name} · {t(`common.role.${page.role}`)}</small>
               </li>
             )}
             <li>
-              <form method="post" action="/admin/logout" style="margin:0">
+              <form method="post" action="/admin/logout" class="inline-form">
                 <input type="hidden" name="_csrf" value={page.csrf} />
-                <button type="submit" class="secondary outline" style="padding:0.25rem 0.75rem">
-                  Log out {page.user.email}
+                <button type="submit" class="secondary outline" title={page.user.email}>
+                  {t("common.logout")}
                 </button>
               </form>
             </li>
           </ul>
         </nav>
         <nav class="areas">
-          <ul>{AREAS.map(link)}</ul>
+          <ul>{visible(AREAS)}</ul>
         </nav>
         <nav class="areas">
-          <ul>{ADMIN.map(link)}</ul>
+          <ul>{visible(ADMIN)}</ul>
         </nav>
       </header>
       <main class="container">
@@ -109,8 +146,15 @@ export function Layout(
       </main>
       <footer class="container">
         <small>
-          <a href="/docs">API docs</a> · <a href="/healthz">health</a> · <a href="/metrics">metrics</a>
+          <a href="/docs">{t("common.footer.docs")}</a> · <a href="/healthz">{t("common.footer.health")}</a>
+          {hasRole(page.role, "admin") && (
+            <>
+              {" · "}
+              <a href="/metrics">{t("common.footer.metrics")}</a>
+            </>
+          )}
         </small>
+        <LanguageForm page={page} />
       </footer>
     </Document>
   );

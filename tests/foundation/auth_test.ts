@@ -287,7 +287,7 @@ Deno.test("the organization switcher moves the session to another organization o
     const second = await created.json();
     const html = await (await fetch(`${t.url}/admin`, { headers: { cookie } })).text();
     assert.match(html, /action="\/admin\/switch-org"/);
-    assert.match(html, /ООО «Второе» \(owner\)/);
+    assert.match(html, /ООО «Второе» \(владелец\)/);
     const noCsrf = await fetch(`${t.url}/admin/switch-org`, {
       method: "POST",
       headers: { cookie },
@@ -333,7 +333,7 @@ Deno.test("a browser that opens a wrong admin link gets an HTML error page; prog
     assert.match(await page.text(), /data-testid="error-message">[^<]*cursor/);
     const missing = await fetch(`${t.url}/admin/nope`, { headers: { cookie, accept: "text/html" } });
     assert.equal(missing.status, 404);
-    assert.match(await missing.text(), /Not found/);
+    assert.match(await missing.text(), /Не найдено/);
     const api = await fetch(`${t.url}/admin/audit?cursor=garbage`, { headers: { cookie } });
     assert.equal(api.status, 422);
     assert.equal((await api.json()).error.code, "validation_failed");

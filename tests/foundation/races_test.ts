@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { startTestHub, type TestHub } from "../helpers/hub.ts";
 import { addMember, changeRole, listMembers, removeMember } from "../../lib/accounts/store.ts";
-import { createSession, getSession, reserveLoginAttempt } from "../../lib/accounts/sessions.ts";
+import { createSession, getSession } from "../../lib/accounts/sessions.ts";
+import { reserveLoginAttempt } from "../../lib/accounts/login_throttle.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 
 const OWNER = { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" };
@@ -32,10 +33,10 @@ Deno.test("reserveLoginAttempt() counts atomically under contention", async () =
   const kv = await Deno.openKv(":memory:");
   try {
     const results = await Promise.all(
-      Array.from({ length: 30 }, () => reserveLoginAttempt(kv, ["email:x"], { max: 7 })),
+      Array.from({ length: 30 }, () => reserveLoginAttempt(kv, [{ key: "account:x", max: 7 }])),
     );
-    assert.equal(results.filter(Boolean).length, 7);
-    assert.equal((await kv.get<number>(["login_fail", "email:x"])).value, 7);
+    assert.equal(results.filter((r) => r.ok).length, 7);
+    assert.equal((await kv.get<number>(["login_fail", "account:x"])).value, 7);
   } finally {
     kv.close();
   }
