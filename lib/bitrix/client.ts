@@ -158,13 +158,12 @@ export class BitrixClient {
         for (const [key, err] of Object.entries(parsed.result_error)) {
           const e = errorEnvelope.safeParse(err);
           if (e.success && RATE_LIMIT_CODES.has(e.data.error)) {
-            throw new UpstreamApiError(
-              SERVICE,
-              e.data.error,
-              `Bitrix24 batch command ${key}: ${e.data.error}`,
-              429,
-              true,
-            );
+            throw new UpstreamApiError(`Bitrix24 batch command ${key}: ${e.data.error}`, {
+              service: SERVICE,
+              code: e.data.error,
+              status: 429,
+              transient: true,
+            });
           }
         }
         return parsed;
@@ -255,14 +254,13 @@ export class BitrixClient {
     if (raw.status !== 200 || (err.success && body && typeof body === "object" && !("result" in body))) {
       if (err.success) throw apiError(method, err.data.error, err.data.error_description, raw.status);
       throw new UpstreamHttpError(
-        SERVICE,
         `Bitrix24 ${method} answered HTTP ${raw.status}: ${excerpt(redactText(raw.text), 200)}`,
-        raw.status,
+        { service: SERVICE, status: raw.status },
       );
     }
     const ok = okEnvelope.safeParse(body);
     if (!ok.success) {
-      throw new UpstreamHttpError(SERVICE, `Bitrix24 ${method} answered without a result`, 502);
+      throw new UpstreamHttpError(`Bitrix24 ${method} answered without a result`, { service: SERVICE, status: 502 });
     }
     return { result: ok.data.result, total: ok.data.total, next: ok.data.next };
   }
@@ -299,7 +297,7 @@ export function apiError(method: string, code: string, description: string, stat
     default:
       message = `Bitrix24 ${method} failed: ${code || "error"}${text ? ` — ${excerpt(text, 200)}` : ""}`;
   }
-  return new UpstreamApiError(SERVICE, code, message, status, TRANSIENT_CODES.has(code));
+  return new UpstreamApiError(message, { service: SERVICE, code, status, transient: TRANSIENT_CODES.has(code) });
 }
 
 function parseResult<S extends z.ZodType>(method: string, schema: S, result: unknown): z.output<S> {
@@ -307,9 +305,8 @@ function parseResult<S extends z.ZodType>(method: string, schema: S, result: unk
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UpstreamHttpError(
-      SERVICE,
       `Bitrix24 ${method} answered in an unexpected shape (${issue?.path.join(".") || "result"}: ${issue?.message})`,
-      502,
+      { service: SERVICE, status: 502 },
     );
   }
   return parsed.data;
@@ -318,5 +315,8 @@ function parseResult<S extends z.ZodType>(method: string, schema: S, result: unk
 function asArray(method: string, v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
   if (v && typeof v === "object") return Object.values(v); // PHP arrays with non-sequential keys
-  throw new UpstreamHttpError(SERVICE, `Bitrix24 ${method} answered a page that is not a list`, 502);
+  throw new UpstreamHttpError(`Bitrix24 ${method} answered a page that is not a list`, {
+    service: SERVICE,
+    status: 502,
+  });
 }

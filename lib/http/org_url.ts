@@ -42,6 +42,6 @@ export async function assertOrgUrl(
   const problem = await urlProblem(url, { allowPrivate: allowPrivateNetworks, resolve: deps.resolve });
   if (!problem) return;
   const message = `Refused the organization's ${setting} for ${service}: ${problem}`;
-  if (/does not resolve/.test(problem)) throw new UpstreamHttpError(service, message);
-  throw new UpstreamApiError(service, "address_refused", message, undefined, false);
+  if (/does not resolve/.test(problem)) throw new UpstreamHttpError(message, { service });
+  throw new UpstreamApiError(message, { service, code: "address_refused" });
 }

@@ -58,15 +58,11 @@ export async function requestText(
     });
   } catch (cause) {
     if (timeout.aborted) {
-      throw new UpstreamHttpError(service, `${service} did not answer within ${timeoutMs} ms`, undefined, undefined, {
-        cause,
-      });
+      throw new UpstreamHttpError(`${service} did not answer within ${timeoutMs} ms`, { service, cause });
     }
     if (signal?.aborted) throw cause;
     const why = cause instanceof Error ? cause.message : String(cause);
-    throw new UpstreamHttpError(service, `${service} is unreachable: ${redactText(why)}`, undefined, undefined, {
-      cause,
-    });
+    throw new UpstreamHttpError(`${service} is unreachable: ${redactText(why)}`, { service, cause });
   }
   let text: string;
   let truncated = false;
@@ -74,13 +70,11 @@ export async function requestText(
     if (maxBytes === undefined) text = await res.text();
     else ({ text, truncated } = await readCapped(res, maxBytes));
   } catch (cause) {
-    throw new UpstreamHttpError(
+    throw new UpstreamHttpError(`${service} broke off its answer: ${cause instanceof Error ? cause.message : cause}`, {
       service,
-      `${service} broke off its answer: ${cause instanceof Error ? cause.message : cause}`,
-      res.status,
-      undefined,
-      { cause },
-    );
+      status: res.status,
+      cause,
+    });
   }
   const raw: RawResponse = { status: res.status, headers: res.headers, text };
   if (truncated) raw.truncated = true;
@@ -123,9 +117,8 @@ export function parseJsonBody(service: string, raw: RawResponse): unknown {
     return JSON.parse(raw.text);
   } catch {
     throw new UpstreamHttpError(
-      service,
       `${service} answered HTTP ${raw.status} with a body that is not JSON: ${excerpt(redactText(raw.text), 200)}`,
-      raw.status >= 400 ? raw.status : 502,
+      { service, status: raw.status >= 400 ? raw.status : 502 },
     );
   }
 }

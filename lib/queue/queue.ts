@@ -7,7 +7,7 @@
  * API and the admin page can re-drive or discard it.
  */
 import { z } from "zod";
-import { isTransientError } from "../errors.ts";
+import { isRetryableJobError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
@@ -241,7 +241,7 @@ export class Queue {
         this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        if (isTransientError(error) && !ctx.lastAttempt) {
+        if (isRetryableJobError(error) && !ctx.lastAttempt) {
           // Re-enqueue the same envelope with the next wait and its attempt number.
           // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
           // count and prints the error to stderr; that path stays as the safety net for a

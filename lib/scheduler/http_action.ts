@@ -83,12 +83,11 @@ export async function runHttpAction(spec: HttpRequestSpec, opts: HttpActionOptio
       });
       last = raw;
       if (raw.status >= 400) {
-        throw new UpstreamHttpError(
-          host,
-          `${host} answered HTTP ${raw.status}: ${excerpt(redactText(raw.text), 200)}`,
-          raw.status,
-          retryAfterMs(raw.headers, opts.clock.now()),
-        );
+        throw new UpstreamHttpError(`${host} answered HTTP ${raw.status}: ${excerpt(redactText(raw.text), 200)}`, {
+          service: host,
+          status: raw.status,
+          retryAfterMs: retryAfterMs(raw.headers, opts.clock.now()),
+        });
       }
     }, {
       retries,
