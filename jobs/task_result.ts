@@ -10,9 +10,7 @@ import type { EnrichmentService } from "../lib/enrichment/mod.ts";
 import { RESULT_KIND } from "../lib/enrichment/mod.ts";
 import { sendWebhook } from "../lib/enrichment/webhooks.ts";
 import { defineJob } from "../lib/queue/queue.ts";
-import { TerminalJobError } from "../lib/errors.ts";
-import { urlProblem } from "../lib/http/url_guard.ts";
-import { generalSettings } from "../lib/general_settings.ts";
+import { orgAddressPolicy } from "../lib/general_settings.ts";
 
 const resultSchema = z.object({
   cursor: z.string(),
@@ -90,12 +88,10 @@ export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock" | "settings" | "
     async handle(p, ctx) {
       const hook = await svc.webhook(ctx.org);
       if (!hook) return; // switched off meanwhile
-      // The same address policy as scheduled HTTP actions: never link-local or cloud metadata,
-      // private networks only when the organization allows them (checked at delivery, after DNS).
-      const { allowPrivateNetworks } = await generalSettings(hub, ctx.org);
-      const problem = await urlProblem(hook.url, { allowPrivate: allowPrivateNetworks });
-      if (problem) throw new TerminalJobError(`Cannot deliver the result webhook: ${problem}`);
+      // The same address policy as scheduled HTTP actions, on the URL and every redirect hop
+      // (checked at delivery, after DNS); a refused address is not retried.
       await sendWebhook(hook.url, {
+        policy: await orgAddressPolicy(hub, ctx.org),
         secret: hook.secret,
         payload: { event: "task.result", results: p.results.map((r) => ({ task_id: r.task_id, id: r.id })) },
         fetch: hub.fetch,

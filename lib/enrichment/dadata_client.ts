@@ -8,11 +8,11 @@ import { z } from "zod";
 import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
-import { type CallOptions, type ClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
+import { type CallOptions, type EnrichmentClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
 
 const SERVICE = "DaData";
 
-export interface DadataOptions extends ClientOptions {
+export interface DadataOptions extends EnrichmentClientOptions {
   apiKey?: string;
   secretKey?: string;
 }
@@ -89,6 +89,7 @@ export class DadataClient {
         service: SERVICE,
         json: [source],
         headers: { authorization: `Token ${o.apiKey}`, "x-secret": o.secretKey! },
+        policy: o.policy,
         fetch: o.fetch,
         timeoutMs: o.timeoutMs ?? 10_000,
         signal: o.signal,

@@ -7,6 +7,7 @@
  */
 import { isTransientStatus, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { type FetchFn, requestText } from "../http/request.ts";
+import type { AddressPolicy } from "../http/url_guard.ts";
 
 /** Hex HMAC-SHA256 of `<timestamp>.<body>`. */
 export async function signWebhook(secret: string, timestamp: number, body: string): Promise<string> {
@@ -37,9 +38,11 @@ export async function verifyWebhook(
 /** POSTs one signed webhook. 408/425/429/5xx/network → retryable; another 4xx → the receiver refused it. */
 export async function sendWebhook(
   url: string,
-  { secret, payload, fetch, timeoutMs = 10_000, now = Date.now() }: {
+  { secret, payload, policy, fetch, timeoutMs = 10_000, now = Date.now() }: {
     secret: string;
     payload: unknown;
+    /** The organization's address policy, checked on the URL and every redirect. */
+    policy: AddressPolicy;
     fetch?: FetchFn;
     timeoutMs?: number;
     now?: number;
@@ -55,6 +58,9 @@ export async function sendWebhook(
       "x-shlyuz-timestamp": String(ts),
       "x-shlyuz-signature": `sha256=${await signWebhook(secret, ts, body)}`,
     },
+    // The signature is for the receiver the organization named, not for wherever it redirects.
+    secretHeaders: ["x-shlyuz-signature"],
+    policy,
     fetch,
     timeoutMs,
   });

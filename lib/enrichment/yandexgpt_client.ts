@@ -8,11 +8,11 @@ import { z } from "zod";
 import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
-import { type CallOptions, type ClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
+import { type CallOptions, type EnrichmentClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
 
 const SERVICE = "YandexGPT";
 
-export interface YandexGptOptions extends ClientOptions {
+export interface YandexGptOptions extends EnrichmentClientOptions {
   /** An API key (`Api-Key …`) or an IAM token (`t1.…`, sent as `Bearer`). */
   apiKey?: string;
   folderId?: string;
@@ -96,6 +96,7 @@ export class YandexGptClient {
         service: SERVICE,
         json: body,
         headers,
+        policy: o.policy,
         fetch: o.fetch,
         timeoutMs: o.timeoutMs ?? 30_000,
         signal: o.signal,

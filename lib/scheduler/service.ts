@@ -14,7 +14,7 @@ import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { SettingsStore } from "../settings.ts";
 import { zodIssues } from "../validation.ts";
-import { type GeneralSettings, generalSettingsSchema } from "../general_settings.ts";
+import { type GeneralSettings, generalSettingsSchema, orgAddressPolicy } from "../general_settings.ts";
 import { fireOccurrence } from "./fire.ts";
 import { formatInZone, nextOccurrence } from "./occurrences.ts";
 import { RunStore } from "./runs.ts";
@@ -43,6 +43,7 @@ export interface SchedulerDeps {
   config: Pick<
     Config,
     | "SHLYUZ_TIMEZONE"
+    | "SHLYUZ_ALLOW_PRIVATE_NETWORKS"
     | "SHLYUZ_SCHEDULER_BODY_LIMIT"
     | "SHLYUZ_SCHEDULER_RESPONSE_LIMIT"
     | "SHLYUZ_SCHEDULER_RUN_RETENTION_DAYS"
@@ -213,10 +214,9 @@ export class Scheduler {
         ...this.#planDeps(),
         queue: this.#deps.queue,
         events: this.#deps.events,
-        allowPrivate: async (org) => (await this.general(org)).allowPrivateNetworks,
+        addressPolicy: (org) => orgAddressPolicy(this.#deps, org, { resolve: this.#deps.resolve }),
         fetch: this.#deps.fetch,
         responseLimit: this.#deps.config.SHLYUZ_SCHEDULER_RESPONSE_LIMIT,
-        resolve: this.#deps.resolve,
       },
       payload,
       ctx,
@@ -252,8 +252,7 @@ export class Scheduler {
       if (!valid.ok) throw unprocessable("action.payload", `does not fit ${a.job}: ${valid.reason}`);
       return;
     }
-    const { allowPrivateNetworks } = await this.general(org);
-    const problem = await urlProblem(a.url, { allowPrivate: allowPrivateNetworks, resolve: false });
+    const problem = await urlProblem(a.url, await orgAddressPolicy(this.#deps, org, { resolve: false }));
     if (problem) throw unprocessable("action.url", problem);
   }
 
