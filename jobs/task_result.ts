@@ -11,6 +11,7 @@ import { RESULT_KIND } from "../lib/enrichment/mod.ts";
 import { sendWebhook } from "../lib/enrichment/webhooks.ts";
 import { defineJob } from "../lib/queue/queue.ts";
 import { orgAddressPolicy } from "../lib/general_settings.ts";
+import { TerminalJobError } from "../lib/errors.ts";
 
 const resultSchema = z.object({
   cursor: z.string(),
@@ -99,7 +100,7 @@ export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock" | "settings" | "
       // The same address policy as scheduled HTTP actions, on the URL and every redirect hop
       // (checked at delivery, after DNS); a refused address is not retried.
       await sendWebhook(hook.url, {
-        policy: await orgAddressPolicy(hub, ctx.org),
+        policy: { ...await orgAddressPolicy(hub, ctx.org), refusedAs: "Cannot deliver the result webhook" },
         secret: hook.secret,
         payload: { event: "task.result", results: p.results.map((r) => ({ task_id: r.task_id, id: r.id })) },
         fetch: hub.fetch,

@@ -132,7 +132,10 @@ export class OrgClients {
     // An organization's own base URL follows its address policy (checked by the guarded fetch on
     // every request and redirect, after DNS); the operator's env URLs are the operator's choice.
     const orgPolicy = await orgAddressPolicy({ settings, config: c }, org, { resolve: this.#o.resolve });
-    const policyFor = (url: string, envUrl: string) => (url === envUrl ? OPERATOR_POLICY : orgPolicy);
+    const policyFor = (url: string, envUrl: string, service: string, setting: string) =>
+      url === envUrl
+        ? OPERATOR_POLICY
+        : { ...orgPolicy, refusedAs: `Refused the organization's ${service} base URL (${setting}) for ${service}` };
     const common = {
       fetch,
       clock,
@@ -143,14 +146,14 @@ export class OrgClients {
       dadata: new DadataClient({
         ...dd,
         ...common,
-        policy: policyFor(dd.baseUrl, c.DADATA_BASE_URL),
+        policy: policyFor(dd.baseUrl, c.DADATA_BASE_URL, "DaData", "dadata.baseUrl"),
         credentialsFrom: ddOwn ? "organization" : "env",
       }),
       gpt: new YandexGptClient({
         ...yg,
         systemPrompt: yg.systemPrompt || undefined,
         ...common,
-        policy: policyFor(yg.baseUrl, c.YANDEXGPT_BASE_URL),
+        policy: policyFor(yg.baseUrl, c.YANDEXGPT_BASE_URL, "YandexGPT", "yandexgpt.baseUrl"),
         credentialsFrom: ygOwn ? "organization" : "env",
       }),
       expires: now + cacheMs,

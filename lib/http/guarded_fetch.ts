@@ -108,11 +108,13 @@ export async function guardedFetch(
 
 async function checkedUrl(url: string, policy: AddressPolicy, service: string, redirected: boolean): Promise<URL> {
   const u = parseCallableUrl(url);
-  const refused = (problem: string) =>
-    new UpstreamApiError(redirected ? `${service} redirected to a refused address: ${problem}` : problem, {
+  const refused = (problem: string) => {
+    const said = redirected ? `${service} redirected to a refused address: ${problem}` : problem;
+    return new UpstreamApiError(policy.refusedAs ? `${policy.refusedAs}: ${said}` : said, {
       service,
       code: "address_refused",
     });
+  };
   if (typeof u === "string") throw refused(u);
   const check = await checkHost(u.hostname, policy);
   if (check.ok) return u;

@@ -121,6 +121,11 @@ export interface AddressPolicy {
   allowPrivate: boolean | readonly Cidr[];
   /** Why private addresses are refused, for the message. Default: the organization's setting is off. */
   privateRefusal?: string;
+  /**
+   * What the policy guards, put before a refusal so the message says which
+   * setting to fix ("Refused the organization's DaData base URL (dadata.baseUrl) for DaData").
+   */
+  refusedAs?: string;
   /** The resolver; `false` checks only what the URL says (literal addresses, metadata names), for save-time checks. */
   resolve?: Resolver | false;
 }

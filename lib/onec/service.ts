@@ -80,9 +80,10 @@ export class OnecService {
     { org, deadline, onRequest }: { org: string; deadline?: number; onRequest?: (m: string) => void },
   ): Promise<BitrixClient> {
     if (!settings.webhookUrl) throw new NotConfiguredError();
-    const policy = settings.webhookUrl === this.#d.config.BITRIX_WEBHOOK
-      ? OPERATOR_POLICY
-      : await orgAddressPolicy(this.#d, org, { resolve: this.#d.resolve });
+    const policy = settings.webhookUrl === this.#d.config.BITRIX_WEBHOOK ? OPERATOR_POLICY : {
+      ...await orgAddressPolicy(this.#d, org, { resolve: this.#d.resolve }),
+      refusedAs: "Refused the organization's inbound webhook (webhookUrl) for Bitrix24",
+    };
     const { portal } = parseWebhookUrl(settings.webhookUrl);
     return new BitrixClient({
       baseUrl: settings.webhookUrl,
