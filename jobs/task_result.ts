@@ -70,8 +70,16 @@ export function taskAmqpJob(svc: EnrichmentService) {
     kind: AMQP_KIND,
     payload: taskAmqpPayload,
     backoffMs: [1000, 5000, 30_000, 120_000, 600_000, 1_800_000],
-    async handle(p) {
+    async handle(p, ctx) {
       if (!svc.bridge) return; // bridge switched off meanwhile
+      // The result queue is the operator's and carries one organization's results: a message
+      // of any other organization is a forgery (or a stale message from before AMQP_ORG changed).
+      const bridgeOrg = await svc.bridgeOrg();
+      if (ctx.org !== bridgeOrg) {
+        throw new TerminalJobError(
+          `task.amqp of organization ${ctx.org} refused: the RabbitMQ result queue carries only ${bridgeOrg}'s results`,
+        );
+      }
       await svc.bridge.publishResults(p.results.map((r) => ({ task_id: r.task_id, id: r.id })));
     },
   });

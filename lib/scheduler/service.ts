@@ -244,9 +244,14 @@ export class Scheduler {
   async #check(org: string, input: ScheduleInput) {
     const a = input.action;
     if (a.type === "internal") {
-      const kinds = this.#deps.queue.kinds().filter((k) => !k.startsWith("schedule."));
-      if (a.job.startsWith("schedule.") || !this.#deps.queue.has(a.job)) {
-        throw unprocessable("action.job", `unknown job ${a.job}; known jobs: ${kinds.join(", ") || "none"}`);
+      // Only kinds that declare themselves schedulable: the others act for the operator or
+      // across organizations (the RabbitMQ result queue), and a tenant must not forge them.
+      const kinds = this.#deps.queue.schedulableKinds();
+      if (!kinds.includes(a.job)) {
+        throw unprocessable(
+          "action.job",
+          `${a.job} is not a job organizations may schedule; schedulable jobs: ${kinds.join(", ") || "none"}`,
+        );
       }
       const valid = this.#deps.queue.validate(a.job, a.payload);
       if (!valid.ok) throw unprocessable("action.payload", `does not fit ${a.job}: ${valid.reason}`);

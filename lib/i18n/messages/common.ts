@@ -1,0 +1,41 @@
+/** Words every page shares: the frame, the navigation, the common verbs. */
+import { defineMessages } from "../define.ts";
+
+export const common = defineMessages({
+  ru: {
+    "common.brand": "Шлюз",
+    "common.nav.scheduler": "Планировщик",
+    "common.nav.onec": "1С → Битрикс24",
+    "common.nav.enrichment": "Обогащение",
+    "common.nav.connectors": "Коннекторы и SLA",
+    "common.nav.notifications": "Уведомления",
+    "common.nav.events": "События",
+    "common.nav.members": "Участники",
+    "common.nav.tokens": "API-токены",
+    "common.nav.audit": "Журнал аудита",
+    "common.nav.dead": "Недоставленные",
+    "common.save": "Сохранить",
+    "common.cancel": "Отмена",
+    "common.delete": "Удалить",
+    "common.retry": "Повторить",
+    "common.runs": "{count, plural, one {# запуск} few {# запуска} many {# запусков} other {# запуска}}",
+  },
+  en: {
+    "common.brand": "Shlyuz",
+    "common.nav.scheduler": "Scheduler",
+    "common.nav.onec": "1C → Bitrix24",
+    "common.nav.enrichment": "Enrichment",
+    "common.nav.connectors": "Connectors & SLA",
+    "common.nav.notifications": "Notifications",
+    "common.nav.events": "Events",
+    "common.nav.members": "Members",
+    "common.nav.tokens": "API tokens",
+    "common.nav.audit": "Audit log",
+    "common.nav.dead": "Dead letters",
+    "common.save": "Save",
+    "common.cancel": "Cancel",
+    "common.delete": "Delete",
+    "common.retry": "Retry",
+    "common.runs": "{count, plural, one {# run} other {# runs}}",
+  },
+});

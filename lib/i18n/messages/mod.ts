@@ -1,0 +1,24 @@
+/**
+ * The one message catalogue: every area's messages merged. An area adds one
+ * import and one entry in AREAS; its keys start with the area's name.
+ */
+import type { AreaMessages } from "../define.ts";
+import { common } from "./common.ts";
+
+const AREAS = [common] as const;
+
+type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
+export type MessageKey = KeysOf<(typeof AREAS)[number]>;
+
+function merge(locale: "ru" | "en"): Record<MessageKey, string> {
+  const out: Record<string, string> = {};
+  for (const area of AREAS) {
+    for (const [key, text] of Object.entries(area[locale])) {
+      if (key in out) throw new Error(`i18n: the message key ${key} is declared twice`);
+      out[key] = text;
+    }
+  }
+  return out as Record<MessageKey, string>;
+}
+
+export const MESSAGES = { ru: merge("ru"), en: merge("en") } as const;
