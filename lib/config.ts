@@ -36,6 +36,8 @@ export const configSchema = z.object({
   SHLYUZ_ADMIN_EMAIL: opt(z.string().email()),
   SHLYUZ_ADMIN_PASSWORD: opt(z.string().min(10, "must be at least 10 characters")),
   SHLYUZ_ADMIN_TOKEN: opt(z.string().min(24, "must be at least 24 characters")),
+  /** Bearer token for GET /metrics; unset: /metrics answers loopback peers only. */
+  SHLYUZ_METRICS_TOKEN: opt(z.string().min(24, "must be at least 24 characters")),
   SHLYUZ_ORG_NAME: z.preprocess(emptyAsUndefined, z.string().default("Shlyuz")),
   SHLYUZ_TIMEZONE: z.preprocess(
     emptyAsUndefined,
