@@ -77,7 +77,8 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
                   { name: "timezone", label: "Time zone (IANA)", value: settings.timezone, required: true },
                   {
                     name: "allowPrivateNetworks",
-                    label: "Allow outgoing calls to private networks (10/8, 192.168/16, 127/8)",
+                    label:
+                      "Allow outgoing calls to private networks (10/8, 192.168/16, 127/8) — only within what the operator allows (SHLYUZ_ALLOW_PRIVATE_NETWORKS)",
                     type: "checkbox",
                     value: settings.allowPrivateNetworks,
                   },
