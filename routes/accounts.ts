@@ -109,7 +109,8 @@ export function accountRoutes(_hub: Hub) {
     },
   );
 
-  app.use("/orgs/*", requireRole("viewer"));
+  // Reading is for every member; creating an organization is for owners — refused before the body is read.
+  app.use("/orgs/*", requireRoles("viewer", "owner"));
   app.openapi(
     createRoute({
       method: "get",

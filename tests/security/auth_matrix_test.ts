@@ -75,6 +75,21 @@ Deno.test("auth matrix from /openapi.json: no, wrong, revoked and removed member
       }
       exercised++;
     }
+    // A viewer reads; every write answers 403 before it looks at the body.
+    const viewer = await t.tokenFor("viewer");
+    let writes = 0;
+    for (const op of ops.filter((o) => o.method !== "GET")) {
+      const path = op.path.replace(/\{[^}]+\}/g, "01HZZZZZZZZZZZZZZZZZZZZZZZ");
+      const res = await t.api(path, {
+        method: op.method,
+        token: viewer,
+        ...(op.method === "DELETE" ? {} : { json: {} }),
+      });
+      await res.body?.cancel();
+      if (res.status !== 403) failures.push(`${op.method} ${op.path} as viewer: ${res.status}`);
+      writes++;
+    }
+    assert.ok(writes > 0, "the spec has writes");
     assert.equal(exercised, ops.length, "every secured operation was called");
     assert.deepEqual(failures, []);
   } finally {
