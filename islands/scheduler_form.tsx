@@ -31,8 +31,8 @@ export interface EditableSchedule {
 
 export interface SchedulerFormProps {
   defaultTimezone: string;
-  /** Job kinds an internal action may enqueue. */
-  jobs: string[];
+  /** Job kinds an organization may schedule, with the JSON Schema of each payload. */
+  jobs: Array<{ kind: string; payloadSchema: Record<string, unknown> }>;
   /** The schedule to edit; without it the form creates one. */
   schedule?: EditableSchedule;
 }
@@ -40,7 +40,7 @@ export interface SchedulerFormProps {
 const METHODS = ["POST", "GET", "PUT", "PATCH", "DELETE", "HEAD"];
 
 /** The form's text fields, prefilled from `s` (or the defaults of a new schedule). */
-function initialValues(s: EditableSchedule | undefined, jobs: string[]): Record<string, string> {
+function initialValues(s: EditableSchedule | undefined, jobs: SchedulerFormProps["jobs"]): Record<string, string> {
   const a = s?.action;
   const headers = a?.type === "http" && Object.keys(a.headers).length ? JSON.stringify(a.headers) : "";
   const payload = a?.type === "internal" && Object.keys(a.payload).length ? JSON.stringify(a.payload) : "";
@@ -53,7 +53,7 @@ function initialValues(s: EditableSchedule | undefined, jobs: string[]): Record<
     url: a?.type === "http" ? a.url : "",
     headers,
     body: a?.type === "http" ? a.body ?? "" : "",
-    job: a?.type === "internal" ? a.job : jobs[0] ?? "",
+    job: a?.type === "internal" ? a.job : jobs[0]?.kind ?? "",
     payload,
     overlap: s?.overlap ?? "skip",
     catchUp: s?.catchUp ?? "skip",
@@ -208,11 +208,17 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
             <label>
               Job
               <select {...bind("job")}>
-                {jobs.map((j) => <option key={j}>{j}</option>)}
+                {jobs.map((j) => <option key={j.kind}>{j.kind}</option>)}
               </select>
             </label>
             <label>
               Payload (JSON) <input {...bind("payload")} placeholder="{}" />
+              <details data-testid="job-payload-schema">
+                <summary>
+                  <small>Payload schema</small>
+                </summary>
+                <pre style="white-space:pre-wrap"><code>{JSON.stringify(jobs.find((j) => j.kind === v.job)?.payloadSchema ?? {}, null, 2)}</code></pre>
+              </details>
             </label>
           </div>
         )}

@@ -17,6 +17,7 @@ export function bitrixCacheRefreshJob(hub: Hub) {
   return defineJob({
     kind: BITRIX_CACHE_REFRESH,
     payload: z.object({ force: z.boolean().optional() }),
+    schedulable: true, // refreshes the message's own organization's caches
     async handle(payload, ctx) {
       if (!hub.onec) return;
       const r = await hub.onec.refreshCaches(ctx.org, { force: payload.force });

@@ -20,6 +20,7 @@ export function taskProcessJob(svc: EnrichmentService) {
   return defineJob({
     kind: PROCESS_KIND,
     payload: taskProcessPayload,
+    schedulable: true, // enqueues tasks of the message's own organization
     async handle(p, ctx) {
       await svc.processor.processQueued(ctx.org, p.tasks, p.source);
       await svc.processor.settled(ctx.id);

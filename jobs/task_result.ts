@@ -10,9 +10,8 @@ import type { EnrichmentService } from "../lib/enrichment/mod.ts";
 import { RESULT_KIND } from "../lib/enrichment/mod.ts";
 import { sendWebhook } from "../lib/enrichment/webhooks.ts";
 import { defineJob } from "../lib/queue/queue.ts";
+import { orgAddressPolicy } from "../lib/general_settings.ts";
 import { TerminalJobError } from "../lib/errors.ts";
-import { urlProblem } from "../lib/http/url_guard.ts";
-import { generalSettings } from "../lib/general_settings.ts";
 
 const resultSchema = z.object({
   cursor: z.string(),
@@ -70,8 +69,16 @@ export function taskAmqpJob(svc: EnrichmentService) {
     kind: AMQP_KIND,
     payload: taskAmqpPayload,
     backoffMs: [1000, 5000, 30_000, 120_000, 600_000, 1_800_000],
-    async handle(p) {
+    async handle(p, ctx) {
       if (!svc.bridge) return; // bridge switched off meanwhile
+      // The result queue is the operator's and carries one organization's results: a message
+      // of any other organization is a forgery (or a stale message from before AMQP_ORG changed).
+      const bridgeOrg = await svc.bridgeOrg();
+      if (ctx.org !== bridgeOrg) {
+        throw new TerminalJobError(
+          `task.amqp of organization ${ctx.org} refused: the RabbitMQ result queue carries only ${bridgeOrg}'s results`,
+        );
+      }
       await svc.bridge.publishResults(p.results.map((r) => ({ task_id: r.task_id, id: r.id })));
     },
   });
@@ -90,12 +97,10 @@ export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock" | "settings" | "
     async handle(p, ctx) {
       const hook = await svc.webhook(ctx.org);
       if (!hook) return; // switched off meanwhile
-      // The same address policy as scheduled HTTP actions: never link-local or cloud metadata,
-      // private networks only when the organization allows them (checked at delivery, after DNS).
-      const { allowPrivateNetworks } = await generalSettings(hub, ctx.org);
-      const problem = await urlProblem(hook.url, { allowPrivate: allowPrivateNetworks });
-      if (problem) throw new TerminalJobError(`Cannot deliver the result webhook: ${problem}`);
+      // The same address policy as scheduled HTTP actions, on the URL and every redirect hop
+      // (checked at delivery, after DNS); a refused address is not retried.
       await sendWebhook(hook.url, {
+        policy: { ...await orgAddressPolicy(hub, ctx.org), refusedAs: "Cannot deliver the result webhook" },
         secret: hook.secret,
         payload: { event: "task.result", results: p.results.map((r) => ({ task_id: r.task_id, id: r.id })) },
         fetch: hub.fetch,

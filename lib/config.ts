@@ -4,6 +4,7 @@
  * reads `Deno.env`.
  */
 import { z } from "zod";
+import { type Cidr, parseCidr } from "./http/cidr.ts";
 
 const optionalString = z.string().trim().min(1).optional().catch(undefined);
 const emptyAsUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
@@ -35,6 +36,8 @@ export const configSchema = z.object({
   SHLYUZ_ADMIN_EMAIL: opt(z.string().email()),
   SHLYUZ_ADMIN_PASSWORD: opt(z.string().min(10, "must be at least 10 characters")),
   SHLYUZ_ADMIN_TOKEN: opt(z.string().min(24, "must be at least 24 characters")),
+  /** Bearer token for GET /metrics; unset: /metrics answers loopback peers only. */
+  SHLYUZ_METRICS_TOKEN: opt(z.string().min(24, "must be at least 24 characters")),
   SHLYUZ_ORG_NAME: z.preprocess(emptyAsUndefined, z.string().default("Shlyuz")),
   SHLYUZ_TIMEZONE: z.preprocess(
     emptyAsUndefined,
@@ -88,6 +91,33 @@ export const configSchema = z.object({
   ),
   /** How long run history is kept, in days. */
   SHLYUZ_SCHEDULER_RUN_RETENTION_DAYS: positiveInt(30),
+  /**
+   * The operator's ceiling for private networks: `off` (no organization may
+   * reach them), `on` (organizations that allow it may reach any), or a
+   * comma-separated list of CIDR ranges they may reach at most.
+   */
+  SHLYUZ_ALLOW_PRIVATE_NETWORKS: z.preprocess(
+    emptyAsUndefined,
+    z.string().default("off").transform((s, ctx): boolean | Cidr[] => {
+      const value = s.trim().toLowerCase();
+      if (value === "off") return false;
+      if (value === "on") return true;
+      const ranges: Cidr[] = [];
+      for (const part of s.split(",")) {
+        const range = parseCidr(part);
+        if (!range) {
+          ctx.addIssue({
+            code: "custom",
+            message:
+              `must be off, on or comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8; "${part.trim()}" is none`,
+          });
+          return z.NEVER;
+        }
+        ranges.push(range);
+      }
+      return ranges;
+    }),
+  ),
   /** Set by Deno Deploy; there KV is managed and nothing may be written to local files. */
   DENO_DEPLOYMENT_ID: optionalString,
   DATABASE_URL: opt(z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")),
@@ -160,7 +190,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return parsed.data;
 }
 
-/** A config for tests: in-memory KV, no cron, fast retries. */
+/**
+ * A config for tests: in-memory KV, no cron, fast retries, and a loopback-only
+ * private-network ceiling so the local fakes on 127.0.0.1 can be reached by
+ * organizations that allow private networks.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     SHLYUZ_KV_PATH: ":memory:",
@@ -169,6 +203,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     SHLYUZ_QUEUE_BACKOFF_MS: "20,40",
     SHLYUZ_LOG_LEVEL: "error",
     PORT: "0",
+    SHLYUZ_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8",
     ...overrides,
   });
 }

@@ -29,39 +29,69 @@ export const httpErrors = {
   tooMany: (message: string) => new HttpError(429, "too_many_requests", message),
 };
 
+/** HTTP statuses worth retrying: timeouts, "too early", rate limits and server failures. */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** What an upstream error carries besides its message. */
+export interface UpstreamErrorOptions extends ErrorOptions {
+  /** The service called, for messages and metrics ("DaData", "Bitrix24", a scheduled action's host). */
+  service: string;
+  /** The HTTP status the upstream answered, when it answered. */
+  status?: number;
+}
+
 /**
  * The upstream could not be reached or answered with a transport-level
- * failure (network error, timeout, 5xx, 429, unparseable body).
+ * failure (network error, timeout, an HTTP error status, an unparseable body).
+ *
+ * @example
+ * throw new UpstreamHttpError("DaData failed with HTTP 502", { service: "DaData", status: 502 });
  */
 export class UpstreamHttpError extends Error {
   override name = "UpstreamHttpError";
-  constructor(
-    readonly service: string,
-    message: string,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-    options?: ErrorOptions,
-  ) {
+  readonly service: string;
+  readonly status?: number;
+  /** How long the upstream asked us to wait (`Retry-After`), in ms. */
+  readonly retryAfterMs?: number;
+  constructor(message: string, { service, status, retryAfterMs, ...options }: UpstreamErrorOptions & {
+    retryAfterMs?: number;
+  }) {
     super(message, options);
+    this.service = service;
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
   }
-  /** 429, 5xx and network failures (no status) are worth retrying. */
+  /** Network failures (no status) and the transient statuses (408, 425, 429, 5xx) are worth retrying. */
   get transient(): boolean {
-    return this.status === undefined || this.status === 429 || this.status >= 500;
+    return this.status === undefined || isTransientStatus(this.status);
   }
 }
 
-/** The upstream understood the request and refused it (an API-level error code). */
+/**
+ * The upstream understood the request and refused it (an API-level error
+ * code), or the hub refused to send it (code `address_refused`).
+ *
+ * @example
+ * throw new UpstreamApiError("Bitrix24 rejected the webhook", { service: "Bitrix24", code: "NO_AUTH_FOUND", status: 401 });
+ */
 export class UpstreamApiError extends Error {
   override name = "UpstreamApiError";
-  constructor(
-    readonly service: string,
-    readonly code: string,
-    message: string,
-    readonly status?: number,
-    readonly transient = false,
-    options?: ErrorOptions,
-  ) {
+  readonly service: string;
+  readonly code: string;
+  readonly status?: number;
+  /** Whether retrying can help (the service's own rate-limit codes); default false. */
+  readonly transient: boolean;
+  constructor(message: string, { service, code, status, transient = false, ...options }: UpstreamErrorOptions & {
+    code: string;
+    transient?: boolean;
+  }) {
     super(message, options);
+    this.service = service;
+    this.code = code;
+    this.status = status;
+    this.transient = transient;
   }
 }
 
@@ -70,12 +100,33 @@ export class TerminalJobError extends Error {
   override name = "TerminalJobError";
 }
 
-/** True when an error is worth retrying (network, timeouts, 429, 5xx). */
+/**
+ * True when an error is worth retrying: an upstream error that says so
+ * (network, timeouts, 408/425/429, 5xx, a service's rate-limit codes) or an
+ * HTTP error of the 5xx kind. Anything else — a programmer's mistake, a
+ * terminal job error, an error nobody classified — is not: retrying a bug
+ * only repeats it.
+ */
 export function isTransientError(error: unknown): boolean {
-  if (error instanceof TerminalJobError) return false;
   if (error instanceof UpstreamHttpError) return error.transient;
   if (error instanceof UpstreamApiError) return error.transient;
   if (error instanceof HttpError) return error.status >= 500;
+  return false;
+}
+
+/**
+ * Whether a queue job that threw may run again (within its kind's attempts):
+ * not for a terminal job error or an upstream error that is not transient
+ * (retrying cannot change the answer); yes for a transient one; and yes for
+ * an unclassified error, because a crash mid-handler (a KV commit that kept
+ * conflicting, a dropped database connection) is what bounded queue retries
+ * exist for — unlike a client's retry loop, where such an error is a bug.
+ */
+export function isRetryableJobError(error: unknown): boolean {
+  if (error instanceof TerminalJobError) return false;
+  if (error instanceof UpstreamHttpError || error instanceof UpstreamApiError || error instanceof HttpError) {
+    return isTransientError(error);
+  }
   return true;
 }
 

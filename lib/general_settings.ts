@@ -1,6 +1,8 @@
 /** The organization's general settings: its time zone and network policy for outgoing calls. */
 import { z } from "zod";
-import type { Hub } from "./hub.ts";
+import type { Config } from "./config.ts";
+import type { SettingsStore } from "./settings.ts";
+import { type AddressPolicy, effectivePolicy, type Resolver } from "./http/url_guard.ts";
 
 export const generalSettingsSchema = z.object({
   timezone: z.string().refine((tz) => {
@@ -18,6 +20,27 @@ export const generalSettingsSchema = z.object({
 export type GeneralSettings = z.infer<typeof generalSettingsSchema>;
 
 /** The organization's general settings over the env defaults. */
-export function generalSettings(hub: Pick<Hub, "settings" | "config">, org: string): Promise<GeneralSettings> {
+export function generalSettings(
+  hub: { settings: SettingsStore; config: Pick<Config, "SHLYUZ_TIMEZONE"> },
+  org: string,
+): Promise<GeneralSettings> {
   return hub.settings.get(org, "general", generalSettingsSchema, { timezone: hub.config.SHLYUZ_TIMEZONE });
+}
+
+/**
+ * The address policy for the organization's outgoing calls: its own setting,
+ * capped by the operator's ceiling. `resolve` is the DNS resolver (tests inject
+ * one; `false` for save-time checks of what a URL says).
+ */
+export async function orgAddressPolicy(
+  hub: { settings: SettingsStore; config: Pick<Config, "SHLYUZ_TIMEZONE" | "SHLYUZ_ALLOW_PRIVATE_NETWORKS"> },
+  org: string,
+  { resolve }: { resolve?: Resolver | false } = {},
+): Promise<AddressPolicy> {
+  const { allowPrivateNetworks } = await generalSettings(hub, org);
+  const policy = effectivePolicy({
+    tenantAllowsPrivate: allowPrivateNetworks,
+    ceiling: hub.config.SHLYUZ_ALLOW_PRIVATE_NETWORKS,
+  });
+  return resolve === undefined ? policy : { ...policy, resolve };
 }

@@ -16,7 +16,16 @@ import {
   passwordSchema,
   removeMember,
 } from "../lib/accounts/store.ts";
-import { createToken, listTokens, revokeToken } from "../lib/accounts/tokens.ts";
+import {
+  createToken,
+  getToken,
+  listTokens,
+  OPERATOR_BINDING,
+  revokeToken,
+  type TokenBinding,
+} from "../lib/accounts/tokens.ts";
+import type { AuthInfo } from "./app_env.ts";
+import { describeTokens } from "../lib/accounts/token_views.ts";
 import { listAudit } from "../lib/accounts/audit.ts";
 import { httpErrors } from "../lib/errors.ts";
 
@@ -37,13 +46,30 @@ const tokenSchema = z.object({
   id: z.string(),
   org: z.string(),
   name: z.string(),
-  role: roleSchema,
+  role: roleSchema.describe("The role the token was created with"),
+  effectiveRole: roleSchema.nullable().describe(
+    "What the token may do now: the lower of `role` and its creator's current role (operator tokens: `role`); null when it cannot authenticate (revoked, or its creator is no longer a member)",
+  ),
   prefix: z.string(),
   createdAt: z.string(),
   createdBy: z.string(),
+  creator: z.object({
+    kind: z.enum(["member", "operator"]),
+    userId: z.string().optional(),
+    email: z.string().optional().describe("Absent when the creator's user no longer exists"),
+  }).describe(
+    "Whose membership the token is bound to: a member (removing them revokes it, demoting them caps it) or the operator (SHLYUZ_ADMIN_TOKEN and tokens made with it)",
+  ),
   lastUsedAt: z.string().optional(),
   revokedAt: z.string().optional(),
 }).openapi("ApiToken");
+
+/** The binding a token created by this caller gets: the person's membership, or the calling token's own binding. */
+async function bindingOf(kv: Deno.Kv, auth: AuthInfo): Promise<TokenBinding> {
+  if (auth.userId) return { kind: "member", userId: auth.userId };
+  const caller = auth.tokenId ? await getToken(kv, auth.org, auth.tokenId) : null;
+  return caller?.boundTo ?? OPERATOR_BINDING;
+}
 
 const orgSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi("Organization");
 
@@ -83,7 +109,8 @@ export function accountRoutes(_hub: Hub) {
     },
   );
 
-  app.use("/orgs/*", requireRole("viewer"));
+  // Reading is for every member; creating an organization is for owners — refused before the body is read.
+  app.use("/orgs/*", requireRoles("viewer", "owner"));
   app.openapi(
     createRoute({
       method: "get",
@@ -229,7 +256,10 @@ export function accountRoutes(_hub: Hub) {
       security: bearer,
       responses: { 200: json(z.object({ items: z.array(tokenSchema) })), ...errorResponses },
     }),
-    async (c) => c.json({ items: await listTokens(c.var.hub.kv, c.var.auth.org) }, 200),
+    async (c) => {
+      const { kv } = c.var.hub;
+      return c.json({ items: await describeTokens(kv, c.var.auth.org, await listTokens(kv, c.var.auth.org)) }, 200);
+    },
   );
   app.openapi(
     createRoute({
@@ -255,8 +285,10 @@ export function accountRoutes(_hub: Hub) {
       if (!hasRole(auth.role, body.role)) {
         throw httpErrors.forbidden(`Cannot create a ${body.role} token: it would exceed your own role (${auth.role})`);
       }
-      const created = await createToken(c.var.hub.kv, auth.org, body, { actor: auth.actor });
-      return c.json(created, 201);
+      const { kv } = c.var.hub;
+      const created = await createToken(kv, auth.org, body, { actor: auth.actor, boundTo: await bindingOf(kv, auth) });
+      const [token] = await describeTokens(kv, auth.org, [created.token]);
+      return c.json({ token, value: created.value }, 201);
     },
   );
   app.openapi(
@@ -271,8 +303,10 @@ export function accountRoutes(_hub: Hub) {
     }),
     async (c) => {
       const auth = c.var.auth;
-      const token = await revokeToken(c.var.hub.kv, auth.org, c.req.valid("param").id, { actor: auth.actor });
-      return c.json(token, 200);
+      const { kv } = c.var.hub;
+      const token = await revokeToken(kv, auth.org, c.req.valid("param").id, { actor: auth.actor });
+      const [shown] = await describeTokens(kv, auth.org, [token]);
+      return c.json(shown, 200);
     },
   );
 

@@ -2,6 +2,7 @@
  * The HTTP application: middleware (request id, logs, metrics, body limit),
  * one error handler for the whole API, and the sub-apps of each area.
  */
+import { securityHeaders } from "./middleware/security_headers.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -42,6 +43,7 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   const app = new OpenAPIHono<AppEnv>({ strict: false });
   const log = hub.log.child("http");
 
+  app.use("*", securityHeaders(hub.config.PUBLIC_URL));
   app.use("*", async (c, next) => {
     const requestId = c.req.header("x-request-id")?.slice(0, 100) || newId();
     c.set("hub", hub);

@@ -11,6 +11,7 @@ import { newId } from "../ids.ts";
 import { type Actor, auditInto } from "./audit.ts";
 import { hashPassword } from "../crypto/password.ts";
 import type { Role } from "./roles.ts";
+import { revokeTokensOfMemberInto } from "./tokens.ts";
 
 export interface Org {
   id: string;
@@ -207,7 +208,13 @@ export async function changeRole(
   if (!res.ok) throw httpErrors.conflict("Cannot change role: the members changed meanwhile, try again");
 }
 
-/** Removes a member (not the last owner). */
+/**
+ * Removes a member (not the last owner) and, in the same commit, revokes the
+ * API tokens they created here (each audited): a removed person keeps no
+ * access through a token. `authenticateToken` also refuses a token whose
+ * creator is no longer a member, so a token created while the removal was
+ * in flight does not survive it either.
+ */
 export async function removeMember(
   kv: Deno.Kv,
   org: string,
@@ -221,7 +228,8 @@ export async function removeMember(
     if (actorRole !== "owner") throw httpErrors.forbidden("Cannot remove an owner: only owners can");
     await guardOwners(kv, org, op, "Cannot remove the last owner");
   }
-  auditInto(op, org, actor, "member.removed", { target: userId, now });
+  const revoked = await revokeTokensOfMemberInto(kv, op, { org, userId, actor, now });
+  auditInto(op, org, actor, "member.removed", { target: userId, details: { tokensRevoked: revoked }, now });
   const res = await op.commit();
   if (!res.ok) throw httpErrors.conflict("Cannot remove member: the members changed meanwhile, try again");
 }

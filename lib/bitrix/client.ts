@@ -12,6 +12,8 @@ import { type Clock, systemClock } from "../clock.ts";
 import { excerpt, isTransientError, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { type FetchFn, parseJsonBody, requestText } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
+import type { ClientOptions, ClientRetry } from "../http/client_options.ts";
+import type { AddressPolicy } from "../http/url_guard.ts";
 import type { Logger } from "../log.ts";
 import { redactText } from "../log.ts";
 import {
@@ -31,23 +33,19 @@ const SERVICE = "Bitrix24";
 export const RATE_LIMIT_CODES = new Set(["QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"]);
 const TRANSIENT_CODES = new Set([...RATE_LIMIT_CODES, "INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"]);
 
-export interface BitrixClientOptions {
-  /** `https://portal/rest/USER_ID/CODE/` */
-  webhookUrl: string;
-  fetch?: FetchFn;
+/** The shared client options (`baseUrl` is the inbound webhook URL `https://portal/rest/USER_ID/CODE/`) and the portal's limiter. */
+export interface BitrixClientOptions extends ClientOptions {
   /** Timeout of one HTTP call. Default 30 s (Bitrix cuts requests at 60 s). */
   timeoutMs?: number;
+  /** Backoff of retries: base and cap. Defaults 500 ms / 8 s; retries run until the deadline. */
+  retry?: ClientRetry;
   /** The portal's shared limiter; a private one is made when absent. */
   limiter?: RateLimiter;
   limits?: RateLimitOptions;
-  clock?: Clock;
-  log?: Logger;
   /** Default deadline (epoch ms) for calls that do not pass their own. */
   deadline?: number;
   /** Called once per HTTP request sent (metrics, benchmarks). */
   onRequest?: (method: string) => void;
-  /** Backoff base and cap for retries. Defaults 500 ms / 8 s. */
-  backoff?: { baseMs?: number; maxMs?: number };
 }
 
 export interface CallOptions {
@@ -91,7 +89,8 @@ export function webhookUserId(webhookUrl: string): number {
 export class BitrixClient {
   readonly portal: string;
   readonly #base: string;
-  readonly #fetch: FetchFn;
+  readonly #fetch?: FetchFn;
+  readonly #policy: AddressPolicy;
   readonly #timeoutMs: number;
   readonly #limiter: RateLimiter;
   readonly #clock: Clock;
@@ -99,11 +98,14 @@ export class BitrixClient {
   readonly #deadline?: number;
   readonly #onRequest?: (method: string) => void;
   readonly #backoff: { baseMs: number; maxMs: number };
+  readonly #onRetry?: ClientRetry["onRetry"];
+  readonly #retries: number;
 
   constructor(
     {
-      webhookUrl,
-      fetch = globalThis.fetch,
+      baseUrl,
+      policy,
+      fetch,
       timeoutMs = 30_000,
       limiter,
       limits,
@@ -111,20 +113,24 @@ export class BitrixClient {
       log,
       deadline,
       onRequest,
-      backoff = {},
+      retry = {},
     }: BitrixClientOptions,
   ) {
-    const { portal, base } = parseWebhookUrl(webhookUrl);
+    const { portal, base } = parseWebhookUrl(baseUrl);
     this.portal = portal;
     this.#base = base;
     this.#fetch = fetch;
+    this.#policy = policy;
     this.#timeoutMs = timeoutMs;
     this.#clock = clock;
     this.#limiter = limiter ?? new RateLimiter(limits, clock);
     this.#log = log;
     this.#deadline = deadline;
     this.#onRequest = onRequest;
-    this.#backoff = { baseMs: backoff.baseMs ?? 500, maxMs: backoff.maxMs ?? 8000 };
+    this.#backoff = { baseMs: retry.baseMs ?? 500, maxMs: retry.maxMs ?? 8000 };
+    this.#onRetry = retry.onRetry;
+    // Bitrix24's limits clear within seconds: retry until the deadline rather than a few times.
+    this.#retries = retry.retries ?? 50;
   }
 
   /** Calls one method and returns `{result, total, next}`; throws UpstreamApiError / UpstreamHttpError. */
@@ -158,13 +164,12 @@ export class BitrixClient {
         for (const [key, err] of Object.entries(parsed.result_error)) {
           const e = errorEnvelope.safeParse(err);
           if (e.success && RATE_LIMIT_CODES.has(e.data.error)) {
-            throw new UpstreamApiError(
-              SERVICE,
-              e.data.error,
-              `Bitrix24 batch command ${key}: ${e.data.error}`,
-              429,
-              true,
-            );
+            throw new UpstreamApiError(`Bitrix24 batch command ${key}: ${e.data.error}`, {
+              service: SERVICE,
+              code: e.data.error,
+              status: 429,
+              transient: true,
+            });
           }
         }
         return parsed;
@@ -216,7 +221,7 @@ export class BitrixClient {
   #withRetry<T>(method: string, opts: CallOptions, fn: () => Promise<T>): Promise<T> {
     const deadline = opts.deadline ?? this.#deadline ?? this.#clock.now() + 60_000;
     return withRetry(fn, {
-      retries: 50,
+      retries: this.#retries,
       baseMs: this.#backoff.baseMs,
       maxMs: this.#backoff.maxMs,
       clock: this.#clock,
@@ -224,6 +229,7 @@ export class BitrixClient {
       signal: opts.signal,
       isRetryable: (e) => opts.write ? isRateLimited(e) : (isRateLimited(e) || isTransientError(e)),
       onRetry: (error, attempt, waitMs) => {
+        this.#onRetry?.(error, attempt, waitMs);
         if (error instanceof UpstreamApiError && error.code === "QUERY_LIMIT_EXCEEDED") this.#limiter.penalize();
         this.#log?.debug("Bitrix24 call retried", {
           method,
@@ -246,6 +252,8 @@ export class BitrixClient {
       service: SERVICE,
       json: params,
       headers: { "user-agent": "shlyuz/1" },
+      // The address policy on the webhook URL and on every redirect hop.
+      policy: this.#policy,
       fetch: this.#fetch,
       timeoutMs,
       signal: opts.signal,
@@ -255,14 +263,13 @@ export class BitrixClient {
     if (raw.status !== 200 || (err.success && body && typeof body === "object" && !("result" in body))) {
       if (err.success) throw apiError(method, err.data.error, err.data.error_description, raw.status);
       throw new UpstreamHttpError(
-        SERVICE,
         `Bitrix24 ${method} answered HTTP ${raw.status}: ${excerpt(redactText(raw.text), 200)}`,
-        raw.status,
+        { service: SERVICE, status: raw.status },
       );
     }
     const ok = okEnvelope.safeParse(body);
     if (!ok.success) {
-      throw new UpstreamHttpError(SERVICE, `Bitrix24 ${method} answered without a result`, 502);
+      throw new UpstreamHttpError(`Bitrix24 ${method} answered without a result`, { service: SERVICE, status: 502 });
     }
     return { result: ok.data.result, total: ok.data.total, next: ok.data.next };
   }
@@ -299,7 +306,7 @@ export function apiError(method: string, code: string, description: string, stat
     default:
       message = `Bitrix24 ${method} failed: ${code || "error"}${text ? ` — ${excerpt(text, 200)}` : ""}`;
   }
-  return new UpstreamApiError(SERVICE, code, message, status, TRANSIENT_CODES.has(code));
+  return new UpstreamApiError(message, { service: SERVICE, code, status, transient: TRANSIENT_CODES.has(code) });
 }
 
 function parseResult<S extends z.ZodType>(method: string, schema: S, result: unknown): z.output<S> {
@@ -307,9 +314,8 @@ function parseResult<S extends z.ZodType>(method: string, schema: S, result: unk
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UpstreamHttpError(
-      SERVICE,
       `Bitrix24 ${method} answered in an unexpected shape (${issue?.path.join(".") || "result"}: ${issue?.message})`,
-      502,
+      { service: SERVICE, status: 502 },
     );
   }
   return parsed.data;
@@ -318,5 +324,8 @@ function parseResult<S extends z.ZodType>(method: string, schema: S, result: unk
 function asArray(method: string, v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
   if (v && typeof v === "object") return Object.values(v); // PHP arrays with non-sequential keys
-  throw new UpstreamHttpError(SERVICE, `Bitrix24 ${method} answered a page that is not a list`, 502);
+  throw new UpstreamHttpError(`Bitrix24 ${method} answered a page that is not a list`, {
+    service: SERVICE,
+    status: 502,
+  });
 }

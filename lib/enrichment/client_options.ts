@@ -1,21 +1,9 @@
-/** The options every enrichment client shares (the project's client surface). */
-import type { Clock } from "../clock.ts";
-import type { FetchFn } from "../http/request.ts";
+/** What the enrichment clients add to the shared client options (lib/http/client_options.ts). */
+import type { ClientOptions } from "../http/client_options.ts";
+import { clientRetryOptions } from "../http/client_options.ts";
 import type { RetryOptions } from "../http/retry.ts";
 
-export interface ClientOptions {
-  baseUrl: string;
-  fetch?: FetchFn;
-  /** Per attempt. Default 10 000 ms. */
-  timeoutMs?: number;
-  /** Retries after the first attempt on 429, 5xx, network errors and malformed answers. Default 3. */
-  retries?: number;
-  /** First backoff step (ms); the waits double with full jitter. Default 200. */
-  retryBaseMs?: number;
-  clock?: Clock;
-  random?: () => number;
-  signal?: AbortSignal;
-  onRetry?: (error: unknown, attempt: number, waitMs: number) => void;
+export interface EnrichmentClientOptions extends ClientOptions {
   /**
    * Where the credentials come from, for the "not configured" message: "organization" when
    * the organization set its own base URL or keys (then no env credential applies). Default "env".
@@ -29,17 +17,9 @@ export interface CallOptions {
   deadline?: number;
 }
 
-/** The `withRetry` options every enrichment client uses, from its options and the call's deadline. */
+/** The `withRetry` options every enrichment client uses: 3 retries from 200 ms unless the options say otherwise. */
 export function retryOptions(o: ClientOptions, call: CallOptions = {}): RetryOptions {
-  return {
-    retries: o.retries ?? 3,
-    baseMs: o.retryBaseMs ?? 200,
-    clock: o.clock,
-    random: o.random,
-    signal: o.signal,
-    onRetry: o.onRetry,
-    deadline: call.deadline,
-  };
+  return clientRetryOptions(o, { retries: 3, baseMs: 200, deadline: call.deadline });
 }
 
 /** Removes a credential from text quoted back by an upstream ("disabled for token 'XXX'"). */

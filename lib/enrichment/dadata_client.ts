@@ -8,11 +8,11 @@ import { z } from "zod";
 import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
-import { type CallOptions, type ClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
+import { type CallOptions, type EnrichmentClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
 
 const SERVICE = "DaData";
 
-export interface DadataOptions extends ClientOptions {
+export interface DadataOptions extends EnrichmentClientOptions {
   apiKey?: string;
   secretKey?: string;
 }
@@ -76,11 +76,10 @@ export class DadataClient {
     if (!o.apiKey || !o.secretKey) {
       return Promise.reject(
         new UpstreamApiError(
-          SERVICE,
-          "not_configured",
           o.credentialsFrom === "organization"
             ? "DaData is not configured for this organization: its settings set their own base URL or keys, so DADATA_API_KEY and DADATA_SECRET_KEY from the environment are not used — set both apiKey and secretKey in the organization's DaData settings"
             : "DaData is not configured: set DADATA_API_KEY and DADATA_SECRET_KEY, or the organization's DaData keys",
+          { service: SERVICE, code: "not_configured" },
         ),
       );
     }
@@ -90,6 +89,7 @@ export class DadataClient {
         service: SERVICE,
         json: [source],
         headers: { authorization: `Token ${o.apiKey}`, "x-secret": o.secretKey! },
+        policy: o.policy,
         fetch: o.fetch,
         timeoutMs: o.timeoutMs ?? 10_000,
         signal: o.signal,
@@ -99,11 +99,10 @@ export class DadataClient {
       const parsed = schema.safeParse(body);
       if (!parsed.success) {
         throw new UpstreamHttpError(
-          SERVICE,
           `DaData answered clean/${kind} with an unexpected shape (expected an array with one record): ${
             excerpt(raw.text, 200)
           }`,
-          502,
+          { service: SERVICE, status: 502 },
         );
       }
       return parsed.data[0];
@@ -116,39 +115,36 @@ export class DadataClient {
     const tail = said ? `: ${said}` : "";
     const s = raw.status;
     if (s === 429) {
-      return new UpstreamHttpError(
-        SERVICE,
-        `DaData is rate limiting requests (HTTP 429)${tail}`,
-        s,
-        retryAfterMs(raw.headers),
-      );
+      return new UpstreamHttpError(`DaData is rate limiting requests (HTTP 429)${tail}`, {
+        service: SERVICE,
+        status: s,
+        retryAfterMs: retryAfterMs(raw.headers),
+      });
     }
-    if (s >= 500) return new UpstreamHttpError(SERVICE, `DaData failed with HTTP ${s}${tail}`, s);
+    if (s >= 500) return new UpstreamHttpError(`DaData failed with HTTP ${s}${tail}`, { service: SERVICE, status: s });
     if (s === 401) {
       return new UpstreamApiError(
-        SERVICE,
-        "unauthorized",
         `DaData rejected the request without valid credentials (HTTP 401${tail}) — check DADATA_API_KEY and DADATA_SECRET_KEY`,
-        s,
+        { service: SERVICE, code: "unauthorized", status: s },
       );
     }
     if (s === 403) {
       return new UpstreamApiError(
-        SERVICE,
-        "forbidden",
         `DaData rejected the API key (HTTP 403${tail}) — check DADATA_API_KEY and DADATA_SECRET_KEY, the balance and the daily limit`,
-        s,
+        { service: SERVICE, code: "forbidden", status: s },
       );
     }
     if (s === 404 || s === 405) {
       return new UpstreamApiError(
-        SERVICE,
-        "bad_url",
         `DaData answered HTTP ${s} — check DADATA_BASE_URL (expected https://cleaner.dadata.ru)`,
-        s,
+        { service: SERVICE, code: "bad_url", status: s },
       );
     }
-    return new UpstreamApiError(SERVICE, "rejected", `DaData rejected the request (HTTP ${s}${tail})`, s);
+    return new UpstreamApiError(`DaData rejected the request (HTTP ${s}${tail})`, {
+      service: SERVICE,
+      code: "rejected",
+      status: s,
+    });
   }
 }
 

@@ -8,10 +8,9 @@
 import { z } from "zod";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { UpstreamApiError, UpstreamHttpError } from "../errors.ts";
-import { assertOrgUrl } from "../http/org_url.ts";
+import { orgAddressPolicy } from "../general_settings.ts";
 import type { FetchFn } from "../http/request.ts";
-import type { Resolver } from "../http/url_guard.ts";
+import { OPERATOR_POLICY, type Resolver } from "../http/url_guard.ts";
 import type { SettingsStore } from "../settings.ts";
 import { DadataClient } from "./dadata_client.ts";
 import type { Enrich } from "./processor_types.ts";
@@ -64,8 +63,6 @@ export interface OrgClientsOptions {
 interface Clients {
   dadata: DadataClient;
   gpt: YandexGptClient;
-  /** Why a service's base URL must not be called now (the address policy), if it must not. */
-  refused: { dadata?: Error; gpt?: Error };
   expires: number;
 }
 
@@ -85,8 +82,6 @@ export class OrgClients {
 
   readonly enrich: Enrich = async (org, task, call = {}) => {
     const c = await this.#clients(org);
-    const refused = task.task_type === "phone" || task.task_type === "email" ? c.refused.dadata : c.refused.gpt;
-    if (refused) throw refused;
     if (task.task_type === "phone") return await c.dadata.cleanPhone(task.data, call);
     if (task.task_type === "email") return await c.dadata.cleanEmail(task.data, call);
     return (await c.gpt.complete(task.data, call)).text;
@@ -134,39 +129,33 @@ export class OrgClients {
         ygStored,
       ),
     );
-    // An organization's own base URL follows the outgoing-address policy, checked again at every
-    // build (each cacheMs at most) because DNS can change; the operator's env URLs are not checked.
-    // A refused URL fails only the tasks of its own service.
-    const guard = { settings, config: c, resolve: this.#o.resolve };
-    const refusal = (p: Promise<void>) =>
-      p.then(() => undefined, (e: unknown) => {
-        if (e instanceof UpstreamApiError || e instanceof UpstreamHttpError) return e;
-        throw e;
-      });
-    const refused = {
-      dadata: await refusal(assertOrgUrl(guard, org, {
-        url: dd.baseUrl,
-        envUrl: c.DADATA_BASE_URL,
-        service: "DaData",
-        setting: "DaData base URL (dadata.baseUrl)",
-      })),
-      gpt: await refusal(assertOrgUrl(guard, org, {
-        url: yg.baseUrl,
-        envUrl: c.YANDEXGPT_BASE_URL,
-        service: "YandexGPT",
-        setting: "YandexGPT base URL (yandexgpt.baseUrl)",
-      })),
+    // An organization's own base URL follows its address policy (checked by the guarded fetch on
+    // every request and redirect, after DNS); the operator's env URLs are the operator's choice.
+    const orgPolicy = await orgAddressPolicy({ settings, config: c }, org, { resolve: this.#o.resolve });
+    const policyFor = (url: string, envUrl: string, service: string, setting: string) =>
+      url === envUrl
+        ? OPERATOR_POLICY
+        : { ...orgPolicy, refusedAs: `Refused the organization's ${service} base URL (${setting}) for ${service}` };
+    const common = {
+      fetch,
+      clock,
+      timeoutMs: c.ENRICH_TIMEOUT_MS,
+      retry: { retries: c.ENRICH_RETRIES, baseMs: retryBaseMs },
     };
-    const common = { fetch, clock, timeoutMs: c.ENRICH_TIMEOUT_MS, retries: c.ENRICH_RETRIES, retryBaseMs };
     return {
-      dadata: new DadataClient({ ...dd, ...common, credentialsFrom: ddOwn ? "organization" : "env" }),
+      dadata: new DadataClient({
+        ...dd,
+        ...common,
+        policy: policyFor(dd.baseUrl, c.DADATA_BASE_URL, "DaData", "dadata.baseUrl"),
+        credentialsFrom: ddOwn ? "organization" : "env",
+      }),
       gpt: new YandexGptClient({
         ...yg,
         systemPrompt: yg.systemPrompt || undefined,
         ...common,
+        policy: policyFor(yg.baseUrl, c.YANDEXGPT_BASE_URL, "YandexGPT", "yandexgpt.baseUrl"),
         credentialsFrom: ygOwn ? "organization" : "env",
       }),
-      refused,
       expires: now + cacheMs,
     };
   }

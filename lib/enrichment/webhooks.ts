@@ -5,8 +5,9 @@
  * `X-Shlyuz-Timestamp: <unix seconds>` (the receiver rejects old timestamps
  * to stop replays). Retries come from the queue (`task.webhook`).
  */
-import { UpstreamApiError, UpstreamHttpError } from "../errors.ts";
+import { isTransientStatus, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { type FetchFn, requestText } from "../http/request.ts";
+import type { AddressPolicy } from "../http/url_guard.ts";
 
 /** Hex HMAC-SHA256 of `<timestamp>.<body>`. */
 export async function signWebhook(secret: string, timestamp: number, body: string): Promise<string> {
@@ -34,12 +35,14 @@ export async function verifyWebhook(
   return sig === `sha256=${await signWebhook(secret, ts, body)}`;
 }
 
-/** POSTs one signed webhook. 429/5xx/network → retryable; another 4xx → the receiver refused it. */
+/** POSTs one signed webhook. 408/425/429/5xx/network → retryable; another 4xx → the receiver refused it. */
 export async function sendWebhook(
   url: string,
-  { secret, payload, fetch, timeoutMs = 10_000, now = Date.now() }: {
+  { secret, payload, policy, fetch, timeoutMs = 10_000, now = Date.now() }: {
     secret: string;
     payload: unknown;
+    /** The organization's address policy, checked on the URL and every redirect. */
+    policy: AddressPolicy;
     fetch?: FetchFn;
     timeoutMs?: number;
     now?: number;
@@ -55,17 +58,21 @@ export async function sendWebhook(
       "x-shlyuz-timestamp": String(ts),
       "x-shlyuz-signature": `sha256=${await signWebhook(secret, ts, body)}`,
     },
+    // The signature is for the receiver the organization named, not for wherever it redirects.
+    secretHeaders: ["x-shlyuz-signature"],
+    policy,
     fetch,
     timeoutMs,
   });
   if (raw.status >= 200 && raw.status < 300) return;
-  if (raw.status === 429 || raw.status === 408 || raw.status >= 500) {
-    throw new UpstreamHttpError("Webhook", `The webhook receiver answered HTTP ${raw.status}`, raw.status);
+  if (isTransientStatus(raw.status)) {
+    throw new UpstreamHttpError(`The webhook receiver answered HTTP ${raw.status}`, {
+      service: "Webhook",
+      status: raw.status,
+    });
   }
   throw new UpstreamApiError(
-    "Webhook",
-    "rejected",
     `The webhook receiver refused the delivery with HTTP ${raw.status} — check the URL and that it verifies the signature with the organization's webhook secret`,
-    raw.status,
+    { service: "Webhook", code: "rejected", status: raw.status },
   );
 }

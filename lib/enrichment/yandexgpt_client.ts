@@ -8,11 +8,11 @@ import { z } from "zod";
 import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
-import { type CallOptions, type ClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
+import { type CallOptions, type EnrichmentClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
 
 const SERVICE = "YandexGPT";
 
-export interface YandexGptOptions extends ClientOptions {
+export interface YandexGptOptions extends EnrichmentClientOptions {
   /** An API key (`Api-Key …`) or an IAM token (`t1.…`, sent as `Bearer`). */
   apiKey?: string;
   folderId?: string;
@@ -46,11 +46,10 @@ export function modelUri(model: string, folderId: string | undefined, fromOrgani
   if (/^[a-z]+:\/\//.test(model)) return model;
   if (!folderId) {
     throw new UpstreamApiError(
-      SERVICE,
-      "not_configured",
       fromOrganization
         ? "YandexGPT is not configured for this organization: its settings set their own base URL, key or folder, so YANDEXGPT_FOLDER_ID from the environment is not used — set folderId in the organization's YandexGPT settings (or a full gpt:// model URI)"
         : "YandexGPT is not configured: set YANDEXGPT_FOLDER_ID (or a full gpt:// model URI)",
+      { service: SERVICE, code: "not_configured" },
     );
   }
   return `gpt://${folderId}/${model}`;
@@ -69,11 +68,10 @@ export class YandexGptClient {
     const o = this.#o;
     if (!o.apiKey) {
       throw new UpstreamApiError(
-        SERVICE,
-        "not_configured",
         o.credentialsFrom === "organization"
           ? "YandexGPT is not configured for this organization: its settings set their own base URL, key or folder, so YANDEXGPT_API_KEY from the environment is not used — set apiKey in the organization's YandexGPT settings"
           : "YandexGPT is not configured: set YANDEXGPT_API_KEY, or the organization's YandexGPT key",
+        { service: SERVICE, code: "not_configured" },
       );
     }
     const uri = modelUri(o.model ?? "yandexgpt-lite/latest", o.folderId, o.credentialsFrom === "organization");
@@ -98,6 +96,7 @@ export class YandexGptClient {
         service: SERVICE,
         json: body,
         headers,
+        policy: o.policy,
         fetch: o.fetch,
         timeoutMs: o.timeoutMs ?? 30_000,
         signal: o.signal,
@@ -106,17 +105,15 @@ export class YandexGptClient {
       const parsed = completionSchema.safeParse(parseJsonBody(SERVICE, raw));
       if (!parsed.success) {
         throw new UpstreamHttpError(
-          SERVICE,
           `YandexGPT answered with an unexpected shape (expected result.alternatives): ${excerpt(raw.text, 200)}`,
-          502,
+          { service: SERVICE, status: 502 },
         );
       }
       const alt = parsed.data.result.alternatives[0];
       if (alt.status === "ALTERNATIVE_STATUS_CONTENT_FILTER") {
         throw new UpstreamApiError(
-          SERVICE,
-          "content_filter",
           "YandexGPT refused to answer: the prompt or the answer hit its content filter — rephrase the prompt",
+          { service: SERVICE, code: "content_filter" },
         );
       }
       return {
@@ -134,38 +131,37 @@ export class YandexGptClient {
     const tail = said ? `: ${said}` : "";
     const s = raw.status;
     if (s === 429) {
-      return new UpstreamHttpError(SERVICE, `YandexGPT quota exceeded (HTTP 429)${tail}`, s, retryAfterMs(raw.headers));
+      return new UpstreamHttpError(`YandexGPT quota exceeded (HTTP 429)${tail}`, {
+        service: SERVICE,
+        status: s,
+        retryAfterMs: retryAfterMs(raw.headers),
+      });
     }
-    if (s >= 500) return new UpstreamHttpError(SERVICE, `YandexGPT failed with HTTP ${s}${tail}`, s);
+    if (s >= 500) {
+      return new UpstreamHttpError(`YandexGPT failed with HTTP ${s}${tail}`, { service: SERVICE, status: s });
+    }
     if (s === 401) {
-      return new UpstreamApiError(
-        SERVICE,
-        "unauthorized",
-        `YandexGPT rejected the API key (HTTP 401${tail}) — check YANDEXGPT_API_KEY`,
-        s,
-      );
+      return new UpstreamApiError(`YandexGPT rejected the API key (HTTP 401${tail}) — check YANDEXGPT_API_KEY`, {
+        service: SERVICE,
+        code: "unauthorized",
+        status: s,
+      });
     }
     if (s === 403) {
       return new UpstreamApiError(
-        SERVICE,
-        "forbidden",
         `YandexGPT denied access (HTTP 403${tail}) — the key's service account needs the ai.languageModels.user role in folder YANDEXGPT_FOLDER_ID`,
-        s,
+        { service: SERVICE, code: "forbidden", status: s },
       );
     }
     if (s === 404) {
       return new UpstreamApiError(
-        SERVICE,
-        "bad_url",
         "YandexGPT answered HTTP 404 — check YANDEXGPT_BASE_URL (expected https://llm.api.cloud.yandex.net) and YANDEXGPT_MODEL",
-        s,
+        { service: SERVICE, code: "bad_url", status: s },
       );
     }
     return new UpstreamApiError(
-      SERVICE,
-      "rejected",
       `YandexGPT rejected the request (HTTP ${s}${tail}) — check YANDEXGPT_MODEL, YANDEXGPT_FOLDER_ID and the prompt settings`,
-      s,
+      { service: SERVICE, code: "rejected", status: s },
     );
   }
 }

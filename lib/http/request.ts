@@ -1,12 +1,15 @@
 /**
- * The one way Shlyuz calls an external HTTP API: a timeout on every call,
- * network failures and HTTP failures as distinct errors, bodies cut short in
- * messages, and credentials never in a message.
+ * The one way Shlyuz calls an external HTTP API: through the guarded fetch
+ * (the address policy on the request and every redirect hop), a timeout on
+ * every call, network failures and HTTP failures as distinct errors, bodies
+ * cut short in messages, and credentials never in a message.
  */
-import { excerpt, UpstreamHttpError } from "../errors.ts";
+import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { redactText } from "../log.ts";
+import { type FetchFn, guardedFetch } from "./guarded_fetch.ts";
+import type { AddressPolicy } from "./url_guard.ts";
 
-export type FetchFn = typeof globalThis.fetch;
+export type { FetchFn } from "./guarded_fetch.ts";
 
 export interface RequestOptions {
   /** Name of the service, used in error messages ("DaData", "Bitrix24"). */
@@ -15,7 +18,16 @@ export interface RequestOptions {
   headers?: HeadersInit;
   /** A value to send as JSON, or a ready body. */
   json?: unknown;
-  body?: BodyInit;
+  body?: string | Uint8Array<ArrayBuffer>;
+  /**
+   * Which addresses the URL and every redirect may reach: the organization's
+   * policy for a URL it chose, OPERATOR_POLICY for the operator's own (env).
+   */
+  policy: AddressPolicy;
+  /** Redirect hops followed through the policy. Default 5. */
+  maxRedirects?: number;
+  /** Header names dropped on a cross-origin redirect besides the usual secret ones. */
+  secretHeaders?: readonly string[];
   fetch?: FetchFn;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -38,8 +50,20 @@ export interface RawResponse {
 /** Sends a request and returns status, headers and the body text. Throws UpstreamHttpError on network failure or timeout. */
 export async function requestText(
   url: string,
-  { service, method = "POST", headers, json, body, fetch = globalThis.fetch, timeoutMs = 15_000, signal, maxBytes }:
-    RequestOptions,
+  {
+    service,
+    method = "POST",
+    headers,
+    json,
+    body,
+    policy,
+    maxRedirects,
+    secretHeaders,
+    fetch,
+    timeoutMs = 15_000,
+    signal,
+    maxBytes,
+  }: RequestOptions,
 ): Promise<RawResponse> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -50,23 +74,20 @@ export async function requestText(
   }
   let res: Response;
   try {
-    res = await fetch(url, {
-      method,
-      headers: h,
-      body: json !== undefined ? JSON.stringify(json) : body,
-      signal: combined,
-    });
+    res = await guardedFetch(
+      url,
+      { method, headers: h, body: json !== undefined ? JSON.stringify(json) : body, signal: combined },
+      { policy, service, fetch, maxRedirects, secretHeaders },
+    );
   } catch (cause) {
+    // The guard's own refusals already say what happened.
+    if (cause instanceof UpstreamApiError || cause instanceof UpstreamHttpError) throw cause;
     if (timeout.aborted) {
-      throw new UpstreamHttpError(service, `${service} did not answer within ${timeoutMs} ms`, undefined, undefined, {
-        cause,
-      });
+      throw new UpstreamHttpError(`${service} did not answer within ${timeoutMs} ms`, { service, cause });
     }
     if (signal?.aborted) throw cause;
     const why = cause instanceof Error ? cause.message : String(cause);
-    throw new UpstreamHttpError(service, `${service} is unreachable: ${redactText(why)}`, undefined, undefined, {
-      cause,
-    });
+    throw new UpstreamHttpError(`${service} is unreachable: ${redactText(why)}`, { service, cause });
   }
   let text: string;
   let truncated = false;
@@ -74,13 +95,11 @@ export async function requestText(
     if (maxBytes === undefined) text = await res.text();
     else ({ text, truncated } = await readCapped(res, maxBytes));
   } catch (cause) {
-    throw new UpstreamHttpError(
+    throw new UpstreamHttpError(`${service} broke off its answer: ${cause instanceof Error ? cause.message : cause}`, {
       service,
-      `${service} broke off its answer: ${cause instanceof Error ? cause.message : cause}`,
-      res.status,
-      undefined,
-      { cause },
-    );
+      status: res.status,
+      cause,
+    });
   }
   const raw: RawResponse = { status: res.status, headers: res.headers, text };
   if (truncated) raw.truncated = true;
@@ -123,9 +142,8 @@ export function parseJsonBody(service: string, raw: RawResponse): unknown {
     return JSON.parse(raw.text);
   } catch {
     throw new UpstreamHttpError(
-      service,
       `${service} answered HTTP ${raw.status} with a body that is not JSON: ${excerpt(redactText(raw.text), 200)}`,
-      raw.status >= 400 ? raw.status : 502,
+      { service, status: raw.status >= 400 ? raw.status : 502 },
     );
   }
 }

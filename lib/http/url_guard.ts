@@ -1,19 +1,29 @@
 /**
- * The guard in front of every HTTP action: a schedule must not become a way to
- * reach cloud metadata services or, unless the organization allows it, the
- * hub's own private network (SSRF). The host is resolved and every address is
- * checked, so a DNS name that points at a forbidden address is refused too.
+ * The outgoing-address policy: a URL or host an organization chooses must not
+ * become a way to reach cloud metadata services or the hub's own private
+ * network (SSRF). The host is resolved and every address is checked, so a DNS
+ * name that points at a forbidden address is refused too. The guarded fetch
+ * (guarded_fetch.ts) applies it to every request and every redirect hop, the
+ * guarded connect (guarded_connect.ts) to every socket.
  *
  * Always refused: link-local 169.254.0.0/16 and fe80::/10, the metadata
  * addresses 100.100.100.200 and fd00:ec2::254, metadata host names, 0.0.0.0/8,
- * ::, multicast and reserved ranges. Refused unless the organization setting
- * `general.allowPrivateNetworks` is on: 10/8, 172.16/12, 192.168/16, 127/8,
- * 100.64/10, ::1, fc00::/7 and `localhost`.
+ * ::, multicast and reserved ranges. Private addresses — 10/8, 172.16/12,
+ * 192.168/16, 127/8, 100.64/10, ::1, fc00::/7 and `localhost` — only when the
+ * organization's `general.allowPrivateNetworks` is on AND the address is
+ * inside the operator's ceiling `SHLYUZ_ALLOW_PRIVATE_NETWORKS` (off, on, or
+ * a list of CIDR ranges).
  *
- * Known limit: the name is resolved again by `fetch`, so a DNS server that
- * answers differently within seconds (rebinding) is not fully excluded;
- * redirects are not followed by the HTTP action, so they cannot bypass it.
+ * Known limit of the fetch path: the name is resolved again by `fetch`, so a
+ * DNS server that answers differently within milliseconds (rebinding) is not
+ * fully excluded; the guarded connect dials the checked address itself.
  */
+
+import type { Cidr } from "./cidr.ts";
+import { inRanges } from "./cidr.ts";
+import { parseIPv4, parseIPv6 } from "./ip.ts";
+
+export { parseIPv4, parseIPv6 } from "./ip.ts";
 
 export type AddressClass = "public" | "private" | "forbidden";
 
@@ -45,52 +55,6 @@ const V4_PRIVATE: V4Range[] = [
   [127, 0, 0, 0, 8],
   [100, 64, 0, 0, 10],
 ];
-
-/** Four octets, or null when `s` is not a dotted IPv4 address. */
-export function parseIPv4(s: string): number[] | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    out.push(n);
-  }
-  return out;
-}
-
-/** Eight 16-bit groups, or null when `s` is not an IPv6 address (zone ids are dropped). */
-export function parseIPv6(input: string): number[] | null {
-  let s = input.replace(/^\[|\]$/g, "").split("%")[0].toLowerCase();
-  if (!s.includes(":")) return null;
-  // A trailing dotted IPv4 part (::ffff:1.2.3.4) stands for the last two groups.
-  const lastColon = s.lastIndexOf(":");
-  let v4: number[] | null = null;
-  if (s.slice(lastColon + 1).includes(".")) {
-    v4 = parseIPv4(s.slice(lastColon + 1));
-    if (!v4) return null;
-    s = s.slice(0, lastColon + 1) + "0:0";
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const split = (h: string) => (h === "" ? [] : h.split(":"));
-  const head = split(halves[0]);
-  const rest = halves.length === 2 ? split(halves[1]) : [];
-  if ([...head, ...rest].some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
-  const known = head.length + rest.length;
-  if (halves.length === 1 ? known !== 8 : known > 7) return null;
-  const groups = [
-    ...head.map((g) => parseInt(g, 16)),
-    ...Array<number>(8 - known).fill(0),
-    ...rest.map((g) => parseInt(g, 16)),
-  ];
-  if (v4) {
-    groups[6] = (v4[0] << 8) | v4[1];
-    groups[7] = (v4[2] << 8) | v4[3];
-  }
-  return groups;
-}
 
 function inV4(ip: number[], [a, b, c, d, bits]: V4Range): boolean {
   const n = ((ip[0] << 24) | (ip[1] << 16) | (ip[2] << 8) | ip[3]) >>> 0;
@@ -144,19 +108,117 @@ export const dnsResolver: Resolver = async (host) => {
   return lookups.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
 };
 
-export interface GuardOptions {
-  allowPrivate: boolean;
+/**
+ * Which addresses an outgoing call may reach. Metadata, link-local and
+ * reserved addresses are refused whatever it says.
+ */
+export interface AddressPolicy {
+  /**
+   * Private addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1,
+   * fc00::/7, `localhost`): `false` none, `true` all, or only those inside
+   * these ranges (the operator's ceiling).
+   */
+  allowPrivate: boolean | readonly Cidr[];
+  /** Why private addresses are refused, for the message. Default: the organization's setting is off. */
+  privateRefusal?: string;
+  /**
+   * What the policy guards, put before a refusal so the message says which
+   * setting to fix ("Refused the organization's DaData base URL (dadata.baseUrl) for DaData").
+   */
+  refusedAs?: string;
   /** The resolver; `false` checks only what the URL says (literal addresses, metadata names), for save-time checks. */
   resolve?: Resolver | false;
+}
+
+const TENANT_REFUSAL = "the organization does not allow private networks (setting general.allowPrivateNetworks)";
+
+/**
+ * The policy for an organization's call: private addresses only when the
+ * organization allows them AND within the operator's ceiling
+ * (`SHLYUZ_ALLOW_PRIVATE_NETWORKS`). The tenant narrows, never widens.
+ */
+export function effectivePolicy(
+  { tenantAllowsPrivate, ceiling }: { tenantAllowsPrivate: boolean; ceiling: boolean | readonly Cidr[] },
+): AddressPolicy {
+  if (!tenantAllowsPrivate) return { allowPrivate: false, privateRefusal: TENANT_REFUSAL };
+  if (ceiling === false) {
+    return {
+      allowPrivate: false,
+      privateRefusal: "the operator does not allow private networks (SHLYUZ_ALLOW_PRIVATE_NETWORKS is off)",
+    };
+  }
+  return {
+    allowPrivate: ceiling,
+    privateRefusal: "the address is outside the private networks the operator allows (SHLYUZ_ALLOW_PRIVATE_NETWORKS)",
+  };
+}
+
+/** The policy for the operator's own endpoints (env): any private address, never metadata or link-local. */
+export const OPERATOR_POLICY: AddressPolicy = { allowPrivate: true };
+
+/** Why one resolved address must not be called under `policy`, or null. */
+function addressRefusal(addr: string, shown: string, policy: AddressPolicy): string | null {
+  const kind = classifyAddress(addr) ?? "forbidden";
+  if (kind === "forbidden") {
+    return `Cannot call ${shown}: link-local, metadata and reserved addresses are always refused`;
+  }
+  if (kind === "public") return null;
+  const { allowPrivate } = policy;
+  if (allowPrivate === true) return null;
+  if (allowPrivate !== false && inRanges(addr, allowPrivate)) return null;
+  return `Cannot call ${shown}: ${policy.privateRefusal ?? TENANT_REFUSAL}`;
+}
+
+/** A host checked against a policy: its addresses, all allowed, or why not. */
+export type HostCheck = { ok: true; addresses: string[] } | { ok: false; problem: string; unresolved?: true };
+
+/**
+ * Resolves `host` (a name or an address literal) and checks every address it
+ * has; one refused address refuses the host, so a name cannot mix an allowed
+ * address with a forbidden one. `localhost` stands for 127.0.0.1 and ::1.
+ */
+export async function checkHost(hostname: string, policy: AddressPolicy): Promise<HostCheck> {
+  const host = hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
+  if (METADATA_HOSTS.has(host)) {
+    return { ok: false, problem: `Cannot call ${host}: cloud metadata services are always refused` };
+  }
+  let addresses: string[];
+  if (host === "localhost" || host.endsWith(".localhost")) {
+    addresses = ["127.0.0.1", "::1"];
+  } else if (classifyAddress(host)) {
+    addresses = [host];
+  } else if (policy.resolve === false) {
+    return { ok: true, addresses: [] };
+  } else {
+    try {
+      addresses = await (policy.resolve ?? dnsResolver)(host);
+    } catch {
+      addresses = [];
+    }
+    if (addresses.length === 0) {
+      return { ok: false, problem: `Cannot call ${host}: the name does not resolve to any address`, unresolved: true };
+    }
+  }
+  for (const addr of addresses) {
+    const problem = addressRefusal(addr, addr === host ? host : `${host} (${addr})`, policy);
+    if (problem) return { ok: false, problem };
+  }
+  return { ok: true, addresses };
 }
 
 /**
  * Why the URL must not be called, or null when it may. Resolves the host and
  * checks every address it has.
  */
-export async function urlProblem(url: string, { allowPrivate, resolve = dnsResolver }: GuardOptions): Promise<
-  string | null
-> {
+export async function urlProblem(url: string, policy: AddressPolicy): Promise<string | null> {
+  const u = parseCallableUrl(url);
+  if (typeof u === "string") return u;
+  const check = await checkHost(u.hostname, policy);
+  return check.ok ? null : check.problem;
+}
+
+/** The URL when it is an absolute http(s) URL, else why not. */
+export function parseCallableUrl(url: string): URL | string {
   let u: URL;
   try {
     u = new URL(url);
@@ -166,33 +228,5 @@ export async function urlProblem(url: string, { allowPrivate, resolve = dnsResol
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     return `Cannot call the URL: only http and https are allowed, not ${u.protocol.replace(":", "")}`;
   }
-  const host = u.hostname.replace(/\.$/, "").toLowerCase();
-  const privateHint = "the organization does not allow private networks (setting general.allowPrivateNetworks)";
-  if (METADATA_HOSTS.has(host)) return `Cannot call ${host}: cloud metadata services are always refused`;
-  if (host === "localhost" || host.endsWith(".localhost")) {
-    return allowPrivate ? null : `Cannot call ${host}: ${privateHint}`;
-  }
-  const literal = classifyAddress(host);
-  let addresses: string[];
-  if (literal) {
-    addresses = [host.replace(/^\[|\]$/g, "")];
-  } else if (resolve === false) {
-    return null;
-  } else {
-    try {
-      addresses = await resolve(host);
-    } catch {
-      addresses = [];
-    }
-    if (addresses.length === 0) return `Cannot call ${host}: the name does not resolve to any address`;
-  }
-  for (const addr of addresses) {
-    const kind = classifyAddress(addr) ?? "forbidden";
-    const shown = addr === host ? host : `${host} (${addr})`;
-    if (kind === "forbidden") {
-      return `Cannot call ${shown}: link-local, metadata and reserved addresses are always refused`;
-    }
-    if (kind === "private" && !allowPrivate) return `Cannot call ${shown}: ${privateHint}`;
-  }
-  return null;
+  return u;
 }

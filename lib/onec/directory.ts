@@ -160,9 +160,8 @@ export class Directory {
       const g = await findGroupByName(this.#o.client, name);
       if (!g) {
         throw new UpstreamApiError(
-          "Bitrix24",
-          "PROJECT_NOT_FOUND",
           `Bitrix24 has no project «${name}» visible to the webhook user — create it or change the project name in the 1C → Bitrix24 settings`,
+          { service: "Bitrix24", code: "PROJECT_NOT_FOUND" },
         );
       }
       return { id: g.id, name: g.name };
@@ -180,9 +179,8 @@ export class Directory {
       const st = await findUserStorage(this.#o.client, webhookUserId(this.#o.settings.webhookUrl ?? ""));
       if (!st?.ROOT_OBJECT_ID) {
         throw new UpstreamApiError(
-          "Bitrix24",
-          "STORAGE_NOT_FOUND",
           "Bitrix24 shows no Drive storage of the webhook user — set the Drive folder id in the 1C → Bitrix24 settings",
+          { service: "Bitrix24", code: "STORAGE_NOT_FOUND" },
         );
       }
       return st.ROOT_OBJECT_ID;

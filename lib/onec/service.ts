@@ -8,9 +8,9 @@ import { countOpenTasks } from "../bitrix/methods.ts";
 import { RateLimiterRegistry } from "../bitrix/rate_limiter.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import { assertOrgUrl } from "../http/org_url.ts";
+import { orgAddressPolicy } from "../general_settings.ts";
 import type { FetchFn } from "../http/request.ts";
-import type { Resolver } from "../http/url_guard.ts";
+import { OPERATOR_POLICY, type Resolver } from "../http/url_guard.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { SettingsStore } from "../settings.ts";
@@ -71,23 +71,23 @@ export class OnecService {
 
   /**
    * A client for the organization's portal, sharing the portal's limiter.
-   * The organization's own webhook follows the outgoing-address policy,
-   * checked here (after DNS) on every build; BITRIX_WEBHOOK is the operator's.
+   * The organization's own webhook follows its outgoing-address policy, which
+   * the guarded fetch checks (after DNS) on every request and redirect hop;
+   * BITRIX_WEBHOOK is the operator's.
    */
   async client(
     settings: OnecSettings,
     { org, deadline, onRequest }: { org: string; deadline?: number; onRequest?: (m: string) => void },
   ): Promise<BitrixClient> {
     if (!settings.webhookUrl) throw new NotConfiguredError();
-    await assertOrgUrl(this.#d, org, {
-      url: settings.webhookUrl,
-      envUrl: this.#d.config.BITRIX_WEBHOOK,
-      service: "Bitrix24",
-      setting: "inbound webhook (webhookUrl)",
-    });
+    const policy = settings.webhookUrl === this.#d.config.BITRIX_WEBHOOK ? OPERATOR_POLICY : {
+      ...await orgAddressPolicy(this.#d, org, { resolve: this.#d.resolve }),
+      refusedAs: "Refused the organization's inbound webhook (webhookUrl) for Bitrix24",
+    };
     const { portal } = parseWebhookUrl(settings.webhookUrl);
     return new BitrixClient({
-      webhookUrl: settings.webhookUrl,
+      baseUrl: settings.webhookUrl,
+      policy,
       fetch: this.#d.fetch,
       clock: this.#d.clock,
       log: this.#d.log.child("bitrix"),

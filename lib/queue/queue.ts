@@ -7,7 +7,7 @@
  * API and the admin page can re-drive or discard it.
  */
 import { z } from "zod";
-import { isTransientError } from "../errors.ts";
+import { isRetryableJobError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
@@ -45,6 +45,12 @@ export interface JobDefinition<S extends z.ZodType = any> {
   handle(payload: z.infer<S>, ctx: JobContext): Promise<void>;
   /** Waits between attempts (ms); attempts = length + 1. Default: the queue's. */
   backoffMs?: number[];
+  /**
+   * True when an organization may schedule this kind as a scheduler internal
+   * action (its payload acts only on that organization's own data). Default
+   * false: bridge and operator kinds (`task.amqp`, `task.result`, …) never are.
+   */
+  schedulable?: boolean;
   /** Called once when the message is dead-lettered, e.g. to publish a `*.failed` event. */
   onDeadLetter?(payload: z.infer<S> | undefined, ctx: JobContext, reason: string): Promise<void>;
 }
@@ -120,6 +126,18 @@ export class Queue {
   /** Kinds with a handler, e.g. for validating scheduler actions. */
   kinds(): string[] {
     return [...this.#jobs.keys()].sort();
+  }
+
+  /** Kinds an organization may schedule (each declares it with `schedulable: true`), sorted. */
+  schedulableKinds(): string[] {
+    return [...this.#jobs.values()].filter((d) => d.schedulable === true).map((d) => d.kind).sort();
+  }
+
+  /** The payload schema of a schedulable kind as JSON Schema (shown in the schedule form), or null. */
+  schedulablePayloadSchema(kind: string): Record<string, unknown> | null {
+    const def = this.#jobs.get(kind);
+    if (!def || def.schedulable !== true) return null;
+    return z.toJSONSchema(def.payload, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
   }
 
   has(kind: string): boolean {
@@ -241,7 +259,7 @@ export class Queue {
         this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        if (isTransientError(error) && !ctx.lastAttempt) {
+        if (isRetryableJobError(error) && !ctx.lastAttempt) {
           // Re-enqueue the same envelope with the next wait and its attempt number.
           // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
           // count and prints the error to stderr; that path stays as the safety net for a

@@ -19,7 +19,7 @@ import { runKey, type RunStore } from "./runs.ts";
 import type { FirePayload, Run, RunOutcome, Schedule } from "./schedule_schema.ts";
 import type { ScheduleStore } from "./store.ts";
 import { LATE_TOLERANCE_MS } from "./tick.ts";
-import type { Resolver } from "../http/url_guard.ts";
+import type { AddressPolicy } from "../http/url_guard.ts";
 
 const CLAIM_TTL = 7 * 24 * 60 * 60 * 1000;
 
@@ -27,15 +27,14 @@ export interface FireDeps {
   kv: Deno.Kv;
   queue: Pick<Queue, "enqueue" | "has" | "validate">;
   events: Pick<EventBus, "publish">;
-  /** Whether the organization lets HTTP actions reach private networks (general.allowPrivateNetworks). */
-  allowPrivate(org: string): Promise<boolean>;
+  /** The organization's outgoing-address policy (its setting within the operator's ceiling). */
+  addressPolicy(org: string): Promise<AddressPolicy>;
   store: ScheduleStore;
   runs: RunStore;
   clock: Clock;
   fetch: FetchFn;
   log: Logger;
   responseLimit: number;
-  resolve?: Resolver;
 }
 
 interface Claim {
@@ -136,9 +135,8 @@ async function execute(deps: FireDeps, schedule: Schedule, run: Run, holdsLease:
         clock: deps.clock,
         timeoutMs: schedule.timeoutMs,
         retry: schedule.retry,
-        allowPrivate: await deps.allowPrivate(schedule.org),
+        policy: await deps.addressPolicy(schedule.org),
         responseLimit: deps.responseLimit,
-        resolve: deps.resolve,
       });
       run.attempts = result.attempts;
       run.httpStatus = result.status;

@@ -1,5 +1,6 @@
 /**
- * Runs an `http` action: the URL guard, the request with its timeout, the
+ * Runs an `http` action: the guarded request (the address policy on the URL
+ * and every redirect hop, at most 5) with its timeout, the
  * schedule's retry policy (network errors, timeouts, 429 and 5xx are retried;
  * other 4xx are not), and the last response kept for the run history, cut to
  * a size that fits a KV value.
@@ -9,7 +10,7 @@ import { excerpt, UpstreamHttpError } from "../errors.ts";
 import { type FetchFn, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
 import { redactText } from "../log.ts";
-import { type Resolver, urlProblem } from "../http/url_guard.ts";
+import type { AddressPolicy } from "../http/url_guard.ts";
 
 export interface HttpRequestSpec {
   method: string;
@@ -24,10 +25,10 @@ export interface HttpActionOptions {
   clock: Clock;
   timeoutMs: number;
   retry: { attempts: number; backoffMs: number };
-  allowPrivate: boolean;
+  /** The organization's address policy, checked on the URL and on every redirect hop. */
+  policy: AddressPolicy;
   /** Largest response body kept, in UTF-8 bytes. */
   responseLimit: number;
-  resolve?: Resolver;
   signal?: AbortSignal;
 }
 
@@ -39,11 +40,6 @@ export interface HttpActionResult {
   bytes?: number;
   truncated?: boolean;
   reason?: string;
-}
-
-/** A refusal by the URL guard; never retried. */
-class RefusedUrl extends Error {
-  override name = "RefusedUrl";
 }
 
 /** Cuts `text` to at most `limit` UTF-8 bytes without splitting a character. */
@@ -60,21 +56,22 @@ export async function runHttpAction(spec: HttpRequestSpec, opts: HttpActionOptio
   const host = safeHost(spec.url);
   let attempts = 0;
   let last: RawResponse | undefined;
-  // Redirects are not followed: a public URL must not bounce the call to a refused address.
-  const fetchNoRedirect: FetchFn = (input, init) => opts.fetch(input, { ...init, redirect: "manual" });
   const { attempts: retries, backoffMs } = opts.retry;
   try {
     await withRetry(async () => {
       attempts++;
       last = undefined;
-      const problem = await urlProblem(spec.url, { allowPrivate: opts.allowPrivate, resolve: opts.resolve });
-      if (problem) throw new RefusedUrl(problem);
       const raw = await requestText(spec.url, {
         service: host,
         method: spec.method,
         headers: spec.headers,
         body: spec.method === "GET" || spec.method === "HEAD" ? undefined : spec.body,
-        fetch: fetchNoRedirect,
+        // Redirects are followed through the policy (a public URL cannot bounce the call to a
+        // refused address); every header of a schedule is a sealed secret, so none of them
+        // goes on to another origin.
+        policy: opts.policy,
+        secretHeaders: Object.keys(spec.headers),
+        fetch: opts.fetch,
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
         // Never more than we keep (+ room for a character cut at the limit): a schedule
@@ -83,12 +80,11 @@ export async function runHttpAction(spec: HttpRequestSpec, opts: HttpActionOptio
       });
       last = raw;
       if (raw.status >= 400) {
-        throw new UpstreamHttpError(
-          host,
-          `${host} answered HTTP ${raw.status}: ${excerpt(redactText(raw.text), 200)}`,
-          raw.status,
-          retryAfterMs(raw.headers, opts.clock.now()),
-        );
+        throw new UpstreamHttpError(`${host} answered HTTP ${raw.status}: ${excerpt(redactText(raw.text), 200)}`, {
+          service: host,
+          status: raw.status,
+          retryAfterMs: retryAfterMs(raw.headers, opts.clock.now()),
+        });
       }
     }, {
       retries,
@@ -96,7 +92,7 @@ export async function runHttpAction(spec: HttpRequestSpec, opts: HttpActionOptio
       maxMs: Math.max(backoffMs * 16, backoffMs),
       clock: opts.clock,
       signal: opts.signal,
-      isRetryable: (e) => !(e instanceof RefusedUrl) && e instanceof UpstreamHttpError && e.transient,
+      isRetryable: (e) => e instanceof UpstreamHttpError && e.transient,
     });
     return { outcome: "ok", attempts, ...responseFields(last, opts.responseLimit) };
   } catch (error) {

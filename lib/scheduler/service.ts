@@ -14,7 +14,7 @@ import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { SettingsStore } from "../settings.ts";
 import { zodIssues } from "../validation.ts";
-import { type GeneralSettings, generalSettingsSchema } from "../general_settings.ts";
+import { type GeneralSettings, generalSettingsSchema, orgAddressPolicy } from "../general_settings.ts";
 import { fireOccurrence } from "./fire.ts";
 import { formatInZone, nextOccurrence } from "./occurrences.ts";
 import { RunStore } from "./runs.ts";
@@ -43,6 +43,7 @@ export interface SchedulerDeps {
   config: Pick<
     Config,
     | "SHLYUZ_TIMEZONE"
+    | "SHLYUZ_ALLOW_PRIVATE_NETWORKS"
     | "SHLYUZ_SCHEDULER_BODY_LIMIT"
     | "SHLYUZ_SCHEDULER_RESPONSE_LIMIT"
     | "SHLYUZ_SCHEDULER_RUN_RETENTION_DAYS"
@@ -213,10 +214,9 @@ export class Scheduler {
         ...this.#planDeps(),
         queue: this.#deps.queue,
         events: this.#deps.events,
-        allowPrivate: async (org) => (await this.general(org)).allowPrivateNetworks,
+        addressPolicy: (org) => orgAddressPolicy(this.#deps, org, { resolve: this.#deps.resolve }),
         fetch: this.#deps.fetch,
         responseLimit: this.#deps.config.SHLYUZ_SCHEDULER_RESPONSE_LIMIT,
-        resolve: this.#deps.resolve,
       },
       payload,
       ctx,
@@ -244,16 +244,20 @@ export class Scheduler {
   async #check(org: string, input: ScheduleInput) {
     const a = input.action;
     if (a.type === "internal") {
-      const kinds = this.#deps.queue.kinds().filter((k) => !k.startsWith("schedule."));
-      if (a.job.startsWith("schedule.") || !this.#deps.queue.has(a.job)) {
-        throw unprocessable("action.job", `unknown job ${a.job}; known jobs: ${kinds.join(", ") || "none"}`);
+      // Only kinds that declare themselves schedulable: the others act for the operator or
+      // across organizations (the RabbitMQ result queue), and a tenant must not forge them.
+      const kinds = this.#deps.queue.schedulableKinds();
+      if (!kinds.includes(a.job)) {
+        throw unprocessable(
+          "action.job",
+          `${a.job} is not a job organizations may schedule; schedulable jobs: ${kinds.join(", ") || "none"}`,
+        );
       }
       const valid = this.#deps.queue.validate(a.job, a.payload);
       if (!valid.ok) throw unprocessable("action.payload", `does not fit ${a.job}: ${valid.reason}`);
       return;
     }
-    const { allowPrivateNetworks } = await this.general(org);
-    const problem = await urlProblem(a.url, { allowPrivate: allowPrivateNetworks, resolve: false });
+    const problem = await urlProblem(a.url, await orgAddressPolicy(this.#deps, org, { resolve: false }));
     if (problem) throw unprocessable("action.url", problem);
   }
 

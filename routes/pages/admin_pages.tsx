@@ -8,6 +8,7 @@ import { Island } from "./island.tsx";
 import { requirePage } from "../middleware/auth.ts";
 import { listMembers } from "../../lib/accounts/store.ts";
 import { listTokens } from "../../lib/accounts/tokens.ts";
+import { describeTokens } from "../../lib/accounts/token_views.ts";
 import { listAudit } from "../../lib/accounts/audit.ts";
 import { hasRole, ROLES } from "../../lib/accounts/roles.ts";
 import { generalSettings } from "../../lib/general_settings.ts";
@@ -76,7 +77,8 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
                   { name: "timezone", label: "Time zone (IANA)", value: settings.timezone, required: true },
                   {
                     name: "allowPrivateNetworks",
-                    label: "Allow outgoing calls to private networks (10/8, 192.168/16, 127/8)",
+                    label:
+                      "Allow outgoing calls to private networks (10/8, 192.168/16, 127/8) — only within what the operator allows (SHLYUZ_ALLOW_PRIVATE_NETWORKS)",
                     type: "checkbox",
                     value: settings.allowPrivateNetworks,
                   },
@@ -181,14 +183,16 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
   app.get("/tokens", requirePage("admin"), async (c) => {
     const page = c.var.page;
     const settings = await generalSettings(hub, page.org.id);
-    const tokens = await listTokens(hub.kv, page.org.id);
+    const tokens = await describeTokens(hub.kv, page.org.id, await listTokens(hub.kv, page.org.id));
     const roles = ROLES.filter((r) => hasRole(page.role, r));
     return render(
       c,
       <Layout title="API tokens" active="tokens" page={page}>
         <p>
           Programs (1C, scripts, connectors) call the API with{" "}
-          <code>Authorization: Bearer &lt;token&gt;</code>. A token is shown once and stored only as a hash.
+          <code>Authorization: Bearer &lt;token&gt;</code>. A token is shown once and stored only as a hash. A token
+          never does more than its creator may now: removing the member revokes their tokens, and a lower role caps
+          them.
         </p>
         <div class="overflow-auto">
           <table class="striped">
@@ -196,6 +200,7 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
               <tr>
                 <th>Name</th>
                 <th>Role</th>
+                <th>Creator</th>
                 <th>Prefix</th>
                 <th>Created</th>
                 <th>Last used</th>
@@ -206,7 +211,15 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
               {tokens.map((t) => (
                 <tr key={t.id}>
                   <td>{t.name}</td>
-                  <td>{t.role}</td>
+                  <td>
+                    {t.role}
+                    {t.effectiveRole && t.effectiveRole !== t.role && (
+                      <small title="capped at its creator's current role">→ {t.effectiveRole}</small>
+                    )}
+                  </td>
+                  <td>
+                    {t.creator.kind === "operator" ? <small>operator</small> : t.creator.email ?? t.creator.userId}
+                  </td>
                   <td>
                     <code>{t.prefix}…</code>
                   </td>

@@ -21,9 +21,12 @@ import { pathId } from "../openapi.ts";
 
 const PAGE_SIZE = 50;
 
-/** Job kinds a schedule may start (the Scheduler's own are not offered). */
-export function schedulableJobs(hub: Hub): string[] {
-  return hub.queue.kinds().filter((k) => !k.startsWith("schedule."));
+/** Job kinds an organization may schedule, each with its payload's JSON Schema for the form. */
+export function schedulableJobs(hub: Hub): Array<{ kind: string; payloadSchema: Record<string, unknown> }> {
+  return hub.queue.schedulableKinds().map((kind) => ({
+    kind,
+    payloadSchema: hub.queue.schedulablePayloadSchema(kind) ?? {},
+  }));
 }
 
 /** An ISO time as wall time in `tz`, with the zone: "2025-06-03 09:00:00 Europe/Moscow (GMT+3)". */

@@ -2,14 +2,18 @@ import assert from "node:assert/strict";
 import { UpstreamApiError, UpstreamHttpError } from "../../lib/errors.ts";
 import { DadataClient } from "../../lib/enrichment/dadata_client.ts";
 import { YandexGptClient } from "../../lib/enrichment/yandexgpt_client.ts";
+import { OPERATOR_POLICY } from "../../lib/http/url_guard.ts";
 import { startDadataFake } from "../fakes/dadata.ts";
 import { startYandexGptFake } from "../fakes/yandexgpt.ts";
 
 const KEY = "test-dadata-key";
 const SECRET = "test-dadata-secret";
 
+// The fakes listen on 127.0.0.1: the operator's policy, as for an env base URL.
+const policy = OPERATOR_POLICY;
+
 function dadata(url: string, extra: Partial<ConstructorParameters<typeof DadataClient>[0]> = {}) {
-  return new DadataClient({ baseUrl: url, apiKey: KEY, secretKey: SECRET, retryBaseMs: 1, ...extra });
+  return new DadataClient({ baseUrl: url, policy, apiKey: KEY, secretKey: SECRET, retry: { baseMs: 1 }, ...extra });
 }
 
 Deno.test("DadataClient.cleanPhone() returns the standardized record", async () => {
@@ -54,7 +58,9 @@ Deno.test("DadataClient retries 5xx and 429, then succeeds", async () => {
   const fake = await startDadataFake({ faults: { failNext: 2, failNextStatus: 503 } });
   try {
     const retries: number[] = [];
-    const rec = await dadata(fake.url, { onRetry: (_e, n) => retries.push(n) }).cleanPhone("+7 916 123-45-67");
+    const rec = await dadata(fake.url, { retry: { baseMs: 1, onRetry: (_e, n) => retries.push(n) } }).cleanPhone(
+      "+7 916 123-45-67",
+    );
     assert.equal(rec.city_code, "916");
     assert.deepEqual(retries, [1, 2]);
     fake.state.faults.failNext = 1;
@@ -69,7 +75,7 @@ Deno.test("DadataClient retries 5xx and 429, then succeeds", async () => {
 Deno.test("DadataClient gives up on malformed JSON after its retries with a clear error", async () => {
   const fake = await startDadataFake({ faults: { malformedRate: 1 } });
   try {
-    const err = await assertRejects(dadata(fake.url, { retries: 2 }).cleanEmail("a@b.ru"));
+    const err = await assertRejects(dadata(fake.url, { retry: { retries: 2, baseMs: 1 } }).cleanEmail("a@b.ru"));
     assert.ok(err instanceof UpstreamHttpError);
     assert.match(err.message, /DaData answered HTTP 200 with a body that is not JSON/);
     assert.equal(fake.state.calls, 3);
@@ -81,7 +87,7 @@ Deno.test("DadataClient gives up on malformed JSON after its retries with a clea
 Deno.test("DadataClient times out a hanging call", async () => {
   const fake = await startDadataFake({ faults: { hangRate: 1, hangMs: 2000 } });
   try {
-    const err = await assertRejects(dadata(fake.url, { retries: 0, timeoutMs: 100 }).cleanEmail("a@b.ru"));
+    const err = await assertRejects(dadata(fake.url, { retry: { retries: 0 }, timeoutMs: 100 }).cleanEmail("a@b.ru"));
     assert.ok(err instanceof UpstreamHttpError);
     assert.equal(err.message, "DaData did not answer within 100 ms");
   } finally {
@@ -90,7 +96,7 @@ Deno.test("DadataClient times out a hanging call", async () => {
 });
 
 Deno.test("DadataClient without keys refuses before calling", async () => {
-  const err = await assertRejects(new DadataClient({ baseUrl: "http://127.0.0.1:1" }).cleanPhone("1"));
+  const err = await assertRejects(new DadataClient({ baseUrl: "http://127.0.0.1:1", policy }).cleanPhone("1"));
   assert.ok(err instanceof UpstreamApiError);
   assert.match(err.message, /set DADATA_API_KEY and DADATA_SECRET_KEY/);
 });
@@ -100,6 +106,7 @@ Deno.test("YandexGptClient.complete() sends the documented request and returns t
   try {
     const client = new YandexGptClient({
       baseUrl: fake.url,
+      policy,
       apiKey: "test-yandexgpt-key",
       folderId: "b1gfolder",
       systemPrompt: "Отвечай кратко",
@@ -121,13 +128,19 @@ Deno.test("YandexGptClient.complete() sends the documented request and returns t
 Deno.test("YandexGptClient fails a wrong key at once and retries the 429 gauge", async () => {
   const fake = await startYandexGptFake({ faults: { failNext: 1, failNextStatus: 429 } });
   try {
-    const bad = new YandexGptClient({ baseUrl: fake.url, apiKey: "nope-nope", folderId: "f" });
+    const bad = new YandexGptClient({ baseUrl: fake.url, policy, apiKey: "nope-nope", folderId: "f" });
     fake.state.faults.failNext = 0;
     const err = await assertRejects(bad.complete("x"));
     assert.ok(err instanceof UpstreamApiError);
     assert.match(err.message, /^YandexGPT rejected the API key \(HTTP 401/);
     fake.state.faults.failNext = 1;
-    const ok = new YandexGptClient({ baseUrl: fake.url, apiKey: "test-yandexgpt-key", folderId: "f", retryBaseMs: 1 });
+    const ok = new YandexGptClient({
+      baseUrl: fake.url,
+      policy,
+      apiKey: "test-yandexgpt-key",
+      folderId: "f",
+      retry: { baseMs: 1 },
+    });
     assert.equal((await ok.complete("x")).text, "Ответ на: x");
     assert.equal(fake.state.calls, 3);
   } finally {
@@ -140,10 +153,10 @@ Deno.test("YandexGptClient reports malformed answers as retryable upstream error
   try {
     const c = new YandexGptClient({
       baseUrl: fake.url,
+      policy,
       apiKey: "test-yandexgpt-key",
       folderId: "f",
-      retries: 1,
-      retryBaseMs: 1,
+      retry: { retries: 1, baseMs: 1 },
     });
     const err = await assertRejects(c.complete("x"));
     assert.ok(err instanceof UpstreamHttpError && err.transient);
@@ -167,10 +180,10 @@ Deno.test("the clients stop retrying before the caller's deadline (the end of it
   const yg = await startYandexGptFake({ faults: { failNext: 5, failNextStatus: 503 } });
   try {
     const deadline = Date.now() + 200;
-    const slow = { retryBaseMs: 1000, random: () => 1 };
+    const slow = { retry: { baseMs: 1000, random: () => 1 } };
     await assert.rejects(dadata(dd.url, slow).cleanPhone("+7 916 123-45-67", { deadline }), UpstreamHttpError);
     assert.equal(dd.state.calls, 1);
-    const gpt = new YandexGptClient({ baseUrl: yg.url, apiKey: "test-yandexgpt-key", folderId: "f", ...slow });
+    const gpt = new YandexGptClient({ baseUrl: yg.url, policy, apiKey: "test-yandexgpt-key", folderId: "f", ...slow });
     await assert.rejects(gpt.complete("hi", { deadline }), UpstreamHttpError);
     assert.equal(yg.state.calls, 1);
   } finally {

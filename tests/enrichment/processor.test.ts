@@ -122,9 +122,15 @@ Deno.test("a transient failure is retried in a later round; a 4xx dead-letters a
   let down = true;
   const up = countingEnrich({
     fail: (t, n) => {
-      if (t.task_id === 1 && n < 3) return new UpstreamHttpError("DaData", "DaData failed with HTTP 503", 503);
-      if (t.task_id === 2) return new UpstreamApiError("DaData", "forbidden", "DaData rejected the API key (HTTP 403)");
-      if (t.task_id === 3 && down) return new UpstreamHttpError("DaData", "DaData did not answer within 100 ms");
+      if (t.task_id === 1 && n < 3) {
+        return new UpstreamHttpError("DaData failed with HTTP 503", { service: "DaData", status: 503 });
+      }
+      if (t.task_id === 2) {
+        return new UpstreamApiError("DaData rejected the API key (HTTP 403)", { service: "DaData", code: "forbidden" });
+      }
+      if (t.task_id === 3 && down) {
+        return new UpstreamHttpError("DaData did not answer within 100 ms", { service: "DaData" });
+      }
     },
   });
   const h = await startHarness({ options: { enrich: up.enrich } });
@@ -158,7 +164,9 @@ Deno.test("a transient failure is retried in a later round; a 4xx dead-letters a
 });
 
 Deno.test("processNow() reports an upstream refusal as a failed task", async () => {
-  const up = countingEnrich({ fail: () => new UpstreamApiError("DaData", "forbidden", "DaData rejected the API key") });
+  const up = countingEnrich({
+    fail: () => new UpstreamApiError("DaData rejected the API key", { service: "DaData", code: "forbidden" }),
+  });
   const h = await startHarness({ options: { enrich: up.enrich } });
   try {
     await assert.rejects(

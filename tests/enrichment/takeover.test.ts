@@ -26,7 +26,7 @@ Deno.test("retry() still schedules the other tasks of a group when one claim was
   const ref: { kv?: Deno.Kv } = {};
   const enrich = takeoverEnrich(
     () => ref.kv!,
-    () => new UpstreamHttpError("DaData", "DaData failed with HTTP 503", 503),
+    () => new UpstreamHttpError("DaData failed with HTTP 503", { service: "DaData", status: 503 }),
   );
   const h = await startHarness({ options: { enrich, roundDelaysMs: [60_000] } });
   ref.kv = h.hub.kv;
@@ -45,7 +45,7 @@ Deno.test("fail() still records the other tasks of a chunk when one claim was ta
   const ref: { kv?: Deno.Kv } = {};
   const enrich = takeoverEnrich(
     () => ref.kv!,
-    () => new UpstreamApiError("DaData", "forbidden", "DaData rejected the request"),
+    () => new UpstreamApiError("DaData rejected the request", { service: "DaData", code: "forbidden" }),
   );
   const h = await startHarness({ options: { enrich } });
   ref.kv = h.hub.kv;
@@ -66,7 +66,7 @@ Deno.test("a task retrying or with an ended lease is a conflict for other conten
   const enrich = (_o: string, t: Task) => {
     if (t.data === "A" && failFirst) {
       failFirst = false;
-      return Promise.reject(new UpstreamHttpError("DaData", "DaData failed with HTTP 503", 503));
+      return Promise.reject(new UpstreamHttpError("DaData failed with HTTP 503", { service: "DaData", status: 503 }));
     }
     return Promise.resolve({ source: t.data });
   };

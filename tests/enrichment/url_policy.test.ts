@@ -58,7 +58,9 @@ async function clients(resolve: Resolver) {
   const dadata = await startDadataFake();
   const gpt = await startYandexGptFake();
   const kv = await Deno.openKv(":memory:");
+  // The operator's ceiling allows every private network, so the organization's own setting decides.
   const config = testConfig({
+    SHLYUZ_ALLOW_PRIVATE_NETWORKS: "on",
     DADATA_BASE_URL: dadata.url,
     DADATA_API_KEY: "test-dadata-key",
     DADATA_SECRET_KEY: "test-dadata-secret",

@@ -74,6 +74,8 @@ if (import.meta.main) {
     SHLYUZ_ADMIN_EMAIL: "demo@shlyuz.local",
     SHLYUZ_ADMIN_PASSWORD: "demo-password",
     SHLYUZ_ADMIN_TOKEN: DEMO_TOKEN,
+    // The demo calls its own hub and fakes on loopback: the operator allows that private range.
+    SHLYUZ_ALLOW_PRIVATE_NETWORKS: Deno.env.get("SHLYUZ_ALLOW_PRIVATE_NETWORKS") ?? "127.0.0.0/8",
     SHLYUZ_ORG_NAME: "Демо: ООО «Уральский завод»",
     BITRIX_WEBHOOK: bitrix.webhookUrl,
     DADATA_BASE_URL: dadata.url,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startTestHub, type TestHub } from "../helpers/hub.ts";
 import { createOrg, createUser } from "../../lib/accounts/store.ts";
-import { createToken } from "../../lib/accounts/tokens.ts";
+import { createToken, OPERATOR_BINDING } from "../../lib/accounts/tokens.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 
 /** Every foundation API route, with the least role that may use it. */
@@ -94,6 +94,7 @@ Deno.test("objects of another organization answer 404", () =>
     const other = await createOrg(t.hub.kv, "Other", { actor: SYSTEM_ACTOR });
     const { token: foreign } = await createToken(t.hub.kv, other.id, { name: "f", role: "admin" }, {
       actor: SYSTEM_ACTOR,
+      boundTo: OPERATOR_BINDING,
     });
     const dl = await t.api(`/api/v1/dead-letters/does-not-exist`);
     assert.equal(dl.status, 404);

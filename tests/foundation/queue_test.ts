@@ -23,7 +23,7 @@ Deno.test("queue retries a transient failure, then dead-letters it with the reas
     payload: z.object({ n: z.number() }),
     handle: () => {
       calls++;
-      throw new UpstreamHttpError("Fake", "Fake answered HTTP 503", 503);
+      throw new UpstreamHttpError("Fake answered HTTP 503", { service: "Fake", status: 503 });
     },
     onDeadLetter: (_p, _ctx, reason) => {
       deadReason = reason;
@@ -51,7 +51,7 @@ Deno.test("queue succeeds on a retry after a transient failure", async () => {
     payload: z.object({}),
     handle: () => {
       calls++;
-      if (calls === 1) throw new UpstreamHttpError("Fake", "timeout");
+      if (calls === 1) throw new UpstreamHttpError("timeout", { service: "Fake" });
       return Promise.resolve();
     },
   }));
@@ -173,7 +173,7 @@ Deno.test("a kind may retry more often than the 5 waits KV's own backoffSchedule
     backoffMs: [5, 5, 5, 5, 5, 5, 5],
     handle: () => {
       calls++;
-      throw new UpstreamHttpError("Fake", "down", 503);
+      throw new UpstreamHttpError("down", { service: "Fake", status: 503 });
     },
   }));
   const listening = queue.listen();

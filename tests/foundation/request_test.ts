@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { requestText } from "../../lib/http/request.ts";
+import { OPERATOR_POLICY as policy } from "../../lib/http/url_guard.ts";
 
 /** A fetch answering with `chunks` as a stream; `state.cancelled` tells whether the reader gave up early. */
 function streamingFetch(chunks: string[]) {
@@ -25,7 +26,7 @@ function streamingFetch(chunks: string[]) {
 Deno.test("requestText with maxBytes stops reading at the cap, cancels the body and reports truncated", async () => {
   const { fetch, state } = streamingFetch(["abc", "деф", "x".repeat(1000), "never read"]);
   // 3 + 6 bytes; the cap of 8 falls inside "ф", which is dropped rather than mangled.
-  const raw = await requestText("http://t/", { service: "T", method: "GET", fetch, maxBytes: 8 });
+  const raw = await requestText("http://203.0.113.7/", { service: "T", policy, method: "GET", fetch, maxBytes: 8 });
   assert.equal(raw.text, "abcде");
   assert.equal(raw.truncated, true);
   assert.ok(state.cancelled);
@@ -34,7 +35,7 @@ Deno.test("requestText with maxBytes stops reading at the cap, cancels the body 
 
 Deno.test("requestText with maxBytes returns a body that fits whole, without truncated", async () => {
   const { fetch, state } = streamingFetch(["abc", "деф"]);
-  const raw = await requestText("http://t/", { service: "T", method: "GET", fetch, maxBytes: 9 });
+  const raw = await requestText("http://203.0.113.7/", { service: "T", policy, method: "GET", fetch, maxBytes: 9 });
   assert.equal(raw.text, "abcдеф");
   assert.equal(raw.truncated, undefined);
   assert.equal(state.cancelled, false);
@@ -42,7 +43,7 @@ Deno.test("requestText with maxBytes returns a body that fits whole, without tru
 
 Deno.test("requestText without maxBytes reads the whole body", async () => {
   const { fetch } = streamingFetch(["a".repeat(100_000), "b".repeat(100_000)]);
-  const raw = await requestText("http://t/", { service: "T", method: "GET", fetch });
+  const raw = await requestText("http://203.0.113.7/", { service: "T", policy, method: "GET", fetch });
   assert.equal(raw.text.length, 200_000);
   assert.equal(raw.truncated, undefined);
 });

@@ -7,7 +7,7 @@ import { openHub } from "../../lib/boot.ts";
 import type { Hub } from "../../lib/hub.ts";
 import { registerCrons, registerJobs } from "../../jobs/mod.ts";
 import { createApp } from "../../routes/app.ts";
-import { createToken } from "../../lib/accounts/tokens.ts";
+import { createToken, OPERATOR_BINDING } from "../../lib/accounts/tokens.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 import type { Role } from "../../lib/accounts/roles.ts";
 import { type Logger, memoryLogger } from "../../lib/log.ts";
@@ -55,7 +55,10 @@ export async function startTestHub(
     ownerToken: OWNER_TOKEN,
     log,
     async tokenFor(role) {
-      return (await createToken(hub.kv, org, { name: `test ${role}`, role }, { actor: SYSTEM_ACTOR })).value;
+      return (await createToken(hub.kv, org, { name: `test ${role}`, role }, {
+        actor: SYSTEM_ACTOR,
+        boundTo: OPERATOR_BINDING,
+      })).value;
     },
     api(path, init = {}) {
       const { json, token = OWNER_TOKEN, ...rest } = init;

@@ -4,6 +4,7 @@ import { BitrixClient, parseWebhookUrl } from "../../lib/bitrix/client.ts";
 import { addTask, countOpenTasks, listDepartments } from "../../lib/bitrix/methods.ts";
 import { RateLimiter } from "../../lib/bitrix/rate_limiter.ts";
 import { UpstreamApiError, UpstreamHttpError } from "../../lib/errors.ts";
+import { OPERATOR_POLICY as policy } from "../../lib/http/url_guard.ts";
 import { LeakyBucket, startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { VirtualClock } from "./_virtual_clock.ts";
 
@@ -67,7 +68,7 @@ Deno.test("listAll() reads page 1 directly and every other page in one batch", a
     for (let i = 0; i < 130; i++) {
       fake.state.departments.push({ ID: String(100 + i), NAME: `Отдел ${i}`, SORT: 500, PARENT: "1" });
     }
-    const client = new BitrixClient({ webhookUrl: fake.webhookUrl });
+    const client = new BitrixClient({ baseUrl: fake.webhookUrl, policy });
     const deps = await listDepartments(client);
     assert.deepEqual(deps.length, 138);
     assert.deepEqual(deps[1], { id: 2, name: "Производство", parent: 1, head: 2 });
@@ -80,7 +81,7 @@ Deno.test("listAll() reads page 1 directly and every other page in one batch", a
 Deno.test("batch() splits 120 commands into three HTTP requests of at most 50", async () => {
   const fake = await startBitrix24Fake({ rateLimit: false });
   try {
-    const client = new BitrixClient({ webhookUrl: fake.webhookUrl });
+    const client = new BitrixClient({ baseUrl: fake.webhookUrl, policy });
     const ids = Array.from({ length: 120 }, (_, i) => (i % 12) + 1);
     const counts = await countOpenTasks(client, [...new Set(ids)]);
     assert.deepEqual(counts.get(3), 4);
@@ -99,9 +100,10 @@ Deno.test("QUERY_LIMIT_EXCEEDED is retried with backoff and never reaches the ca
   const fake = await startBitrix24Fake({ rateLimit: { ratePerSec: 40, burst: 3 } });
   try {
     const client = new BitrixClient({
-      webhookUrl: fake.webhookUrl,
+      baseUrl: fake.webhookUrl,
+      policy,
       limits: { ratePerSec: 40, burst: 50 },
-      backoff: { baseMs: 20, maxMs: 100 },
+      retry: { baseMs: 20, maxMs: 100 },
     });
     const results = await Promise.all(Array.from({ length: 12 }, () => listDepartments(client)));
     assert.deepEqual(results.every((r) => r.length === 8), true);
@@ -116,8 +118,9 @@ Deno.test("OPERATION_TIME_LIMIT on a read is retried until the method is unblock
   try {
     fake.state.operationLimited.add("department.get");
     const client = new BitrixClient({
-      webhookUrl: fake.webhookUrl,
-      backoff: { baseMs: 10, maxMs: 20 },
+      baseUrl: fake.webhookUrl,
+      policy,
+      retry: { baseMs: 10, maxMs: 20 },
       onRequest: (m) => {
         if (m === "department.get" && fake.state.calls.length >= 2) fake.state.operationLimited.clear();
       },
@@ -141,7 +144,7 @@ Deno.test("a task write whose answer is lost is not retried (no second task)", a
       afterCommit: true,
     });
     const before = fake.state.tasks.length;
-    const client = new BitrixClient({ webhookUrl: fake.webhookUrl, backoff: { baseMs: 1, maxMs: 2 } });
+    const client = new BitrixClient({ baseUrl: fake.webhookUrl, policy, retry: { baseMs: 1, maxMs: 2 } });
     const error = await addTask(client, { TITLE: "Сварить раму", RESPONSIBLE_ID: 4 }).catch((e) => e);
     assert.ok(error instanceof UpstreamHttpError);
     assert.deepEqual(fake.state.tasks.length, before + 1);
@@ -154,7 +157,7 @@ Deno.test("a task write whose answer is lost is not retried (no second task)", a
 Deno.test("a wrong webhook code answers a message that says where to fix it", async () => {
   const fake = await startBitrix24Fake({ rateLimit: false });
   try {
-    const client = new BitrixClient({ webhookUrl: fake.webhookUrl.replace("testcode", "wrong") });
+    const client = new BitrixClient({ baseUrl: fake.webhookUrl.replace("testcode", "wrong"), policy });
     const error = await listDepartments(client).catch((e) => e);
     assert.ok(error instanceof UpstreamApiError);
     assert.deepEqual(error.code, "NO_AUTH_FOUND");

@@ -4,7 +4,7 @@ import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 import { createOrg } from "../../lib/accounts/store.ts";
-import { createToken } from "../../lib/accounts/tokens.ts";
+import { createToken, OPERATOR_BINDING } from "../../lib/accounts/tokens.ts";
 import { MAX_BUDGET_MS } from "../../lib/onec/settings.ts";
 import { TestClock } from "./_harness.ts";
 
@@ -216,7 +216,10 @@ Deno.test("a second organization does not get the operator's BITRIX_WEBHOOK: 1C 
   const { t, fake, close } = await start();
   try {
     const other = await createOrg(t.hub.kv, "Другая фирма", { actor: SYSTEM_ACTOR });
-    const token = (await createToken(t.hub.kv, other.id, { name: "1c", role: "operator" }, { actor: SYSTEM_ACTOR }))
+    const token = (await createToken(t.hub.kv, other.id, { name: "1c", role: "operator" }, {
+      actor: SYSTEM_ACTOR,
+      boundTo: OPERATOR_BINDING,
+    }))
       .value;
     const tasks = fake.state.tasks.length;
     const res = await post(t, "/", sampleRequest, token);

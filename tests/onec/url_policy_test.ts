@@ -61,7 +61,7 @@ Deno.test("a stored webhook the address policy refuses is not called; BITRIX_WEB
     assert.equal(r.outcome, "failed");
     assert.match(
       r.failure ?? "",
-      /^Refused the organization's inbound webhook \(webhookUrl\) for Bitrix24: Cannot call 127\.0\.0\.1: .*allowPrivateNetworks/,
+      /Refused the organization's inbound webhook \(webhookUrl\) for Bitrix24: Cannot call 127\.0\.0\.1: .*allowPrivateNetworks/,
     );
     assert.equal(h.fake.state.tasks.length, tasksBefore, "the portal was not called");
     const err = await h.svc.refreshCaches(other).then(() => null, (e) => e);

@@ -58,6 +58,7 @@ export async function setup(
   hub.queue.register(defineJob({
     kind: "demo.ping",
     payload: z.object({ to: z.string() }),
+    schedulable: true,
     handle: async () => {},
   }));
   const scheduler = new Scheduler({ ...hub, resolve });

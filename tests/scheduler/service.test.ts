@@ -53,7 +53,7 @@ Deno.test("create() rejects unknown and scheduler job kinds and bad payloads at 
     await rejects422(
       async () => await s.create(t.org, s.parse({ ...base, action: { type: "internal", job: "nope.job" } })),
       "action.job",
-      /unknown job nope\.job; known jobs: demo\.ping/,
+      /nope\.job is not a job organizations may schedule; schedulable jobs: demo\.ping/,
     );
     await rejects422(
       async () => await s.create(t.org, s.parse({ ...base, action: { type: "internal", job: "schedule.fire" } })),

@@ -1,0 +1,46 @@
+/**
+ * The events notifications and mailboxes publish, declared once for the hub's
+ * event catalogue (lib/events/catalogue.ts spreads this record).
+ */
+import { z } from "zod";
+import { defineEvent } from "../events/define.ts";
+
+export const notifyEvents = {
+  "mail.received": defineEvent({
+    description: "A new mail arrived in a watched mailbox (IMAP or POP3)",
+    schema: z.object({
+      mailboxId: z.string(),
+      mailbox: z.string(),
+      /** Stable across re-reads of the same mail: rules dedupe their sends on it. */
+      dedupeKey: z.string(),
+      messageId: z.string(),
+      from: z.string(),
+      to: z.string(),
+      subject: z.string(),
+      text: z.string(),
+      attachments: z.array(z.object({ filename: z.string(), mimeType: z.string(), size: z.number() })),
+    }),
+  }),
+  "notify.sent": defineEvent({
+    description: "A notification was delivered to a Telegram chat",
+    schema: z.object({ deliveryId: z.string(), ruleId: z.string().optional(), chat: z.string(), bot: z.string() }),
+  }),
+  "notify.failed": defineEvent({
+    description: "A notification could not be delivered (kicked from a group, chat deleted, retries used up)",
+    schema: z.object({
+      deliveryId: z.string(),
+      ruleId: z.string().optional(),
+      chat: z.string(),
+      bot: z.string(),
+      reason: z.string(),
+    }),
+  }),
+  "bot.failed": defineEvent({
+    description: "A Telegram bot stopped working (token revoked, webhook failing)",
+    schema: z.object({ botId: z.string(), bot: z.string(), reason: z.string() }),
+  }),
+  "mail.failed": defineEvent({
+    description: "A mailbox could not be read; the text is the server's own error",
+    schema: z.object({ mailboxId: z.string(), mailbox: z.string(), reason: z.string() }),
+  }),
+};

@@ -1,0 +1,41 @@
+/**
+ * The events of the Connectors & SLA capability, for the event catalogue:
+ * rules match on these fields and route them, e.g. to Telegram.
+ */
+import { z } from "zod";
+import { defineEvent } from "../events/define.ts";
+
+const connector = { connectorId: z.string(), name: z.string() };
+
+export const slaEvents = {
+  "sla.breached": defineEvent({
+    description: "A ticket went over its SLA deadline (once per ticket and breach, not on every poll)",
+    schema: z.object({
+      ticketId: z.string(),
+      title: z.string(),
+      department: z.string().nullable(),
+      slaDeadline: z.string(),
+      overdueMs: z.number().int().min(0),
+    }),
+  }),
+  "sla.recovered": defineEvent({
+    description: "A ticket that was over its SLA is no longer in the overdue filter (closed or re-planned)",
+    schema: z.object({ ticketId: z.string(), title: z.string(), overdueMs: z.number().int().min(0) }),
+  }),
+  "sla.suspended": defineEvent({
+    description: "A ticket appeared in the suspended filter",
+    schema: z.object({ ticketId: z.string(), title: z.string(), suspendedSince: z.string().nullable() }),
+  }),
+  "connector.online": defineEvent({
+    description: "A connector authenticated and is ready for jobs",
+    schema: z.object({ ...connector, version: z.string(), remoteAddress: z.string().nullable() }),
+  }),
+  "connector.offline": defineEvent({
+    description: "A connector disconnected, or a poll found no connector online (connectorId null)",
+    schema: z.object({ connectorId: z.string().nullable(), name: z.string().nullable(), reason: z.string() }),
+  }),
+  "connector.auth_failed": defineEvent({
+    description: "A connector's handshake was refused (wrong token or key, revoked, replayed or expired answer)",
+    schema: z.object({ ...connector, reason: z.string(), remoteAddress: z.string().nullable() }),
+  }),
+};
