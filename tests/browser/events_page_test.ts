@@ -20,7 +20,7 @@ Deno.test({
       await page.fill('input[name="email"]', "owner@example.com");
       await page.fill('input[name="password"]', "wrong password!");
       await page.click('button[type="submit"]');
-      assert.match(await page.textContent('[data-testid="login-error"]') ?? "", /Wrong e-mail or password/);
+      assert.match(await page.textContent('[data-testid="login-error"]') ?? "", /Неверная почта или пароль/);
       await page.fill('input[name="password"]', "correct horse battery");
       await page.click('button[type="submit"]');
       await page.waitForURL(`${t.url}/admin/events`);
