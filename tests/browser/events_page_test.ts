@@ -14,7 +14,7 @@ Deno.test({
       env: { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" },
     });
     try {
-      const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone-width screen
+      const page = await browser.newPage({ locale: "ru-RU", viewport: { width: 390, height: 844 } }); // a phone-width screen
       await page.goto(`${t.url}/admin/events`);
       assert.match(page.url(), /\/admin\/login\?next=%2Fadmin%2Fevents$/);
       await page.fill('input[name="email"]', "owner@example.com");
