@@ -17,6 +17,7 @@ import { Scheduler } from "./scheduler/service.ts";
 import { OnecService } from "./onec/service.ts";
 import { createEnrichment, type EnrichmentService } from "./enrichment/mod.ts";
 import { listOrgs } from "./accounts/store.ts";
+import { type ConnectorsService, createConnectors } from "./connector/mod.ts";
 
 export interface Hub {
   config: Config;
@@ -45,6 +46,8 @@ export interface Hub {
   scheduler?: Scheduler;
   /** Enrichment (DaData/YandexGPT tasks, sinks, RabbitMQ bridge); `status()` feeds /healthz. */
   enrichment?: EnrichmentService;
+  /** Connectors & SLA (lib/connector): registry, agent sockets, poll dispatch, SLA snapshots. */
+  connectors?: ConnectorsService;
 }
 
 export interface HubDeps {
@@ -130,6 +133,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
   hub.scheduler = new Scheduler(hub);
   hub.onec = new OnecService({ ...hub, log: log.child("onec") });
   hub.enrichment = await createEnrichment(hub, { defaultOrg: async () => (await listOrgs(kv))[0]?.id ?? "default" });
+  hub.connectors = await createConnectors(hub);
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge(
     "shlyuz_queue_backlog",

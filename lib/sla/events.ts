@@ -26,6 +26,26 @@ export const slaEvents = {
     description: "A ticket appeared in the suspended filter",
     schema: z.object({ ticketId: z.string(), title: z.string(), suspendedSince: z.string().nullable() }),
   }),
+  "sla.snapshot": defineEvent({
+    description:
+      "A poll stored a fresh snapshot of one saved filter (arrears or stopped); live dashboards refresh on it",
+    schema: z.object({
+      filter: z.enum(["arrears", "stopped"]),
+      count: z.number().int().min(0),
+      at: z.string(),
+      connectorId: z.string().nullable(),
+    }),
+  }),
+  "connector.job.failed": defineEvent({
+    description: "A connector's ticket query failed or missed its deadline (willRetry: another connector is asked)",
+    schema: z.object({
+      ...connector,
+      jobId: z.string(),
+      filter: z.enum(["arrears", "stopped"]),
+      error: z.string(),
+      willRetry: z.boolean(),
+    }),
+  }),
   "connector.online": defineEvent({
     description: "A connector authenticated and is ready for jobs",
     schema: z.object({ ...connector, version: z.string(), remoteAddress: z.string().nullable() }),

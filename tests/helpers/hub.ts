@@ -30,11 +30,13 @@ export interface TestHub {
 }
 
 export async function startTestHub(
-  { env = {}, fetch, clock, crons = false }: {
+  { env = {}, fetch, clock, crons = false, port = 0 }: {
     env?: Record<string, string>;
     fetch?: FetchFn;
     clock?: Clock;
     crons?: boolean;
+    /** A fixed port (a restarted hub that agents find again); default a random one. */
+    port?: number;
   } = {},
 ): Promise<TestHub> {
   const config = testConfig({ SHLYUZ_ADMIN_TOKEN: OWNER_TOKEN, ...env });
@@ -45,7 +47,7 @@ export async function startTestHub(
   const app = createApp(hub);
   const listening = hub.queue.listen();
   await hub.enrichment?.start(); // as main.ts does
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
   const org = boot.org!.id;
   return {
