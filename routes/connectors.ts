@@ -6,7 +6,7 @@
 import { bearer, createRoute, errorResponses, newApi, pathId, z } from "./openapi.ts";
 import { requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
-import { httpErrors } from "../lib/errors.ts";
+import { ConflictError, NotFoundError } from "../lib/errors.ts";
 import { connectorsOf } from "../jobs/sla_dispatch.ts";
 import { connectorInputSchema } from "../lib/connector/registry.ts";
 import { CLOSE } from "../lib/connector/protocol.ts";
@@ -127,7 +127,7 @@ export function connectorRoutes(hub: Hub) {
     }),
     async (c) => {
       const found = await svc.registry.getPublic(c.var.auth.org, c.req.valid("param").id);
-      if (!found) throw httpErrors.notFound("connector");
+      if (!found) throw new NotFoundError("connector");
       return c.json(found, 200);
     },
   );
@@ -151,7 +151,7 @@ export function connectorRoutes(hub: Hub) {
     async (c) => {
       const auth = c.var.auth;
       const updated = await svc.registry.update(auth.org, c.req.valid("param").id, c.req.valid("json"), auth.actor);
-      if (!updated) throw httpErrors.notFound("connector");
+      if (!updated) throw new NotFoundError("connector");
       return c.json(updated, 200);
     },
   );
@@ -175,8 +175,8 @@ export function connectorRoutes(hub: Hub) {
       const auth = c.var.auth;
       const id = c.req.valid("param").id;
       const res = await svc.registry.rotate(auth.org, id, auth.actor);
-      if (!res) throw httpErrors.notFound("connector");
-      if (res === "revoked") throw httpErrors.conflict("Cannot rotate the connector: it is revoked; create a new one");
+      if (!res) throw new NotFoundError("connector");
+      if (res === "revoked") throw new ConflictError("Cannot rotate the connector: it is revoked; create a new one");
       svc.server.kick(auth.org, id, CLOSE.badCredentials);
       return c.json({ ...res, env: withEnv(c, res.credentials) }, 200);
     },
@@ -196,7 +196,7 @@ export function connectorRoutes(hub: Hub) {
       const auth = c.var.auth;
       const id = c.req.valid("param").id;
       const revoked = await svc.registry.revoke(auth.org, id, auth.actor);
-      if (!revoked) throw httpErrors.notFound("connector");
+      if (!revoked) throw new NotFoundError("connector");
       svc.server.kick(auth.org, id, CLOSE.revoked);
       return c.json(revoked, 200);
     },

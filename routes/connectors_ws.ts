@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { getConnInfo } from "hono/deno";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
-import { HttpError } from "../lib/errors.ts";
+import { HttpError } from "./errors.ts";
 import { clientAddress } from "../lib/accounts/login_throttle.ts";
 import { connectorsOf } from "../jobs/sla_dispatch.ts";
 

@@ -17,6 +17,7 @@ import { newId, randomToken, sha256Hex } from "../ids.ts";
 import type { SecretBox } from "../crypto/secret_box.ts";
 import { type Actor, auditInto } from "../accounts/audit.ts";
 import { timingSafeEqual } from "../crypto/password.ts";
+import { ConflictError } from "../errors.ts";
 
 export const connectorInputSchema = z.object({
   name: z.string().trim().min(1, "must not be empty").max(100),
@@ -190,7 +191,7 @@ export class ConnectorRegistry {
     };
     const op = this.#kv.atomic().check(entry).set(["connector", org, id], next);
     auditInto(op, org, actor, "connector.updated", { target: id, details: patch, now: this.#now() });
-    if (!(await op.commit()).ok) throw new Error("Cannot update connector: it changed meanwhile (retry)");
+    if (!(await op.commit()).ok) throw new ConflictError("Cannot update connector: it changed meanwhile (retry)");
     return publicConnector(next, await this.status(org, id));
   }
 
@@ -203,7 +204,7 @@ export class ConnectorRegistry {
     const next = { ...entry.value, revokedAt: new Date(now).toISOString() };
     const op = this.#kv.atomic().check(entry).set(["connector", org, id], next);
     auditInto(op, org, actor, "connector.revoked", { target: id, details: { name: next.name }, now });
-    if (!(await op.commit()).ok) throw new Error("Cannot revoke connector: it changed meanwhile (retry)");
+    if (!(await op.commit()).ok) throw new ConflictError("Cannot revoke connector: it changed meanwhile (retry)");
     return publicConnector(next, await this.status(org, id));
   }
 
@@ -221,7 +222,7 @@ export class ConnectorRegistry {
     const next = { ...entry.value, ...record, rotatedAt: new Date(now).toISOString() } as ConnectorRecord;
     const op = this.#kv.atomic().check(entry).set(["connector", org, id], next);
     auditInto(op, org, actor, "connector.rotated", { target: id, details: { name: next.name }, now });
-    if (!(await op.commit()).ok) throw new Error("Cannot rotate connector: it changed meanwhile (retry)");
+    if (!(await op.commit()).ok) throw new ConflictError("Cannot rotate connector: it changed meanwhile (retry)");
     return { connector: publicConnector(next, await this.status(org, id)), credentials: creds };
   }
 
