@@ -31,6 +31,8 @@ import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
 import { connectorRoutes } from "./connectors.ts";
 import { connectorSocketRoutes } from "./connectors_ws.ts";
+import { slaRoutes } from "./connectors_sla.ts";
+import { connectorPages } from "./pages/connectors.tsx";
 
 /** Builds the whole app for a hub. `checks` add capability health to /healthz. */
 export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, HealthCheck> } = {}) {
@@ -124,21 +126,14 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/api/v1", enrichmentRoutes(hub));
   app.route("/", connectorSocketRoutes(hub));
   app.route("/api/v1", connectorRoutes(hub));
+  app.route("/api/v1", slaRoutes(hub));
 
   app.route("/admin", authPages(hub));
   app.route("/admin", adminPages(hub));
   app.route("/admin/scheduler", schedulerPages(hub));
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));
-  app.route(
-    "/admin/connectors",
-    plannedAreaPage(hub, {
-      key: "connectors",
-      title: "Connectors & SLA",
-      about: "Agents inside customer networks dial out to the hub, run ticket-system queries and report SLA breaches.",
-      types: ["connector.*", "sla.*"],
-    }),
-  );
+  app.route("/admin/connectors", connectorPages(hub));
   app.route(
     "/admin/notifications",
     plannedAreaPage(hub, {

@@ -88,7 +88,11 @@ export interface OverdueRow {
   departments: Array<{ department: string; ms: number }>;
 }
 
-/** Tickets over their SLA, most overdue first, with the time each department had them. */
+/**
+ * The overdue filter's tickets, most overdue first, with the time each department had them. The
+ * filter is the ticket system's word on what is overdue: a ticket stays listed when its deadline is
+ * unknown or our clock disagrees (overdueMs 0).
+ */
 export function overdueTable(tickets: Ticket[], now: number): OverdueRow[] {
   return tickets.map((t) => ({
     id: t.id,
@@ -101,7 +105,7 @@ export function overdueTable(tickets: Ticket[], now: number): OverdueRow[] {
     reason: t.reason,
     overdueMs: overdueMs(t, now),
     departments: timePerDepartment(t, now),
-  })).filter((r) => r.overdueMs > 0).sort((a, b) => b.overdueMs - a.overdueMs || a.id.localeCompare(b.id));
+  })).sort((a, b) => b.overdueMs - a.overdueMs || a.id.localeCompare(b.id));
 }
 
 export interface SuspendedRow {

@@ -89,9 +89,9 @@ Deno.test("departmentRanking() ranks by share of all overdue time", () => {
   ]);
 });
 
-Deno.test("overdueTable() lists overdue tickets, most overdue first; reasons() groups them", () => {
+Deno.test("overdueTable() lists the filter's tickets, most overdue first; reasons() groups the overdue ones", () => {
   const rows = overdueTable([B, C, A], NOW);
-  assert.deepEqual(rows.map((r) => [r.id, r.overdueMs]), [["A", 6 * H], ["B", 3 * H]]);
+  assert.deepEqual(rows.map((r) => [r.id, r.overdueMs]), [["A", 6 * H], ["B", 3 * H], ["C", 0]]);
   assert.deepEqual(reasons([A, B, C], NOW), [
     { reason: "Ждём подрядчика", tickets: 1, overdueMs: 6 * H },
     { reason: null, tickets: 1, overdueMs: 3 * H },

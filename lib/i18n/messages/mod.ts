@@ -4,8 +4,9 @@
  */
 import type { AreaMessages } from "../define.ts";
 import { common } from "./common.ts";
+import { connectors } from "./connectors.ts";
 
-const AREAS = [common] as const;
+const AREAS = [common, connectors] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
 export type MessageKey = KeysOf<(typeof AREAS)[number]>;
