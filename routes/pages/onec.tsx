@@ -86,7 +86,10 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
         )}
 
         <h2>Live events</h2>
-        <Island name="events_feed" props={{ initial: events, types: ["onec.*"], i18n: islandI18n(page, ["events."]) }} />
+        <Island
+          name="events_feed"
+          props={{ initial: events, types: ["onec.*"], i18n: islandI18n(page, ["events."]) }}
+        />
 
         {isAdmin && (
           <details>
