@@ -81,6 +81,21 @@ export class OrgClients {
     this.#cache.delete(org);
   }
 
+  /**
+   * Calls the organization's DaData (one clean/email, a paid call) or YandexGPT
+   * (one short completion) with its current settings, for "test connection".
+   * Answers what came back: the cleaned address or the model's reply.
+   */
+  async probe(org: string, service: "dadata" | "yandexgpt"): Promise<string> {
+    this.invalidate(org); // the settings may have just been saved
+    const c = await this.#clients(org);
+    if (service === "dadata") {
+      const record = await c.dadata.cleanEmail("info@example.com");
+      return String(record.email ?? record.source ?? "");
+    }
+    return (await c.gpt.complete("Ответь одним словом: готов?")).text.slice(0, 200);
+  }
+
   readonly enrich: Enrich = async (org, task, call = {}) => {
     const c = await this.#clients(org);
     if (task.task_type === "phone") return await c.dadata.cleanPhone(task.data, call);
