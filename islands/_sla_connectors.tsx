@@ -13,6 +13,17 @@ interface Created {
   env: Record<string, string>;
 }
 
+const STATE = {
+  online: "connectors.state.online",
+  offline: "connectors.state.offline",
+  revoked: "connectors.state.revoked",
+} as const;
+const OUTCOME = {
+  ok: "connectors.job.ok",
+  failed: "connectors.job.failed",
+  expired: "connectors.job.expired",
+} as const;
+
 export default function SlaConnectors(
   { connectors, i18n, canAdmin, onChange }: {
     connectors: PublicConnector[];
@@ -61,7 +72,7 @@ export default function SlaConnectors(
           return (
             <article key={c.id} data-connector={c.id} data-state={state}>
               <header>
-                <strong>{c.name}</strong> <mark data-testid="connector-state">{t(`connectors.state.${state}`)}</mark>
+                <strong>{c.name}</strong> <mark data-testid="connector-state">{t(STATE[state])}</mark>
               </header>
               <small>
                 {s.version && <div>{t("connectors.field.version")}: {s.version}</div>}
@@ -73,7 +84,7 @@ export default function SlaConnectors(
                 {s.lastJob && (
                   <div>
                     {t("connectors.field.lastJob")}: {tr.dateTime(s.lastJob.at)} ·{" "}
-                    {s.lastJob.filter ?? s.lastJob.action} · {t(`connectors.job.${s.lastJob.outcome}`)}
+                    {s.lastJob.filter ?? s.lastJob.action} · {t(OUTCOME[s.lastJob.outcome])}
                     {s.lastJob.count !== undefined ? ` · ${s.lastJob.count}` : ""}
                   </div>
                 )}

@@ -1,38 +1,21 @@
 /**
- * Words for the SLA islands: the page sends the source text of its messages
- * (ICU MessageFormat) with the language and the organization's zone; this
- * formats them in the browser like the server does, and writes durations
- * ("2 ч 5 мин"). Imports only types from the server.
+ * Words for the SLA islands: the shared island translator (islands/_i18n.ts)
+ * with dynamic keys allowed, and durations ("2 ч 5 мин").
  */
-import { IntlMessageFormat } from "intl-messageformat";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
+import type { MessageKey } from "../lib/i18n/messages/mod.ts";
 
-export interface SlaI18n {
-  locale: "ru" | "en";
-  timeZone: string;
-  messages: Record<string, string>;
-}
+export type SlaI18n = IslandI18n;
 
 export interface SlaTranslator {
+  /** Keys may be built at run time (`connectors.state.${state}`); an unknown key shows as itself. */
   t(key: string, params?: Record<string, string | number>): string;
   dateTime(value: string | number): string;
 }
 
-const INTL = { ru: "ru-RU", en: "en-GB" } as const;
-const cache = new Map<string, IntlMessageFormat>();
-
-export function slaTranslator({ locale, timeZone, messages }: SlaI18n): SlaTranslator {
-  const intl = INTL[locale] ?? "ru-RU";
-  return {
-    t(key, params) {
-      const source = messages[key];
-      if (source === undefined) return key;
-      let m = cache.get(`${locale}\0${key}`);
-      if (!m) cache.set(`${locale}\0${key}`, m = new IntlMessageFormat(source, intl));
-      return String(m.format(params));
-    },
-    dateTime: (value) =>
-      new Intl.DateTimeFormat(intl, { dateStyle: "short", timeStyle: "short", timeZone }).format(new Date(value)),
-  };
+export function slaTranslator(i18n: SlaI18n): SlaTranslator {
+  const tr = islandTranslator(i18n);
+  return { t: (key, params) => tr.t(key as MessageKey, params), dateTime: (value) => tr.dateTime(value) };
 }
 
 /** `3 д 4 ч`, `2 ч 5 мин`, `7 мин`; under a minute in words. */

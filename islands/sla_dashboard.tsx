@@ -24,6 +24,13 @@ export interface SlaDashboardProps {
   canAdmin: boolean;
 }
 
+const POLL = {
+  idle: "connectors.poll.idle",
+  ok: "connectors.poll.ok",
+  no_connector: "connectors.poll.no_connector",
+  failing: "connectors.poll.failing",
+} as const;
+
 export default function SlaDashboardIsland(props: SlaDashboardProps) {
   const [d, setD] = useState<DashboardData>(props.dashboard);
   const [connectors, setConnectors] = useState<PublicConnector[]>(props.connectors);
@@ -67,7 +74,7 @@ export default function SlaDashboardIsland(props: SlaDashboardProps) {
           {t("connectors.updated", { name: updated ? tr.dateTime(updated) : t("connectors.neverPolled") })}
         </small>{" "}
         <small data-testid="poll-state" data-state={d.poll.state}>
-          {t(`connectors.poll.${d.poll.state}`)}
+          {t(POLL[d.poll.state])}
           {d.poll.state !== "ok" && d.poll.lastError ? ` (${d.poll.lastError})` : ""}
         </small>
       </p>

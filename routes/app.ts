@@ -27,6 +27,7 @@ import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
 import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
+import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
 import { connectorRoutes } from "./connectors.ts";
@@ -133,13 +134,14 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/admin/scheduler", schedulerPages(hub));
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));
+  app.route("/admin/settings", settingsPages(hub));
   app.route("/admin/connectors", connectorPages(hub));
   app.route(
     "/admin/notifications",
     plannedAreaPage(hub, {
       key: "notifications",
-      title: "Notifications",
-      about: "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
+      title: "common.nav.notifications",
+      about: "planned.notifications.about",
       types: ["mail.*", "notify.*"],
     }),
   );

@@ -7,8 +7,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Hub } from "../../lib/hub.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
-import { translator } from "../../lib/i18n/mod.ts";
-import { MESSAGES } from "../../lib/i18n/messages/mod.ts";
+import { messagesFor, translator } from "../../lib/i18n/mod.ts";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
@@ -17,11 +16,6 @@ import { connectorsOf } from "../../jobs/sla_dispatch.ts";
 import SlaDashboard from "../../islands/sla_dashboard.tsx";
 
 registerIsland("sla_dashboard", SlaDashboard);
-
-/** The page's own messages, for the island (source texts; it formats them in the browser). */
-function islandMessages(locale: "ru" | "en"): Record<string, string> {
-  return Object.fromEntries(Object.entries(MESSAGES[locale]).filter(([k]) => k.startsWith("connectors.")));
-}
 
 export function connectorPages(hub: Hub) {
   const svc = connectorsOf(hub);
@@ -44,7 +38,7 @@ export function connectorPages(hub: Hub) {
           props={{
             dashboard: { ...dashboard, poll },
             connectors,
-            i18n: { locale: page.locale, timeZone: page.timeZone, messages: islandMessages(page.locale) },
+            i18n: { locale: page.locale, timeZone: page.timeZone, messages: messagesFor(page.locale, ["connectors."]) },
             canOperate: hasRole(page.role, "operator"),
             canAdmin: hasRole(page.role, "admin"),
           }}

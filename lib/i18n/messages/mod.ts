@@ -4,9 +4,16 @@
  */
 import type { AreaMessages } from "../define.ts";
 import { common } from "./common.ts";
+import { overview } from "./overview.ts";
+import { events } from "./events.ts";
+import { members } from "./members.ts";
+import { tokens } from "./tokens.ts";
+import { audit } from "./audit.ts";
+import { deadLetters } from "./dead_letters.ts";
+import { settings } from "./settings.ts";
 import { connectors } from "./connectors.ts";
 
-const AREAS = [common, connectors] as const;
+const AREAS = [common, overview, events, members, tokens, audit, deadLetters, settings, connectors] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
 export type MessageKey = KeysOf<(typeof AREAS)[number]>;
