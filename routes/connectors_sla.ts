@@ -244,7 +244,8 @@ export function slaRoutes(hub: Hub) {
       method: "put",
       path: "/sla/settings",
       tags: ["SLA"],
-      summary: "Change the poll interval (s), saved-filter keys (null: the agent's own) or the deadline (s)",
+      summary:
+        "Change the poll interval (s, takes effect at once), saved-filter keys (null: the agent's own) or the deadline (s)",
       security: bearer,
       request: { body: { content: { "application/json": { schema: settingsInput } }, required: true } },
       responses: {
@@ -257,6 +258,8 @@ export function slaRoutes(hub: Hub) {
       const body = c.req.valid("json");
       await hub.settings.write(auth.org, "sla", body as Record<string, unknown>);
       await audit(hub.kv, auth.org, auth.actor, "sla.settings_updated", { details: body as Record<string, unknown> });
+      // A new interval takes effect now: its first slot is claimed at once (a no-op without connectors).
+      await svc.dispatcher.tick(auth.org);
       return c.json(await svc.dispatcher.settings(auth.org), 200);
     },
   );

@@ -11,13 +11,23 @@ import { Agent, AGENT_VERSION } from "./agent.ts";
 import { HttpTicketAdapter, mappingSchema } from "./http_adapter.ts";
 
 const envSchema = z.object({
-  CONNECTOR_ID: z.string().min(1, "required: the connector's id from the hub (con_…)"),
-  TOKEN: z.string().min(1, "required: the connector's token from the hub"),
-  KEY: z.string().min(1, "required: the connector's key from the hub"),
-  SERVER: z.string().url("must be the hub's URL, e.g. wss://hub.example.com/connectors/ws"),
-  URL: z.string().url("must be the ticket system's base URL"),
-  EMAIL: z.string().min(1, "required: the ticket system login"),
-  PASSWORD: z.string().min(1, "required: the ticket system password"),
+  CONNECTOR_ID: z.string({ error: "required: the connector's id from the hub (con_…)" }).min(
+    1,
+    "required: the connector's id from the hub (con_…)",
+  ),
+  TOKEN: z.string({ error: "required: the connector's token from the hub" }).min(
+    1,
+    "required: the connector's token from the hub",
+  ),
+  KEY: z.string({ error: "required: the connector's key from the hub" }).min(
+    1,
+    "required: the connector's key from the hub",
+  ),
+  SERVER: z.string({ error: "required: the hub's URL, e.g. wss://hub.example.com/connectors/ws" })
+    .url("must be the hub's URL, e.g. wss://hub.example.com/connectors/ws"),
+  URL: z.string({ error: "required: the ticket system's base URL" }).url("must be the ticket system's base URL"),
+  EMAIL: z.string({ error: "required: the ticket system login" }).min(1, "required: the ticket system login"),
+  PASSWORD: z.string({ error: "required: the ticket system password" }).min(1, "required: the ticket system password"),
   INTERVAL: z.coerce.number().int().min(10).max(86_400).optional(),
   FILTER_ARREARS: z.string().min(1).optional(),
   FILTER_STOPPED: z.string().min(1).optional(),

@@ -389,12 +389,6 @@ export class ConnectorServer {
       } satisfies BusMessage,
     );
     const now = this.#o.clock.now();
-    await registry.lease(record.org, record.id, {
-      node: this.node,
-      session: s.id,
-      expiresAt: now + this.limits.heartbeatMs * 3,
-      pending: 0,
-    });
     await registry.setStatus(record.org, record.id, {
       version: frame.agent.version,
       remoteAddress: s.remoteAddress,
@@ -402,6 +396,13 @@ export class ConnectorServer {
       lastSeen: new Date(now).toISOString(),
       lastError: null,
       agentIntervalSec: frame.agent.intervalSec ?? null,
+    });
+    // The lease last: whoever sees the connector online also sees its version and address.
+    await registry.lease(record.org, record.id, {
+      node: this.node,
+      session: s.id,
+      expiresAt: now + this.limits.heartbeatMs * 3,
+      pending: 0,
     });
     s.lastSeenWritten = now;
     this.#sendRaw(s, { t: "welcome", connectorId: record.id, heartbeatMs: this.limits.heartbeatMs });

@@ -10,6 +10,7 @@ import { startBitrix24Fake } from "./bitrix24.ts";
 import { startDadataFake } from "./dadata.ts";
 import { startYandexGptFake } from "./yandexgpt.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
+import { startSlaDemo } from "./demo_sla.ts";
 
 const DEMO_TOKEN = "shz_demo_owner_token_0123456789abcdef";
 const port = Number(Deno.env.get("PORT") ?? 8000);
@@ -99,6 +100,7 @@ if (import.meta.main) {
     await new Promise((r) => setTimeout(r, 50));
   }
   await seed(base);
+  await startSlaDemo(base, call);
   console.log(`\nShlyuz demo: ${base}/admin — log in as demo@shlyuz.local / demo-password`);
   console.log(`API token for curl: ${DEMO_TOKEN}\n`);
 }
