@@ -1,5 +1,5 @@
 /** The processor's message kinds, payloads, options and errors, shared by its parts. */
-import type { EventBus } from "../events.ts";
+import type { EventBus } from "../events/bus.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Queue } from "../queue/queue.ts";
