@@ -6,7 +6,7 @@
 import { streamSSE } from "hono/streaming";
 import { bearer, createRoute, errorResponses, newApi, resumeId, z } from "./openapi.ts";
 import { requireRoles } from "./middleware/auth.ts";
-import { httpErrors } from "../lib/errors.ts";
+import { ValidationError } from "../lib/errors.ts";
 import type { Hub } from "../lib/hub.ts";
 import { CUSTOM_TYPE, definitionOf, describeCatalogue } from "../lib/events/mod.ts";
 import type { CustomEventType } from "../lib/events/types.ts";
@@ -32,7 +32,7 @@ function parseTypes(raw?: string): string[] | undefined {
   const unknown = list.filter((t) => !t.endsWith("*") && !definitionOf(t));
   if (unknown.length) {
     const message = `unknown event type ${unknown.join(", ")} (see GET /api/v1/events/types)`;
-    throw httpErrors.unprocessable(`Invalid request: types: ${message}`, [{ field: "types", message }]);
+    throw new ValidationError([{ field: "types", message }]);
   }
   return list;
 }
@@ -153,9 +153,7 @@ export function eventRoutes(hub: Hub) {
     async (c) => {
       const body = c.req.valid("json");
       if (JSON.stringify(body.data).length > 16_000) {
-        throw httpErrors.unprocessable("Invalid request: data: too large (16 000 characters at most)", [
-          { field: "data", message: "too large" },
-        ]);
+        throw new ValidationError([{ field: "data", message: "too large (16 000 characters at most)" }]);
       }
       const event = await hub.events.publish(c.var.auth.org, body.type as CustomEventType, body.data);
       // The body passed the same check the catalogue makes, so the bus cannot refuse it.

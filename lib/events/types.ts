@@ -35,6 +35,11 @@ export interface HubEvent<T extends string = string, D = Record<string, unknown>
 /** An event of one catalogue type, with its data typed. */
 export type EventOf<T extends EventType> = HubEvent<T, EventData<T>>;
 
+/** The publishing side of the bus, as a port: capabilities and their test fakes take this. */
+export interface EventPublisher {
+  publish<T extends EventType>(org: string, type: T, data: EventInput<T>): Promise<unknown>;
+}
+
 /** What an event stream yields (lib/events/stream.ts). */
 export type StreamItem =
   /** The subscription is attached: everything published from now on will come. Always first. */

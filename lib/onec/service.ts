@@ -22,6 +22,8 @@ import type { OnecRequest } from "./request_schema.ts";
 import { loadOnecSettings, type OnecSettings } from "./settings.ts";
 import { appendLog, type LogEntry, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
+import { labelledFetch } from "../http/instrumented_fetch.ts";
+import type { EventPublisher } from "../events/types.ts";
 
 export interface OnecServiceDeps {
   kv: Deno.Kv;
@@ -30,7 +32,7 @@ export interface OnecServiceDeps {
   fetch: FetchFn;
   config: Config;
   settings: SettingsStore;
-  events: { publish(org: string, type: string, data: Record<string, unknown>): Promise<unknown> };
+  events: EventPublisher;
   metrics?: { inc(name: string, labels?: Record<string, string>, by?: number): void };
   /** DNS resolver for the address policy on the organization's webhook (tests). */
   resolve?: Resolver;
@@ -88,7 +90,7 @@ export class OnecService {
     return new BitrixClient({
       baseUrl: settings.webhookUrl,
       policy,
-      fetch: this.#d.fetch,
+      fetch: labelledFetch(this.#d.fetch, { org, service: "bitrix24" }),
       clock: this.#d.clock,
       log: this.#d.log.child("bitrix"),
       deadline,
@@ -155,7 +157,7 @@ export class OnecService {
         failure: `${message}\nИдентификатор запроса: ${requestId}`,
       };
       for (const t of result.tasks) {
-        await this.#d.events.publish(org, "onec.task.failed", { ...t, op: "create", requestId });
+        await this.#d.events.publish(org, "onec.task.failed", { ...t, op: "create", error: message, requestId });
       }
     }
     const entry = await appendLog(this.#d.kv, org, {
