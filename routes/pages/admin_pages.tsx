@@ -25,7 +25,7 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
     const page = c.var.page;
     const settings = await generalSettings(hub, page.org.id);
     const recent = await hub.events.recent(page.org.id, { limit: 10 });
-    const dead = await hub.queue.deadLetters(page.org.id, { limit: 500 });
+    const dead = await hub.queue.dead.list(page.org.id, { limit: 500 });
     return render(
       c,
       <Layout title="Overview" active="home" page={page}>
@@ -304,7 +304,7 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
     const page = c.var.page;
     const settings = await generalSettings(hub, page.org.id);
     const kind = c.req.query("kind") || undefined;
-    const { items } = await hub.queue.deadLetters(page.org.id, { kind, limit: 200 });
+    const { items } = await hub.queue.dead.list(page.org.id, { kind, limit: 200 });
     return render(
       c,
       <Layout title="Dead letters" active="dead" page={page}>
