@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import amqp from "amqplib";
 import { AMQP_URL, serviceOrSkip } from "../helpers/services.ts";
-import { HttpError } from "../../lib/errors.ts";
+import { ValidationError } from "../../lib/errors.ts";
 import { startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const available = await serviceOrSkip("RabbitMQ", async () => {
@@ -35,8 +35,7 @@ Deno.test({
         await assert.rejects(
           () =>
             scheduler.create("org-b", scheduler.parse({ name: "x", cron: "* * * * *", action: { ...forged, job } })),
-          (e: unknown) =>
-            e instanceof HttpError && e.status === 422 && /not a job organizations may schedule/.test(e.message),
+          (e: unknown) => e instanceof ValidationError && /not a job organizations may schedule/.test(e.message),
           `${job} must not be schedulable`,
         );
       }
