@@ -85,7 +85,7 @@ Deno.test("a result webhook answering 408 is retried and delivered, not dead-let
     await h.svc.processor.processNow("o", { task_id: 79, task_type: "email", data: "a@b.ru" });
     await waitFor(() => delivered === 1, 10_000, "webhook delivered after the 408");
     assert.equal(answered, 2, "one 408, then the retry");
-    const { items } = await h.hub.queue.deadLetters("o", { kind: "task.webhook" });
+    const { items } = await h.hub.queue.dead.list("o", { kind: "task.webhook" });
     assert.deepEqual(items, [], "nothing dead-lettered");
   } finally {
     await h.close();
