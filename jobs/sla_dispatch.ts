@@ -1,5 +1,6 @@
 /**
- * The SLA poll's queue kinds and cron (lib/connector/dispatch.ts explains the flow):
+ * The SLA poll's jobs and cron (lib/connector/dispatch.ts explains the flow;
+ * the kinds and their payloads are in lib/connector/kinds.ts):
  *
  * - `sla.tick` `{}`: claims the organization's current interval slot and, if it
  *   was due, enqueues the slot's two `sla.dispatch` and the next tick;
@@ -8,58 +9,38 @@
  * - `sla.deadline` `{jobId}`: a job still pending at its deadline is re-dispatched.
  *
  * The cron (every minute) ticks every organization, which starts the chain or
- * finds the slot taken. Payload schemas live in lib/connector/dispatch.ts,
- * shared with their producers.
+ * finds the slot taken.
  */
 import { listOrgs } from "../lib/accounts/store.ts";
-import type { Hub } from "../lib/hub.ts";
+import type { CoreHub } from "../lib/hub.ts";
 import { defineJob } from "../lib/queue/queue.ts";
-import type { ConnectorsService } from "../lib/connector/mod.ts";
-import {
-  SLA_DEADLINE_KIND,
-  SLA_DISPATCH_KIND,
-  SLA_TICK_KIND,
-  slaDeadlinePayload,
-  slaDispatchPayload,
-  slaTickPayload,
-} from "../lib/connector/dispatch.ts";
+import { slaDeadlineKind, slaDispatchKind, slaTickKind } from "../lib/connector/kinds.ts";
+import type { Dispatcher } from "../lib/connector/dispatch.ts";
 
-/** The capability, which createHub always builds. */
-export function connectorsOf(hub: Hub): ConnectorsService {
-  if (!hub.connectors) throw new Error("Cannot use connectors: the capability is not built (createHub builds it)");
-  return hub.connectors;
-}
-
-/** Registers the three kinds. */
-export function registerSlaJobs(hub: Hub): void {
-  const svc = connectorsOf(hub);
-  hub.queue.register(defineJob({
-    kind: SLA_TICK_KIND,
-    payload: slaTickPayload,
-    async handle(_p, ctx) {
-      await svc.dispatcher.tick(ctx.org);
-    },
-  }));
-  hub.queue.register(defineJob({
-    kind: SLA_DISPATCH_KIND,
-    payload: slaDispatchPayload,
-    async handle(p, ctx) {
-      await svc.dispatcher.dispatch(ctx.org, p);
-    },
-  }));
-  hub.queue.register(defineJob({
-    kind: SLA_DEADLINE_KIND,
-    payload: slaDeadlinePayload,
-    async handle(p, ctx) {
-      await svc.dispatcher.deadline(ctx.org, p.jobId);
-    },
-  }));
+/** The three jobs, handled by the capability's dispatcher. */
+export function slaJobs({ dispatcher }: { dispatcher: Dispatcher }) {
+  return [
+    defineJob(slaTickKind, {
+      async handle(_p, ctx) {
+        await dispatcher.tick(ctx.org);
+      },
+    }),
+    defineJob(slaDispatchKind, {
+      async handle(p, ctx) {
+        await dispatcher.dispatch(ctx.org, p);
+      },
+    }),
+    defineJob(slaDeadlineKind, {
+      async handle(p, ctx) {
+        await dispatcher.deadline(ctx.org, p.jobId);
+      },
+    }),
+  ];
 }
 
 /** Every minute: tick each organization (a no-op where the slot already ran or no connector exists). */
-export function registerSlaCron(hub: Hub): void {
-  const svc = connectorsOf(hub);
+export function registerSlaCron(hub: CoreHub, { dispatcher }: { dispatcher: Dispatcher }): void {
   hub.cron("sla-tick", "* * * * *", async () => {
-    for (const org of await listOrgs(hub.kv)) await svc.dispatcher.tick(org.id);
+    for (const org of await listOrgs(hub.kv)) await dispatcher.tick(org.id);
   });
 }

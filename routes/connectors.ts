@@ -7,7 +7,6 @@ import { bearer, createRoute, errorResponses, newApi, pathId, z } from "./openap
 import { requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { ConflictError, NotFoundError } from "../lib/errors.ts";
-import { connectorsOf } from "../jobs/sla_dispatch.ts";
 import { connectorInputSchema } from "../lib/connector/registry.ts";
 import { CLOSE } from "../lib/connector/protocol.ts";
 
@@ -69,7 +68,7 @@ export function agentServerUrl(hub: Hub, requestUrl: string, forwardedProto?: st
 }
 
 export function connectorRoutes(hub: Hub) {
-  const svc = connectorsOf(hub);
+  const svc = hub.connectors;
   const app = newApi();
   for (const path of ["/connectors", "/connectors/*"]) app.use(path, requireRoles("viewer", "admin"));
 

@@ -9,7 +9,6 @@ import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
 import { audit } from "../lib/accounts/audit.ts";
-import { connectorsOf } from "../jobs/sla_dispatch.ts";
 import { slaSettingsSchema } from "../lib/connector/dispatch.ts";
 
 const formatQuery = z.object({
@@ -56,7 +55,7 @@ function answer(
 }
 
 export function slaRoutes(hub: Hub) {
-  const svc = connectorsOf(hub);
+  const svc = hub.connectors;
   const app = newApi();
   // Reads: viewer; "poll now": operator; settings: admin.
   const readWrite = requireRoles("viewer", "admin");

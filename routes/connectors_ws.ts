@@ -10,10 +10,9 @@ import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
 import { HttpError } from "./errors.ts";
 import { clientAddress } from "../lib/accounts/login_throttle.ts";
-import { connectorsOf } from "../jobs/sla_dispatch.ts";
 
 export function connectorSocketRoutes(hub: Hub) {
-  const svc = connectorsOf(hub);
+  const svc = hub.connectors;
   const app = new Hono<AppEnv>();
   app.get("/connectors/ws", (c) => {
     if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {

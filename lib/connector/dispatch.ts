@@ -19,7 +19,9 @@
  */
 import { z } from "zod";
 import type { Logger } from "../log.ts";
-import type { Queue } from "../queue/queue.ts";
+import type { QueueFor } from "../queue/queue.ts";
+import type { ConnectorKinds, SlaDispatchPayload } from "./kinds.ts";
+import type { EventPublisher } from "../events/types.ts";
 import type { SettingsStore } from "../settings.ts";
 import type { Config } from "../config.ts";
 import { newId } from "../ids.ts";
@@ -28,22 +30,6 @@ import type { SlaService } from "../sla/service.ts";
 import type { ConnectorRegistry, LastJob } from "./registry.ts";
 import type { ConnectorServer, ResultFrame } from "./server.ts";
 import { formatZodError } from "../validation.ts";
-
-export const SLA_TICK_KIND = "sla.tick";
-export const SLA_DISPATCH_KIND = "sla.dispatch";
-export const SLA_DEADLINE_KIND = "sla.deadline";
-
-export const slaTickPayload = z.object({});
-export const slaDispatchPayload = z.object({
-  filter: z.enum(FILTERS),
-  /** The poll this job belongs to (a slot number, or `m<id>` for "poll now"). */
-  poll: z.string().min(1).max(60),
-  attempt: z.number().int().min(0).max(10).default(0),
-  /** Connectors already tried for this poll and filter. */
-  tried: z.array(z.string().max(100)).max(10).default([]),
-});
-export type SlaDispatchPayload = z.infer<typeof slaDispatchPayload>;
-export const slaDeadlinePayload = z.object({ jobId: z.string().min(1).max(100) });
 
 export const MAX_ATTEMPTS = 3;
 
@@ -85,7 +71,7 @@ const JOB_TTL = 24 * 3600_000;
 
 export interface DispatcherOptions {
   kv: Deno.Kv;
-  queue: Queue;
+  queue: QueueFor<ConnectorKinds>;
   settings: SettingsStore;
   config: Config;
   registry: ConnectorRegistry;
@@ -93,7 +79,7 @@ export interface DispatcherOptions {
   sla: SlaService;
   log: Logger;
   now: () => number;
-  publish(org: string, type: string, data: Record<string, unknown>): Promise<unknown>;
+  events: EventPublisher;
 }
 
 export class Dispatcher {
@@ -134,14 +120,18 @@ export class Dispatcher {
       { state: "idle", since: new Date(0).toISOString(), lastPollAt: null, lastOkAt: null, lastError: null };
   }
 
-  async #setPollState(org: string, state: PollState["state"], patch: Partial<PollState> = {}): Promise<boolean> {
+  /** Moves the poll state; true only for the one caller whose commit changed it (concurrent queries race here). */
+  async #setPollState(org: string, to: PollState["state"] | null, patch: Partial<PollState> = {}): Promise<boolean> {
     const key = ["sla_poll", org];
-    const entry = await this.#o.kv.get<PollState>(key);
-    const cur = entry.value ?? await this.pollState(org);
-    const now = new Date(this.#o.now()).toISOString();
-    const next: PollState = { ...cur, ...patch, state, since: cur.state === state ? cur.since : now };
-    await this.#o.kv.atomic().check(entry).set(key, next).commit();
-    return cur.state !== state;
+    for (let i = 0; i < 10; i++) {
+      const entry = await this.#o.kv.get<PollState>(key);
+      const cur = entry.value ?? await this.pollState(org);
+      const now = new Date(this.#o.now()).toISOString();
+      const state = to ?? cur.state; // null: keep the state, change only the patched fields
+      const next: PollState = { ...cur, ...patch, state, since: cur.state === state ? cur.since : now };
+      if ((await this.#o.kv.atomic().check(entry).set(key, next).commit()).ok) return cur.state !== state;
+    }
+    return false;
   }
 
   /**
@@ -162,10 +152,10 @@ export class Dispatcher {
     const op = this.#o.kv.atomic().check(entry).set(key, { slot, intervalMs });
     const poll = `${slot}`;
     for (const filter of FILTERS) {
-      this.#o.queue.addTo(op, SLA_DISPATCH_KIND, org, { filter, poll, attempt: 0, tried: [] });
+      this.#o.queue.stage(op, { kind: "sla.dispatch", payload: { filter, poll, attempt: 0, tried: [] }, org });
     }
     const nextAt = (slot + 1) * intervalMs;
-    this.#o.queue.addTo(op, SLA_TICK_KIND, org, {}, { delayMs: nextAt - now + 5 });
+    this.#o.queue.stage(op, { kind: "sla.tick", payload: {}, org, delayMs: nextAt - now + 5 });
     if (!(await op.commit()).ok) return null;
     return slot;
   }
@@ -174,7 +164,7 @@ export class Dispatcher {
   async pollNow(org: string): Promise<string> {
     const poll = `m${newId(this.#o.now())}`;
     await this.#o.queue.enqueueMany(FILTERS.map((filter) => ({
-      kind: SLA_DISPATCH_KIND,
+      kind: "sla.dispatch" as const,
       org,
       payload: { filter, poll, attempt: 0, tried: [] },
     })));
@@ -191,16 +181,14 @@ export class Dispatcher {
     const live = await registry.liveLeases(org);
     const candidates = [...live].filter(([id]) => !p.tried.includes(id))
       .sort((a, b) => a[1].pending - b[1].pending || a[0].localeCompare(b[0]));
-    await this.#setPollState(org, (await this.pollState(org)).state, {
-      lastPollAt: new Date(this.#o.now()).toISOString(),
-    });
+    await this.#setPollState(org, null, { lastPollAt: new Date(this.#o.now()).toISOString() });
     if (candidates.length === 0) {
       const reason = p.tried.length
         ? `no other connector online after ${p.tried.length} attempt(s) for the ${p.filter} query`
         : "no connector online";
       const changed = await this.#setPollState(org, "no_connector", { lastError: reason });
       if (changed || p.tried.length) {
-        await this.#o.publish(org, "connector.offline", { connectorId: null, name: null, reason });
+        await this.#o.events.publish(org, "connector.offline", { connectorId: null, name: null, reason });
       }
       return null;
     }
@@ -222,7 +210,7 @@ export class Dispatcher {
       createdAt: new Date(now).toISOString(),
     };
     const op = kv.atomic().check({ key, versionstamp: null }).set(key, record, { expireIn: JOB_TTL });
-    this.#o.queue.addTo(op, SLA_DEADLINE_KIND, org, { jobId }, { delayMs: deadline - now + 50 });
+    this.#o.queue.stage(op, { kind: "sla.deadline", payload: { jobId }, org, delayMs: deadline - now + 50 });
     if (!(await op.commit()).ok) return null;
     const key_ = p.filter === "arrears" ? settings.filterArrears : settings.filterStopped;
     const outcome = server.route(org, connectorId, lease.node, {
@@ -237,7 +225,7 @@ export class Dispatcher {
         org,
         jobId,
         "failed",
-        `connector ${outcome === "full" ? "has too many jobs" : "is not connected"}`,
+        { code: "unavailable", error: `connector ${outcome === "full" ? "has too many jobs" : "is not connected"}` },
       );
     }
     return record;
@@ -250,8 +238,9 @@ export class Dispatcher {
     if (!job || job.connectorId !== connectorId || job.state !== "pending") return;
     if (this.#o.now() > job.deadline) return; // late: the deadline check sends it elsewhere
     if (!frame.ok) {
-      const error = frame.error ? `${frame.error.code}: ${frame.error.message}` : "the connector reported a failure";
-      await this.#settle(org, frame.id, "failed", error, entry.versionstamp);
+      const code = frame.error?.code ?? "agent_error";
+      const error = frame.error?.message ?? "the connector reported a failure";
+      await this.#settle(org, frame.id, "failed", { code, error }, entry.versionstamp);
       return;
     }
     const parsed = ticketsResultSchema.safeParse(frame.data);
@@ -260,7 +249,7 @@ export class Dispatcher {
         org,
         frame.id,
         "failed",
-        `invalid result: ${formatZodError(parsed.error)}`,
+        { code: "invalid_result", error: `invalid result: ${formatZodError(parsed.error)}` },
         entry.versionstamp,
       );
       return;
@@ -290,16 +279,24 @@ export class Dispatcher {
 
   /** Handles `sla.deadline`: a job still pending at its deadline goes to another connector. */
   async deadline(org: string, jobId: string): Promise<void> {
-    await this.#settle(org, jobId, "expired", "no answer before the deadline");
+    await this.#settle(org, jobId, "expired", { code: "timeout", error: "no answer before the deadline" });
   }
 
   /** Jobs of a socket that closed: settle them now rather than at their deadline. */
   async orphaned(org: string, jobIds: string[]): Promise<void> {
-    for (const id of jobIds) await this.#settle(org, id, "expired", "the connector disconnected");
+    for (const id of jobIds) {
+      await this.#settle(org, id, "expired", { code: "disconnected", error: "the connector disconnected" });
+    }
   }
 
   /** Settles a pending job as failed/expired (first caller wins) and re-dispatches it. */
-  async #settle(org: string, jobId: string, state: "failed" | "expired", error: string, expected?: string) {
+  async #settle(
+    org: string,
+    jobId: string,
+    state: "failed" | "expired",
+    { code, error }: { code: string; error: string },
+    expected?: string,
+  ) {
     const { kv } = this.#o;
     const key = ["connector_job", org, jobId];
     const entry = await kv.get<JobRecord>(key);
@@ -308,17 +305,11 @@ export class Dispatcher {
     const op = kv.atomic().check(entry).set(key, { ...job, state, error }, { expireIn: JOB_TTL });
     const retry = job.attempt + 1 < MAX_ATTEMPTS;
     if (retry) {
-      this.#o.queue.addTo(
-        op,
-        SLA_DISPATCH_KIND,
+      this.#o.queue.stage(op, {
+        kind: "sla.dispatch",
+        payload: { filter: job.filter, poll: job.poll, attempt: job.attempt + 1, tried: job.tried },
         org,
-        {
-          filter: job.filter,
-          poll: job.poll,
-          attempt: job.attempt + 1,
-          tried: job.tried,
-        } satisfies SlaDispatchPayload,
-      );
+      });
     }
     if (!(await op.commit()).ok) return;
     const lastJob: LastJob = {
@@ -327,16 +318,18 @@ export class Dispatcher {
       filter: job.filter,
       at: new Date(this.#o.now()).toISOString(),
       outcome: state,
-      error,
+      error: `${code}: ${error}`,
     };
-    await this.#o.registry.setStatus(org, job.connectorId, { lastJob, lastError: error });
+    await this.#o.registry.setStatus(org, job.connectorId, { lastJob, lastError: `${code}: ${error}` });
     if (!retry) await this.#setPollState(org, "failing", { lastError: error });
     const record = await this.#o.registry.get(org, job.connectorId);
-    await this.#o.publish(org, "connector.job.failed", {
+    await this.#o.events.publish(org, "connector.job.failed", {
       connectorId: job.connectorId,
       name: record?.name ?? job.connectorId,
       jobId: job.id,
+      action: "tickets.query",
       filter: job.filter,
+      code,
       error,
       willRetry: retry,
     });

@@ -1,18 +1,20 @@
 /**
- * The Connectors & SLA capability: the connector registry, this process's
- * WebSocket server for agents, the dispatcher that sends SLA polls to them,
- * and the SLA service that stores and analyses the tickets they return.
- * Built once per hub (`hub.connectors`); its queue kinds and cron are
- * registered by jobs/sla_dispatch.ts, its routes by routes/connectors*.ts.
+ * The Connectors & SLA capability (`hub.connectors`): the connector registry,
+ * this process's WebSocket server for agents, the dispatcher that sends SLA
+ * polls to them, and the SLA service that stores and analyses the tickets
+ * they return. Registers the `sla.*` jobs, the minute cron that keeps every
+ * organization's poll chain going, and closes the sockets and the Postgres
+ * history on shutdown. Routes: routes/connectors*.ts.
  */
-import type { Hub } from "../hub.ts";
+import { defineCapability } from "../capability.ts";
+import type { CoreHub } from "../hub.ts";
 import { ConnectorRegistry } from "./registry.ts";
 import { ConnectorServer, type ServerLimits } from "./server.ts";
 import { Dispatcher } from "./dispatch.ts";
+import { connectorKinds } from "./kinds.ts";
 import { type SlaHistorySink, SlaService } from "../sla/service.ts";
 import { PostgresSlaSink } from "../sla/postgres_sink.ts";
-
-export { CLOSE } from "./protocol.ts";
+import { registerSlaCron, slaJobs } from "../../jobs/sla_dispatch.ts";
 
 export interface ConnectorsService {
   registry: ConnectorRegistry;
@@ -22,30 +24,25 @@ export interface ConnectorsService {
   close(): Promise<void>;
 }
 
-export type ConnectorsHub = Pick<
-  Hub,
-  "config" | "kv" | "log" | "metrics" | "queue" | "events" | "settings" | "clock" | "secrets" | "onClose"
->;
-
+/** Test seams. */
 export interface ConnectorsOptions {
-  /** Postgres schema of the SLA history (tests use their own). */
+  /** Postgres schema of the SLA history (default ENRICH_PG_SCHEMA, else the search_path). */
   pgSchema?: string;
   limits?: Partial<ServerLimits>;
   /** BroadcastChannel for routing jobs between processes; null: this process only. */
   channel?: string | null;
 }
 
-/** Builds the capability; opens the Postgres history (running its migrations) when DATABASE_URL is set. */
-export async function createConnectors(hub: ConnectorsHub, opts: ConnectorsOptions = {}): Promise<ConnectorsService> {
+/** Builds the service; opens the Postgres history (running its migrations) when DATABASE_URL is set. */
+export async function createConnectors(hub: CoreHub, opts: ConnectorsOptions = {}): Promise<ConnectorsService> {
   const c = hub.config;
   const log = hub.log.child("connectors");
   const now = () => hub.clock.now();
-  const publish = (org: string, type: string, data: Record<string, unknown>) => hub.events.publish(org, type, data);
   const registry = new ConnectorRegistry(hub.kv, { secrets: hub.secrets, now });
   const sink: SlaHistorySink | null = c.DATABASE_URL
     ? await PostgresSlaSink.open({ url: c.DATABASE_URL, schema: opts.pgSchema ?? c.ENRICH_PG_SCHEMA, log })
     : null;
-  const sla = new SlaService({ kv: hub.kv, log: log.child("sla"), now, publish, sink });
+  const sla = new SlaService({ kv: hub.kv, log: log.child("sla"), now, events: hub.events, sink });
   let dispatcher: Dispatcher | null = null;
   const server = new ConnectorServer({
     registry,
@@ -53,6 +50,7 @@ export async function createConnectors(hub: ConnectorsHub, opts: ConnectorsOptio
     log,
     metrics: hub.metrics,
     clock: hub.clock,
+    events: hub.events,
     channel: opts.channel,
     limits: {
       heartbeatMs: c.CONNECTOR_HEARTBEAT_MS,
@@ -61,7 +59,6 @@ export async function createConnectors(hub: ConnectorsHub, opts: ConnectorsOptio
       ...opts.limits,
     },
     hooks: {
-      publish,
       result: (org, connectorId, frame) => dispatcher!.result(org, connectorId, frame),
       orphaned: (org, _connectorId, jobIds) => dispatcher!.orphaned(org, jobIds),
     },
@@ -76,16 +73,32 @@ export async function createConnectors(hub: ConnectorsHub, opts: ConnectorsOptio
     sla,
     log: log.child("dispatch"),
     now,
-    publish,
+    events: hub.events,
   });
   let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await server.close();
-    await hub.queue.idle();
-    await sla.close();
+  return {
+    registry,
+    server,
+    dispatcher,
+    sla,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await hub.queue.idle();
+      await sla.close();
+    },
   };
-  hub.onClose(close);
-  return { registry, server, dispatcher, sla, close };
 }
+
+export const connectors = defineCapability({
+  name: "connectors",
+  kinds: connectorKinds,
+  async register(hub: CoreHub, options: ConnectorsOptions = {}): Promise<ConnectorsService> {
+    const svc = await createConnectors(hub, options);
+    for (const job of slaJobs(svc)) hub.queue.register(job);
+    registerSlaCron(hub, svc);
+    hub.onClose(() => svc.close());
+    return svc;
+  },
+});

@@ -32,6 +32,7 @@ import {
   verifyProof,
 } from "./protocol.ts";
 import type { ConnectorRecord, ConnectorRegistry } from "./registry.ts";
+import type { EventPublisher } from "../events/types.ts";
 
 type Close = { code: number; reason: string };
 type JobFrame = Extract<HubFrame, { t: "job" }>;
@@ -42,7 +43,6 @@ export interface ServerHooks {
   result(org: string, connectorId: string, frame: ResultFrame): Promise<void>;
   /** The socket closed with jobs still pending: they can go to another connector at once. */
   orphaned(org: string, connectorId: string, jobIds: string[]): Promise<void>;
-  publish(org: string, type: string, data: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface ServerLimits {
@@ -103,6 +103,7 @@ export interface ConnectorServerOptions {
   metrics: Metrics;
   clock: Clock;
   hooks: ServerHooks;
+  events: EventPublisher;
   limits?: Partial<ServerLimits>;
   /** BroadcastChannel name; null keeps everything in this process. */
   channel?: string | null;
@@ -351,7 +352,7 @@ export class ConnectorServer {
         );
         await op.commit();
         await registry.setStatus(record.org, record.id, { lastError: `${close.reason} (${why})` });
-        await this.#o.hooks.publish(record.org, "connector.auth_failed", {
+        await this.#o.events.publish(record.org, "connector.auth_failed", {
           connectorId: record.id,
           name: record.name,
           reason: why,
@@ -408,7 +409,7 @@ export class ConnectorServer {
     this.#sendRaw(s, { t: "welcome", connectorId: record.id, heartbeatMs: this.limits.heartbeatMs });
     s.timers.push(setInterval(() => this.#heartbeat(s), this.limits.heartbeatMs));
     log.info("connector online", { connectorId: record.id, version: s.version, remoteAddress: s.remoteAddress });
-    await this.#o.hooks.publish(record.org, "connector.online", {
+    await this.#o.events.publish(record.org, "connector.online", {
       connectorId: record.id,
       name: record.name,
       version: s.version,
@@ -455,7 +456,7 @@ export class ConnectorServer {
       const now = this.#o.clock.now();
       await this.#o.registry.setStatus(r.org, r.id, { lastSeen: new Date(now).toISOString(), connectedSince: null });
       this.#o.log.info("connector offline", { connectorId: r.id });
-      await this.#o.hooks.publish(r.org, "connector.offline", {
+      await this.#o.events.publish(r.org, "connector.offline", {
         connectorId: r.id,
         name: r.name,
         reason: this.#closing ? "hub shutting down" : "disconnected",

@@ -5,6 +5,7 @@
  * computes the dashboard from the latest snapshots.
  */
 import type { Logger } from "../log.ts";
+import type { EventPublisher } from "../events/types.ts";
 import {
   departmentRanking,
   type DepartmentShare,
@@ -40,7 +41,7 @@ export interface SlaServiceOptions {
   kv: Deno.Kv;
   log: Logger;
   now: () => number;
-  publish(org: string, type: string, data: Record<string, unknown>): Promise<unknown>;
+  events: EventPublisher;
   sink?: SlaHistorySink | null;
 }
 
@@ -76,8 +77,9 @@ export class SlaService {
       connectorId,
       jobId,
     });
+    let newBreaches = 0;
     if (filter === "arrears") {
-      await this.#announceBreaches(org, tickets, now);
+      newBreaches = await this.#announceBreaches(org, tickets, now);
       await this.store.recordTrend(org, now, {
         arrears: tickets.length,
         overdueMs: tickets.reduce((n, t) => n + overdueMs(t, now), 0),
@@ -94,14 +96,23 @@ export class SlaService {
         this.#o.log.error("SLA history sink failed", { sink: this.#o.sink.name, error });
       }
     }
-    await this.#o.publish(org, "sla.snapshot", { filter, count: tickets.length, at: meta.at, connectorId });
+    const other = await this.store.snapshotMeta(org, filter === "arrears" ? "stopped" : "arrears");
+    await this.#o.events.publish(org, "sla.snapshot", {
+      connectorId,
+      filter,
+      takenAt: meta.at,
+      overdue: filter === "arrears" ? tickets.length : other?.count ?? 0,
+      suspended: filter === "stopped" ? tickets.length : other?.count ?? 0,
+      newBreaches,
+    });
     return meta;
   }
 
   /** A ticket in the overdue filter is breached; the mark (per deadline) makes the event fire once per breach. */
-  async #announceBreaches(org: string, tickets: Ticket[], now: number) {
+  async #announceBreaches(org: string, tickets: Ticket[], now: number): Promise<number> {
     const marks = await this.store.marks(org, "breach");
     const seen = new Set<string>();
+    let announced = 0;
     for (const t of tickets) {
       seen.add(t.id);
       const basis = t.slaDeadline;
@@ -113,7 +124,8 @@ export class SlaService {
         title: t.title,
       }, cur?.versionstamp ?? null);
       if (!made) continue;
-      await this.#o.publish(org, "sla.breached", {
+      announced++;
+      await this.#o.events.publish(org, "sla.breached", {
         ticketId: t.id,
         title: t.title,
         department: t.department,
@@ -125,12 +137,13 @@ export class SlaService {
       if (seen.has(id)) continue;
       if (!(await this.store.claimMark(org, "breach", id, null, cur.versionstamp))) continue;
       const deadline = cur.mark.basis ? Date.parse(cur.mark.basis) : NaN;
-      await this.#o.publish(org, "sla.recovered", {
+      await this.#o.events.publish(org, "sla.recovered", {
         ticketId: id,
         title: cur.mark.title,
         overdueMs: Number.isNaN(deadline) ? 0 : Math.max(0, now - deadline),
       });
     }
+    return announced;
   }
 
   async #announceSuspensions(org: string, tickets: Ticket[]) {
@@ -146,7 +159,7 @@ export class SlaService {
         title: t.title,
       }, cur?.versionstamp ?? null);
       if (made) {
-        await this.#o.publish(org, "sla.suspended", {
+        await this.#o.events.publish(org, "sla.suspended", {
           ticketId: t.id,
           title: t.title,
           suspendedSince: t.suspendedSince,

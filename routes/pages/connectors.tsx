@@ -12,13 +12,12 @@ import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
 import { Island, registerIsland } from "./island.tsx";
-import { connectorsOf } from "../../jobs/sla_dispatch.ts";
 import SlaDashboard from "../../islands/sla_dashboard.tsx";
 
 registerIsland("sla_dashboard", SlaDashboard);
 
 export function connectorPages(hub: Hub) {
-  const svc = connectorsOf(hub);
+  const svc = hub.connectors;
   const app = new Hono<AppEnv>();
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;

@@ -168,17 +168,17 @@ export async function run(): Promise<Record<string, number | string>> {
   await hub.child.status;
 
   // Snapshot ingest.
-  const publish = () => Promise.resolve();
+  const events = { publish: () => Promise.resolve(null) };
   const mem = await Deno.openKv(":memory:");
   out.ingest_kv_memory_tickets_per_s = await ingestRate(
-    new SlaService({ kv: mem, log: memoryLogger(), now: Date.now, publish }),
+    new SlaService({ kv: mem, log: memoryLogger(), now: Date.now, events }),
     2000,
   );
   mem.close();
   const dir = await Deno.makeTempDir();
   const file = await Deno.openKv(`${dir}/bench.kv`);
   out.ingest_kv_file_tickets_per_s = await ingestRate(
-    new SlaService({ kv: file, log: memoryLogger(), now: Date.now, publish }),
+    new SlaService({ kv: file, log: memoryLogger(), now: Date.now, events }),
     2000,
   );
   file.close();
@@ -187,7 +187,7 @@ export async function run(): Promise<Record<string, number | string>> {
   try {
     const sink = await PostgresSlaSink.open({ url: POSTGRES_URL, schema });
     const kv = await Deno.openKv(":memory:");
-    const svc = new SlaService({ kv, log: memoryLogger(), now: Date.now, publish, sink });
+    const svc = new SlaService({ kv, log: memoryLogger(), now: Date.now, events, sink });
     out.ingest_kv_and_postgres_tickets_per_s = await ingestRate(svc, 2000);
     await svc.close();
     kv.close();

@@ -6,10 +6,9 @@
  */
 // deno-lint-ignore-file no-console
 import { startTestHub } from "../helpers/hub.ts";
-import { connectorsOf } from "../../jobs/sla_dispatch.ts";
 
 const t = await startTestHub({ env: { CONNECTOR_MAX_FRAMES_PER_SEC: "1000", CONNECTOR_MAX_PENDING: "64" } });
-const svc = connectorsOf(t.hub);
+const svc = t.hub.connectors;
 const waiting = new Map<string, (ms: number) => void>();
 const original = svc.dispatcher.result.bind(svc.dispatcher);
 // Ping results are the benchmark's own: timed here, everything else goes on as usual.

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { eventually, startTestHub } from "../helpers/hub.ts";
 import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
-import { connectorsOf } from "../../jobs/sla_dispatch.ts";
 import { createConnector } from "./_helpers.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -49,21 +48,21 @@ Deno.test("the bundled agent runs alone with deno run, comes online, answers a p
   const err = new Response(child.stderr).text();
   try {
     await eventually(
-      async () => (await connectorsOf(t.hub).registry.status(t.org, creds.connectorId)).state === "online",
+      async () => (await t.hub.connectors.registry.status(t.org, creds.connectorId)).state === "online",
       {
         timeoutMs: 20_000,
       },
     );
-    const status = await connectorsOf(t.hub).registry.status(t.org, creds.connectorId);
+    const status = await t.hub.connectors.registry.status(t.org, creds.connectorId);
     assert.equal(status.agentIntervalSec, 60);
-    const poll = await connectorsOf(t.hub).dispatcher.pollNow(t.org);
+    const poll = await t.hub.connectors.dispatcher.pollNow(t.org);
     await eventually(
-      async () => (await connectorsOf(t.hub).dispatcher.job(t.org, `${poll}-arrears-0`))?.state === "done",
+      async () => (await t.hub.connectors.dispatcher.job(t.org, `${poll}-arrears-0`))?.state === "done",
       {
         timeoutMs: 10_000,
       },
     );
-    assert.deepEqual((await connectorsOf(t.hub).sla.dashboard(t.org)).overdue.map((r) => r.id), ["T-1"]);
+    assert.deepEqual((await t.hub.connectors.sla.dashboard(t.org)).overdue.map((r) => r.id), ["T-1"]);
   } finally {
     child.kill("SIGTERM");
     const status = await child.status;

@@ -7,7 +7,6 @@ import { SlaService } from "../../lib/sla/service.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import type { Ticket } from "../../lib/sla/ticket.ts";
 import { startTestHub } from "../helpers/hub.ts";
-import { connectorsOf } from "../../jobs/sla_dispatch.ts";
 
 const available = await serviceOrSkip("PostgreSQL", async () => {
   const sql = postgres(POSTGRES_URL, { max: 1, connect_timeout: 2, onnotice: () => {} });
@@ -50,7 +49,7 @@ Deno.test({
         kv,
         log: memoryLogger(),
         now: () => Date.parse("2026-12-01T12:00:00Z"),
-        publish: () => Promise.resolve(),
+        events: { publish: () => Promise.resolve(null) },
         sink: again,
       });
       const meta = await svc.ingest("org1", "arrears", [ticket], { connectorId: "con_1", jobId: "5-arrears-0" });
@@ -93,7 +92,7 @@ Deno.test({
     const admin = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
     const t = await startTestHub({ env: { DATABASE_URL: POSTGRES_URL, ENRICH_PG_SCHEMA: schema } });
     try {
-      const svc = connectorsOf(t.hub);
+      const svc = t.hub.connectors;
       assert.equal(svc.sla.sinkName, "postgres");
       await svc.sla.ingest(t.org, "stopped", [{ ...ticket, suspendedSince: "2026-12-01T11:00:00.000Z" }], {
         jobId: "j1",

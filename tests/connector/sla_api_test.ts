@@ -1,7 +1,6 @@
 /** GET /api/v1/sla/... for BI tools (JSON and CSV), the SLA settings and "poll now" with their roles. */
 import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
-import { connectorsOf } from "../../jobs/sla_dispatch.ts";
 import type { Ticket } from "../../lib/sla/ticket.ts";
 
 const H = 3600_000;
@@ -27,7 +26,7 @@ function ticket(id: string, p: Partial<Ticket>): Ticket {
 Deno.test("SLA API: JSON and CSV of overdue, suspended, departments, trends; viewers read", async () => {
   const t = await startTestHub();
   try {
-    const sla = connectorsOf(t.hub).sla;
+    const sla = t.hub.connectors.sla;
     await sla.ingest(t.org, "arrears", [
       ticket("A", {}),
       ticket("B", { slaDeadline: new Date(Date.now() - H).toISOString() }),
@@ -102,7 +101,7 @@ Deno.test("the poll slot runs once per interval however many times it is ticked"
   try {
     const res = await t.api("/api/v1/connectors", { method: "POST", json: { name: "Цех" } });
     await res.body?.cancel();
-    const d = connectorsOf(t.hub).dispatcher;
+    const d = t.hub.connectors.dispatcher;
     const results = await Promise.all([d.tick(t.org), d.tick(t.org), d.tick(t.org)]);
     assert.equal(results.filter((r) => r !== null).length, 1);
     assert.equal(await d.tick(t.org), null);
