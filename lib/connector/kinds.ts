@@ -13,7 +13,6 @@ export const slaTickKind = defineKind({
   kind: "sla.tick",
   payload: z.object({}),
   description: "Starts the organization's SLA poll if its interval slot is due, and schedules the next tick",
-  schedulable: true, // polls the message's own organization, at most once per slot
 });
 
 export const slaDispatchKind = defineKind({

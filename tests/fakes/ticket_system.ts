@@ -111,6 +111,7 @@ export function startTicketSystemFake(
     if (state.faults.forceStatus) return c.json({ error: "forced failure" }, state.faults.forceStatus as 500);
     if (state.faults.failNext > 0) {
       state.faults.failNext--;
+      if (state.faults.failNextStatus === 429) c.header("retry-after", "1");
       return c.json({ error: "temporary failure" }, state.faults.failNextStatus as 500);
     }
     await next();
