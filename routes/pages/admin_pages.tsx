@@ -1,4 +1,4 @@
-/** The foundation's admin pages: overview, events, members, tokens, audit log, dead letters. */
+/** The foundation's admin pages: events, members, tokens, audit log, dead letters (the overview is in overview.tsx). */
 import { Hono } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Hub } from "../../lib/hub.ts";
@@ -20,76 +20,6 @@ function when(iso: string | undefined, tz: string): string {
 
 export function adminPages(hub: Hub): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-
-  app.get("/", requirePage("viewer"), async (c) => {
-    const page = c.var.page;
-    const settings = await generalSettings(hub, page.org.id);
-    const recent = await hub.events.recent(page.org.id, { limit: 10 });
-    const dead = await hub.queue.deadLetters(page.org.id, { limit: 500 });
-    return render(
-      c,
-      <Layout title="Overview" active="home" page={page}>
-        <div class="kpis">
-          <article>
-            <strong data-testid="kpi-backlog">{await hub.queue.backlog()}</strong>queue backlog
-          </article>
-          <article>
-            <strong>{dead.items.length}</strong>dead letters
-          </article>
-          <article>
-            <strong>{settings.timezone}</strong>time zone
-          </article>
-        </div>
-        <h2>Recent events</h2>
-        <ul>
-          {recent.map((e) => (
-            <li key={e.id}>
-              <small>{when(e.at, settings.timezone)}</small> <code>{e.type}</code>
-            </li>
-          ))}
-        </ul>
-        {page.role === "owner" && (
-          <details>
-            <summary>New organization</summary>
-            <p>
-              <small>You become its owner; switch between organizations at the top of the page.</small>
-            </p>
-            <Island
-              name="api_form"
-              props={{
-                action: "/api/v1/orgs",
-                submitLabel: "Create",
-                fields: [{ name: "name", label: "Name", required: true, placeholder: "ООО «Ромашка»" }],
-              }}
-            />
-          </details>
-        )}
-        {hasRole(page.role, "admin") && (
-          <details>
-            <summary>Organization settings</summary>
-            <Island
-              name="api_form"
-              props={{
-                action: "/api/v1/settings/general",
-                method: "PUT",
-                submitLabel: "Save",
-                fields: [
-                  { name: "timezone", label: "Time zone (IANA)", value: settings.timezone, required: true },
-                  {
-                    name: "allowPrivateNetworks",
-                    label:
-                      "Allow outgoing calls to private networks (10/8, 192.168/16, 127/8) — only within what the operator allows (SHLYUZ_ALLOW_PRIVATE_NETWORKS)",
-                    type: "checkbox",
-                    value: settings.allowPrivateNetworks,
-                  },
-                ],
-              }}
-            />
-          </details>
-        )}
-      </Layout>,
-    );
-  });
 
   app.get("/events", requirePage("viewer"), async (c) => {
     const page = c.var.page;

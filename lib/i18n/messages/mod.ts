@@ -4,8 +4,10 @@
  */
 import type { AreaMessages } from "../define.ts";
 import { common } from "./common.ts";
+import { overview } from "./overview.ts";
+import { executions } from "./executions.ts";
 
-const AREAS = [common] as const;
+const AREAS = [common, overview, executions] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
 export type MessageKey = KeysOf<(typeof AREAS)[number]>;
