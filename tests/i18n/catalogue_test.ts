@@ -8,7 +8,20 @@ Deno.test("both languages have the same message keys and every message compiles"
   assert.ok(ru.length > 10, "the catalogue is not empty");
   assert.deepEqual(en, ru);
   for (const locale of LOCALES) {
-    for (const key of ru) translator(locale).t(key as MessageKey, { count: 2, name: "x", ms: 1, id: "x" });
+    for (const key of ru) {
+      translator(locale).t(key as MessageKey, {
+        count: 2,
+        name: "x",
+        ms: 1,
+        id: "x",
+        when: "x",
+        label: "x",
+        n: 1,
+        retried: 1,
+        failed: 0,
+        message: "x",
+      });
+    }
   }
 });
 
