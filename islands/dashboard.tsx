@@ -7,12 +7,14 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, liveEvents } from "./_lib.ts";
 import Chart from "./chart.tsx";
-import { type Locale, type MessageKey, translator } from "../lib/i18n/mod.ts";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
+import type { MessageKey } from "../lib/i18n/messages/mod.ts";
 import type { AreaCard, Attention, ChecklistItem, DashboardData, Health } from "../lib/dashboard/types.ts";
 
 export interface DashboardProps {
   initial: DashboardData;
-  locale: Locale;
+  /** The `overview.` and `common.` messages, the language and the organization's zone. */
+  i18n: IslandI18n;
 }
 
 const AREA: Record<string, MessageKey> = {
@@ -54,10 +56,10 @@ const CHECK: Record<string, MessageKey> = {
   token: "overview.checklist.token",
 };
 
-export default function Dashboard({ initial, locale }: DashboardProps) {
+export default function Dashboard({ initial, i18n }: DashboardProps) {
   const [data, setData] = useState<DashboardData>(initial);
   const [open, setOpen] = useState(false);
-  const tr = translator(locale);
+  const tr = islandTranslator(i18n);
   const { t } = tr;
 
   useEffect(() => {
@@ -153,6 +155,12 @@ export default function Dashboard({ initial, locale }: DashboardProps) {
           </small>
         )
         : <a href={i.href}>{t("overview.checklist.todo")}</a>}
+      {i.testHref && (
+        <>
+          {" · "}
+          <a href={i.testHref}>{t("overview.checklist.test")}</a>
+        </>
+      )}
     </li>
   );
 

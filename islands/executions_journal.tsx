@@ -6,14 +6,15 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, liveEvents } from "./_lib.ts";
-import { type Locale, type MessageKey, translator } from "../lib/i18n/mod.ts";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
+import type { MessageKey } from "../lib/i18n/messages/mod.ts";
 import type { ExecField, ExecutionFilter, ExecutionPage, ExecutionRow, RetryReport } from "../lib/executions/types.ts";
 
 export interface ExecutionsJournalProps {
   initial: ExecutionPage;
   filter: ExecutionFilter;
-  locale: Locale;
-  timeZone: string;
+  /** The `executions.` and `common.` messages, the language and the organization's zone. */
+  i18n: IslandI18n;
   /** Operators and above may retry. */
   canRetry: boolean;
 }
@@ -88,7 +89,7 @@ function query(filter: ExecutionFilter, cursor?: string): string {
   return qs.toString();
 }
 
-export default function ExecutionsJournal({ initial, filter, locale, timeZone, canRetry }: ExecutionsJournalProps) {
+export default function ExecutionsJournal({ initial, filter, i18n, canRetry }: ExecutionsJournalProps) {
   const [rows, setRows] = useState<ExecutionRow[]>(initial.items);
   const [cursor, setCursor] = useState<string | undefined>(initial.cursor);
   const [open, setOpen] = useState(false);
@@ -97,7 +98,8 @@ export default function ExecutionsJournal({ initial, filter, locale, timeZone, c
   const [busy, setBusy] = useState<string | null>(null);
   /** Rows retried here stay on the list with their note, even once their dead letter is gone. */
   const kept = useRef(new Map<string, ExecutionRow>());
-  const tr = translator(locale);
+  const tr = islandTranslator(i18n);
+  const timeZone = i18n.timeZone;
   const { t } = tr;
 
   const refreshTop = async () => {

@@ -9,6 +9,9 @@ import { loadOnecSettings, SETTINGS_SECTION } from "../onec/settings.ts";
 import { overridesCredentials } from "../enrichment/org_clients.ts";
 import type { ChecklistItem } from "./types.ts";
 
+/** The settings page tests Bitrix24, DaData and YandexGPT connections. */
+const TEST = "/admin/settings";
+
 type ChecklistHub = Pick<Hub, "kv" | "settings" | "config">;
 
 /** The five first-run steps for `org`, in the order a newcomer does them. */
@@ -36,6 +39,7 @@ export async function firstRunChecklist(hub: ChecklistHub, org: string): Promise
       key: "bitrix",
       done: Boolean(onec.webhookUrl),
       href: "/admin/onec",
+      testHref: TEST,
       ...(onec.webhookUrl ? { source: source(bitrixOwn) } : {}),
     },
     {
@@ -44,8 +48,14 @@ export async function firstRunChecklist(hub: ChecklistHub, org: string): Promise
       href: "/admin/enrichment",
       ...(dadataDone ? { source: source(dadataOwn) } : {}),
     },
-    { key: "yandexgpt", done: gptDone, href: "/admin/enrichment", ...(gptDone ? { source: source(gptOwn) } : {}) },
-    { key: "private_network", done: general.allowPrivateNetworks, href: "/admin#settings" },
+    {
+      key: "yandexgpt",
+      done: gptDone,
+      href: "/admin/enrichment",
+      testHref: TEST,
+      ...(gptDone ? { source: source(gptOwn) } : {}),
+    },
+    { key: "private_network", done: general.allowPrivateNetworks, href: "/admin/settings" },
     // A token somebody created in the panel or API; the operator's SHLYUZ_ADMIN_TOKEN does not count.
     {
       key: "token",

@@ -57,6 +57,8 @@ export interface ChecklistItem {
   key: string;
   done: boolean;
   href: string;
+  /** Where its connection can be tested, for items that have one. */
+  testHref?: string;
   /** Where the value comes from when done: `organization` or `environment`. */
   source?: "organization" | "environment";
 }

@@ -7,8 +7,8 @@ import { render } from "./render.ts";
 import { Island, registerIsland } from "./island.tsx";
 import { requirePage } from "../middleware/auth.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
-import { generalSettings } from "../../lib/general_settings.ts";
-import { translator } from "../../lib/i18n/mod.ts";
+import { islandI18n, pageT } from "./i18n.ts";
+import type { MessageKey } from "../../lib/i18n/mod.ts";
 import {
   EXEC_AREAS,
   EXEC_OUTCOMES,
@@ -20,6 +20,19 @@ import {
 import ExecutionsJournal from "../../islands/executions_journal.tsx";
 
 registerIsland("executions_journal", ExecutionsJournal);
+
+// Literal keys, so the catalogue test sees each one used.
+const AREA_LABEL: Record<ExecArea, MessageKey> = {
+  scheduler: "executions.area.scheduler",
+  enrichment: "executions.area.enrichment",
+  onec: "executions.area.onec",
+  dead: "executions.area.dead",
+};
+const OUTCOME_LABEL: Record<ExecOutcome, MessageKey> = {
+  ok: "executions.outcome.ok",
+  failed: "executions.outcome.failed",
+  other: "executions.outcome.other",
+};
 
 /** Milliseconds the zone's wall clock is ahead of UTC at `utcMs`. */
 function zoneOffset(utcMs: number, timeZone: string): number {
@@ -53,8 +66,8 @@ export function executionPages(hub: Hub): Hono<AppEnv> {
 
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
-    const { t } = translator(page.locale);
-    const { timezone } = await generalSettings(hub, page.org.id);
+    const { t } = pageT(page);
+    const timezone = page.timeZone;
     const q = (name: string) => (c.req.query(name) ?? "").trim();
     const area = (EXEC_AREAS as readonly string[]).includes(q("area")) ? q("area") as ExecArea : undefined;
     const outcome = (EXEC_OUTCOMES as readonly string[]).includes(q("outcome"))
@@ -83,9 +96,7 @@ export function executionPages(hub: Hub): Hono<AppEnv> {
             {t("executions.filter.area")}
             <select name="area">
               <option value="">{t("executions.area.all")}</option>
-              {EXEC_AREAS.map((a) => (
-                <option key={a} value={a} selected={a === area}>{t(`executions.area.${a}`)}</option>
-              ))}
+              {EXEC_AREAS.map((a) => <option key={a} value={a} selected={a === area}>{t(AREA_LABEL[a])}</option>)}
             </select>
           </label>
           <label>
@@ -93,7 +104,7 @@ export function executionPages(hub: Hub): Hono<AppEnv> {
             <select name="outcome">
               <option value="">{t("executions.outcome.all")}</option>
               {EXEC_OUTCOMES.map((o) => (
-                <option key={o} value={o} selected={o === outcome}>{t(`executions.outcome.${o}`)}</option>
+                <option key={o} value={o} selected={o === outcome}>{t(OUTCOME_LABEL[o])}</option>
               ))}
             </select>
           </label>
@@ -119,8 +130,7 @@ export function executionPages(hub: Hub): Hono<AppEnv> {
           props={{
             initial,
             filter,
-            locale: page.locale,
-            timeZone: timezone,
+            i18n: islandI18n(page, ["executions."]),
             canRetry: hasRole(page.role, "operator"),
           }}
         />

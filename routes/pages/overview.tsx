@@ -7,9 +7,8 @@ import { render } from "./render.ts";
 import { Island, registerIsland } from "./island.tsx";
 import { requirePage } from "../middleware/auth.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
-import { generalSettings } from "../../lib/general_settings.ts";
 import { buildDashboard } from "../../lib/dashboard/mod.ts";
-import { translator } from "../../lib/i18n/mod.ts";
+import { formText, islandI18n, pageT } from "./i18n.ts";
 import Dashboard from "../../islands/dashboard.tsx";
 import Chart from "../../islands/chart.tsx";
 
@@ -21,55 +20,34 @@ export function overviewPages(hub: Hub): Hono<AppEnv> {
 
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
-    const { t } = translator(page.locale);
-    const [settings, data] = await Promise.all([generalSettings(hub, page.org.id), buildDashboard(hub, page.org.id)]);
+    const { t } = pageT(page);
+    const data = await buildDashboard(hub, page.org.id);
     return render(
       c,
       <Layout title={t("overview.title")} active="home" page={page}>
         <link rel="stylesheet" href="/static/vendor/uPlot.min.css" />
         <link rel="stylesheet" href="/static/dashboard.css" />
-        <Island name="dashboard" props={{ initial: data, locale: page.locale }} />
+        <Island name="dashboard" props={{ initial: data, i18n: islandI18n(page, ["overview."]) }} />
         {hasRole(page.role, "admin") && (
-          <details id="settings">
-            <summary>{t("overview.settings")}</summary>
-            <Island
-              name="api_form"
-              props={{
-                action: "/api/v1/settings/general",
-                method: "PUT",
-                submitLabel: t("common.save"),
-                fields: [
-                  {
-                    name: "timezone",
-                    label: t("overview.settings.timezone"),
-                    value: settings.timezone,
-                    required: true,
-                  },
-                  {
-                    name: "allowPrivateNetworks",
-                    label: t("overview.settings.private"),
-                    type: "checkbox",
-                    value: settings.allowPrivateNetworks,
-                  },
-                ],
-              }}
-            />
-          </details>
+          <p>
+            <a href="/admin/settings">{t("overview.settingsLink")}</a>
+          </p>
         )}
         {page.role === "owner" && (
           <details>
-            <summary>{t("overview.neworg")}</summary>
+            <summary>{t("overview.newOrg")}</summary>
             <p>
-              <small>{t("overview.neworg.lead")}</small>
+              <small>{t("overview.newOrg.lead")}</small>
             </p>
             <Island
               name="api_form"
               props={{
                 action: "/api/v1/orgs",
                 submitLabel: t("common.create"),
+                text: formText(page),
                 fields: [{
                   name: "name",
-                  label: t("overview.neworg.name"),
+                  label: t("overview.newOrg.name"),
                   required: true,
                   placeholder: "ООО «Ромашка»",
                 }],
