@@ -15,6 +15,24 @@ import Chart from "../../islands/chart.tsx";
 registerIsland("dashboard", Dashboard);
 registerIsland("chart", Chart);
 
+/** The messages the dashboard island words itself with (not the page's own, e.g. the owner-only form). */
+const DASHBOARD_MESSAGES = [
+  "overview.area.",
+  "overview.health.",
+  "overview.count.",
+  "overview.failed",
+  "overview.attention.",
+  "overview.last",
+  "overview.overdue",
+  "overview.chart",
+  "overview.series.",
+  "overview.checklist",
+  "overview.updated",
+  "overview.truncated",
+  "overview.journal",
+  "overview.planned",
+];
+
 export function overviewPages(hub: Hub): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -27,7 +45,7 @@ export function overviewPages(hub: Hub): Hono<AppEnv> {
       <Layout title={t("overview.title")} active="home" page={page}>
         <link rel="stylesheet" href="/static/vendor/uPlot.min.css" />
         <link rel="stylesheet" href="/static/dashboard.css" />
-        <Island name="dashboard" props={{ initial: data, i18n: islandI18n(page, ["overview."]) }} />
+        <Island name="dashboard" props={{ initial: data, i18n: islandI18n(page, DASHBOARD_MESSAGES) }} />
         {hasRole(page.role, "admin") && (
           <p>
             <a href="/admin/settings">{t("overview.settingsLink")}</a>
