@@ -9,7 +9,7 @@
 import type { Hub } from "../hub.ts";
 import type { Run } from "../scheduler/schedule_schema.ts";
 import type { LogEntry } from "../onec/store.ts";
-import type { DeadLetter } from "../queue/queue.ts";
+import type { DeadLetter } from "../queue/dead_letters.ts";
 import type { ResultEntry } from "../enrichment/task_state.ts";
 import { previousOccurrence } from "../scheduler/occurrences.ts";
 import { bucketIndex, HOUR, idFloor } from "./time.ts";
@@ -161,7 +161,7 @@ export async function enrichmentArea(hub: DashHub, org: string, hours: number[])
   for await (const e of hub.kv.list<ResultEntry>({ prefix: ["result", org] }, { reverse: true, limit: 1 })) {
     last = { at: e.value.at, ok: true, label: `${e.value.task_type} #${e.value.task_id}` };
   }
-  const dead = await hub.queue.deadLetters(org, { kind: "task.process", limit: 1 });
+  const dead = await hub.queue.dead.list(org, { kind: "task.process", limit: 1 });
   const lastDead = dead.items[0];
   if (lastDead?.failedAt && (!last || lastDead.failedAt > last.at)) {
     last = { at: lastDead.failedAt, ok: false, label: lastDead.reason.slice(0, 120) };
@@ -264,7 +264,7 @@ export async function onecArea(
 export async function deadArea(hub: DashHub, org: string, hours: number[]): Promise<AreaResult> {
   // Keyed by envelope id (when the message was made, not when it failed): read the newest few
   // thousand and bucket by `failedAt`. Dead letters are failures only, so this stays small.
-  const { items } = await hub.queue.deadLetters(org, { limit: SCAN_CAP });
+  const { items } = await hub.queue.dead.list(org, { limit: SCAN_CAP });
   const count = zeros(hours.length);
   for (const d of items) {
     const i = d.failedAt ? bucketIndex(hours, Date.parse(d.failedAt)) : -1;

@@ -7,17 +7,7 @@
 import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./commit_size.ts";
 import type { Inbox } from "./inbox.ts";
-import {
-  type Claimed,
-  COMMIT_CHUNK,
-  type Item,
-  PROCESS_KIND,
-  type ProcessorOptions,
-  type ProcessPayload,
-  RESULT_KIND,
-  type ResultMessage,
-  TaskConflictError,
-} from "./processor_types.ts";
+import { type Claimed, COMMIT_CHUNK, type Item, type ProcessorOptions, TaskConflictError } from "./processor_types.ts";
 import { hourlyStatKey, type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
 
 const RESULT_TTL = 7 * 24 * 3600_000;
@@ -153,7 +143,7 @@ export class Outcomes {
     });
     for (const [type, n] of perType) op.sum(statKey(org, type, "done"), BigInt(n));
     op.sum(hourlyStatKey(org, now, "done"), BigInt(chunk.length));
-    queue.addTo(op, RESULT_KIND, org, { results } satisfies ResultMessage);
+    queue.stage(op, { kind: "task.result", payload: { results }, org });
     const res = await op.commit();
     if (!res.ok) return false;
     results.forEach((r) => out.set(r.task_id, { id: r.id }));
@@ -292,13 +282,19 @@ export class Outcomes {
     source: string,
   ): () => void {
     const now = this.#o.clock.now();
-    return this.#o.queue.addDeadLettersTo(
+    const { queue } = this.#o;
+    return queue.dead.addTo(
       op,
-      items.map(({ task, reason, attempts }) => {
-        const id = newId(now);
-        const payload: ProcessPayload = { tasks: [{ task, attempt: 0 }], source };
-        return { envelope: { v: 1, kind: PROCESS_KIND, org, id, payload }, reason, attempts };
-      }),
+      items.map(({ task, reason, attempts }) => ({
+        envelope: queue.envelope({
+          kind: "task.process",
+          payload: { tasks: [{ task, attempt: 0 }], source },
+          org,
+          id: newId(now),
+        }),
+        reason,
+        attempts,
+      })),
     );
   }
 }

@@ -18,7 +18,7 @@ import { audit } from "../accounts/audit.ts";
 import type { Run } from "../scheduler/schedule_schema.ts";
 import { idFloor } from "../dashboard/time.ts";
 import { deadRow, type Indexed, onecRow, resultRow, runRow } from "./rows.ts";
-import type { DeadLetter } from "../queue/queue.ts";
+import type { DeadLetter } from "../queue/dead_letters.ts";
 import type { ExecArea, ExecutionFilter, ExecutionPage, ExecutionRow, RetryOutcome, RetryReport } from "./types.ts";
 
 export * from "./types.ts";
@@ -125,7 +125,7 @@ export async function retryExecutions(
   for (const ref of refs.slice(0, BULK_MAX)) {
     const [source, id] = [ref.slice(0, ref.indexOf(":")), ref.slice(ref.indexOf(":") + 1)];
     if (source === "dead") {
-      const ok = await hub.queue.redrive(org, id);
+      const ok = await hub.queue.dead.redrive(org, id);
       if (ok) await audit(hub.kv, org, actor, "dead_letter.redriven", { target: id });
       results.push({ ref, ok, result: ok ? "redriven" : "not_found" });
     } else if (source === "run" && hub.scheduler) {

@@ -230,7 +230,7 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
     const page = c.var.page;
     const { t, dateTime } = pageT(page);
     const kind = c.req.query("kind") || undefined;
-    const { items } = await hub.queue.deadLetters(page.org.id, { kind, limit: 200 });
+    const { items } = await hub.queue.dead.list(page.org.id, { kind, limit: 200 });
     return render(
       c,
       <Layout title={t("dead.title")} active="dead" page={page}>

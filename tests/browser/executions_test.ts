@@ -65,7 +65,7 @@ Deno.test({
       await dead.locator('[data-testid="retry"]').click();
       await dead.locator('[data-testid="retry-note"]:has-text("снова в очереди")').waitFor({ timeout: 10_000 });
       assert.match(await page.textContent('[data-testid="bulk-report"]') ?? "", /Повторено: 1, не удалось: 0/);
-      assert.equal(await t.hub.queue.deadLetter(t.org, s.deadId), null);
+      assert.equal(await t.hub.queue.dead.get(t.org, s.deadId), null);
       await page.context().close();
 
       // Bulk retry by filter, and a row that appears live.

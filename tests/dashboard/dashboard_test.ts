@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
-import { FakeClock } from "../scheduler/_setup.ts";
+import { FakeClock } from "../helpers/clocks.ts";
 import { buildDashboard } from "../../lib/dashboard/mod.ts";
 import { appendLog, type LogEntry } from "../../lib/onec/store.ts";
 import { ulid } from "ulid";

@@ -67,7 +67,7 @@ export async function seed(t: TestHub, target: string): Promise<Seeded> {
     "task_type: expected phone, email or gpt",
     "test",
   );
-  const dead = await t.hub.queue.deadLetters(t.org, { kind: "task.process" });
+  const dead = await t.hub.queue.dead.list(t.org, { kind: "task.process" });
   const now = Date.now();
   const log = await appendLog(t.hub.kv, t.org, {
     at: new Date(now).toISOString(),

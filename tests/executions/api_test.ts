@@ -119,7 +119,7 @@ Deno.test("retry re-drives a dead letter and runs a failed run's schedule again,
     assert.equal(res.status, 200);
     assert.deepEqual(report.results.map((r) => r.result), ["redriven", "run_queued", "not_retryable"]);
     assert.equal(report.retried, 2);
-    assert.equal(await t.hub.queue.deadLetter(t.org, s.deadId), null, "the dead letter left the list");
+    assert.equal(await t.hub.queue.dead.get(t.org, s.deadId), null, "the dead letter left the list");
     // The same ref again: it is gone, and saying so is the answer.
     const again: RetryReport = await (await t.api("/api/v1/executions/retry", {
       method: "POST",
