@@ -153,3 +153,27 @@ Deno.test("bulk retry by filter retries every failed row it finds, each schedule
     assert.deepEqual(dead.results, [{ ref: `dead:${s.deadId}`, ok: true, result: "redriven" }]);
   });
 });
+
+Deno.test("a 1C request refused with 422 reaches the intake log and the journal, saying why", async () => {
+  const t = await startTestHub();
+  try {
+    const res = await t.api("/", {
+      method: "POST",
+      json: { tasks: [{ id: "ЗК-000099", calculation: "Сварочный участок", title: "" }] },
+    });
+    const body = await res.json();
+    assert.equal(res.status, 422, JSON.stringify(body));
+    assert.ok(body.error.details.some((d: { field: string }) => d.field === "tasks.0.title"), JSON.stringify(body));
+    const [row] = (await list(t, `q=${encodeURIComponent("ЗК-000099")}`)).items;
+    assert.equal(row?.area, "onec");
+    assert.equal(row.status, "rejected");
+    assert.equal(row.outcome, "failed");
+    assert.equal(row.reason, body.error.message);
+    assert.equal(row.retry, undefined, "1C sends it again; the hub does not");
+    const log = await (await t.api("/api/v1/onec/log")).json();
+    assert.equal(log.items[0].outcome, "rejected");
+    assert.equal(log.items[0].tasks[0].onecId, "ЗК-000099");
+  } finally {
+    await t.close();
+  }
+});
