@@ -23,6 +23,7 @@ import { loadOnecSettings, type OnecSettings } from "./settings.ts";
 import { appendLog, type LogEntry, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
 import { labelledFetch } from "../http/instrumented_fetch.ts";
+import { ConflictError } from "../errors.ts";
 
 export interface OnecServiceDeps {
   kv: Deno.Kv;
@@ -41,11 +42,14 @@ export interface OnecServiceDeps {
 export const NOT_CONFIGURED_MESSAGE =
   "Bitrix24 is not configured for this organization: set its inbound webhook on the 1C → Bitrix24 page";
 
-/** Thrown when the organization has no webhook configured. */
-export class NotConfiguredError extends Error {
+/**
+ * Thrown when the organization has no webhook configured: a conflict with its
+ * settings (409 `not_configured` through the API), not a failure of the hub.
+ */
+export class NotConfiguredError extends ConflictError {
   override name = "NotConfiguredError";
   constructor() {
-    super(NOT_CONFIGURED_MESSAGE);
+    super(NOT_CONFIGURED_MESSAGE, { code: "not_configured" });
   }
 }
 
