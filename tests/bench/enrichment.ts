@@ -63,7 +63,7 @@ async function drain(t: TestHub, n: number): Promise<number> {
     const res = await t.api("/api/v1/tasks/batch", { method: "POST", json: { tasks: tasks.slice(i, i + 1000) } });
     await res.body?.cancel();
   }
-  const svc = t.hub.enrichment!;
+  const svc = t.hub.enrichment;
   for (;;) {
     const s = await svc.processor.stats(t.org);
     if ((s.phone?.done ?? 0) + (s.email?.done ?? 0) >= n) break;
