@@ -11,7 +11,12 @@ import type { Hub } from "../lib/hub.ts";
 import { taskAmqpJob, taskResultJob, taskWebhookJob } from "./task_result.ts";
 
 export const taskProcessPayload = z.object({
-  tasks: z.array(z.object({ task: z.unknown(), attempt: z.int().min(0).default(0) })).min(1).max(1000),
+  tasks: z.array(z.object({
+    task: z.unknown(),
+    attempt: z.int().min(0).default(0),
+    /** The submission this copy belongs to (copies of a failed submission do not run again). */
+    sub: z.string().min(1).max(64).optional(),
+  })).min(1).max(1000),
   source: z.string().default("queue"),
 });
 

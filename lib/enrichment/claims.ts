@@ -6,8 +6,9 @@
  */
 import type { Clock } from "../clock.ts";
 import { newId } from "../ids.ts";
+import { chunkBySize, estimateBytes } from "./commit_size.ts";
 import { type Claimed, COMMIT_CHUNK, type Item } from "./processor_types.ts";
-import { readStates, taskKey, type TaskState } from "./task_state.ts";
+import { type Kept, readStates, taskKey, type TaskState } from "./task_state.ts";
 
 /** What a claim attempt found for each item. */
 export interface ClaimOutcome {
@@ -15,6 +16,8 @@ export interface ClaimOutcome {
   done: Array<{ item: Item; id: number }>;
   conflicts: Item[];
   busy: Array<{ item: Item; waitMs: number }>;
+  /** Copies of a submission that already failed (failed is terminal for its own copies). */
+  failed: Item[];
 }
 
 export class Claims {
@@ -37,16 +40,19 @@ export class Claims {
   /** Claims what can be claimed; sorts the rest into done, conflicting and busy (held by another worker). */
   async claim(org: string, items: Item[], round = 0): Promise<ClaimOutcome> {
     const kv = this.#kv;
-    const out: ClaimOutcome = { claimed: [], done: [], conflicts: [], busy: [] };
+    const out: ClaimOutcome = { claimed: [], done: [], conflicts: [], busy: [], failed: [] };
     const states = await readStates(kv, org, items.map((i) => i.task.task_id));
     const now = this.#clock.now();
-    const candidates: Array<{ item: Item; entry: Deno.KvEntryMaybe<TaskState> }> = [];
+    const candidates: Array<{ item: Item; entry: Deno.KvEntryMaybe<TaskState>; kept?: Kept }> = [];
     for (const item of items) {
       const entry = states.get(item.task.task_id)!;
       const v = entry.value;
       if (v?.status === "done") {
         if (v.hash === item.hash) out.done.push({ item, id: v.id });
         else out.conflicts.push(item);
+      } else if (v?.status === "failed" && v.hash === item.hash && v.sub !== undefined && v.sub === item.sub) {
+        // This copy's submission already failed (and was dead-lettered once): a late copy after a crash.
+        out.failed.push(item);
       } else if ((v?.status === "processing" || v?.status === "retrying") && v.hash !== item.hash) {
         // The task is still on its way with other content (a lease that ended only lets the same content take over).
         out.conflicts.push(item);
@@ -58,26 +64,29 @@ export class Claims {
         // of ours would only duplicate the first); a claim of ours no longer worked on was abandoned.
         out.busy.push({ item, waitMs: Math.max(250, v.leaseUntil - now) });
       } else {
-        candidates.push({ item, entry });
+        // An answer kept from a claim whose store failed goes on with the claim, for the same content only.
+        const kept = v && v.hash === item.hash ? v.kept : undefined;
+        candidates.push({ item, entry, kept });
       }
     }
-    for (let i = 0; i < candidates.length; i += COMMIT_CHUNK) {
-      const chunk = candidates.slice(i, i + COMMIT_CHUNK);
+    const sizeOf = (c: { kept?: Kept }) => 256 + (c.kept ? estimateBytes(c.kept) : 0);
+    for (const chunk of chunkBySize(candidates, sizeOf, COMMIT_CHUNK)) {
       const op = kv.atomic();
-      for (const { item, entry } of chunk) {
+      for (const { item, entry, kept } of chunk) {
         const claim: TaskState = {
           status: "processing",
           hash: item.hash,
           owner: this.#owner,
           leaseUntil: now + this.#leaseMs,
           at: now,
+          ...(kept ? { kept } : {}),
         };
         op.check(entry).set(taskKey(org, item.task.task_id), claim);
       }
       const res = await op.commit();
       if (res.ok) {
-        for (const { item } of chunk) {
-          out.claimed.push({ ...item, vs: res.versionstamp, until: now + this.#leaseMs });
+        for (const { item, kept } of chunk) {
+          out.claimed.push({ ...item, vs: res.versionstamp, until: now + this.#leaseMs, ...(kept ? { kept } : {}) });
           this.#active.set(activeKey(org, item.task.task_id), res.versionstamp);
         }
       } else if (round < 5) {
@@ -107,4 +116,5 @@ function merge(into: ClaimOutcome, from: ClaimOutcome) {
   into.done.push(...from.done);
   into.conflicts.push(...from.conflicts);
   into.busy.push(...from.busy);
+  into.failed.push(...from.failed);
 }

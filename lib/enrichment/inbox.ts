@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
+import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes } from "./commit_size.ts";
 import { COMMIT_CHUNK, PROCESS_KIND, type ProcessPayload, type QueuedTask } from "./processor_types.ts";
 
@@ -39,15 +40,17 @@ export class Inbox {
   /** Splits tasks into `task.process` messages (≤ 100 tasks, ≤ ~48 KB each) and enqueues them; returns the message count. */
   async submit(org: string, tasks: unknown[], source: string): Promise<number> {
     const payloads: ProcessPayload[] = [];
+    // One submission id per message: its copies (re-enqueued after a crash, redelivered) share it.
+    let sub = newId();
     let cur: QueuedTask[] = [];
     let size = 0;
     for (const t of tasks) {
       const n = JSON.stringify(t).length * 3; // worst case: every char three UTF-8 bytes
       if (cur.length && (cur.length >= COMMIT_CHUNK || size + n > 48_000)) {
         payloads.push({ tasks: cur, source });
-        [cur, size] = [[], 0];
+        [cur, size, sub] = [[], 0, newId()];
       }
-      cur.push({ task: t, attempt: 0 });
+      cur.push({ task: t, attempt: 0, sub });
       size += n;
     }
     if (cur.length) payloads.push({ tasks: cur, source });

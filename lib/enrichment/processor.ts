@@ -12,10 +12,11 @@
  * recovering `task.process` messages).
  */
 import { isTransientError } from "../errors.ts";
+import { newId } from "../ids.ts";
 import { Claims } from "./claims.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { Inbox } from "./inbox.ts";
-import { type DoneAnswer, Outcomes } from "./outcomes.ts";
+import { type DoneAnswer, type Failure, Outcomes } from "./outcomes.ts";
 import {
   type Claimed,
   COMMIT_CHUNK,
@@ -61,7 +62,7 @@ export class Processor {
   constructor(options: ProcessorOptions) {
     this.#o = options;
     this.#limiter = new Limiter(options.concurrency ?? 64);
-    this.#rounds = options.roundDelaysMs ?? [2000, 10_000, 30_000];
+    this.#rounds = options.roundDelaysMs ?? [1000, 5000, 30_000, 60_000, 300_000];
     this.#claims = new Claims(options);
     this.#inbox = new Inbox(options);
     this.#outcomes = new Outcomes(options, this.#inbox, this.#rounds);
@@ -95,7 +96,8 @@ export class Processor {
   /** Processes one task now (REST, synchronous) and returns `{task_id, id}`. */
   async processNow(org: string, task: Task): Promise<TaskResult> {
     const { clock } = this.#o;
-    const item: Item = { task, hash: await taskHash(task), attempt: 0 };
+    // Each request is a submission of its own: a task that failed may be sent again.
+    const item: Item = { task, hash: await taskHash(task), attempt: 0, sub: newId() };
     const deadline = clock.now() + (this.#o.syncWaitMs ?? 30_000);
     for (let pause = 10;; pause = Math.min(pause * 2, 200)) {
       const got = await this.#claimGroup.submit(org, item);
@@ -104,20 +106,30 @@ export class Processor {
       if (typeof got === "object") {
         const c = got.claimed;
         let answer: DoneAnswer | undefined;
+        let data: unknown;
         try {
-          let data: unknown;
-          try {
-            data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
-          } catch (error) {
-            const reason = errorMessage(error);
-            await this.#outcomes.fail(org, [{ c, reason }], "rest");
-            throw new TaskFailedError(task.task_id, reason, isTransientError(error));
+          if (c.kept) data = c.kept.data; // an earlier request's store failed: store its answer
+          else {
+            try {
+              data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
+            } catch (error) {
+              const reason = errorMessage(error);
+              await this.#outcomes.fail(org, [{ c, reason }], "rest");
+              throw new TaskFailedError(task.task_id, reason, isTransientError(error));
+            }
           }
           answer = await this.#doneGroup.submit(org, { ...c, data });
+          if (answer && "unstored" in answer) {
+            // The sink is away: keep the answer for the caller's repeat (503), which only stores it.
+            await this.#outcomes.retry(org, [{ c, reason: answer.unstored, kept: { data } }], "rest", {
+              enqueue: false,
+            });
+          }
         } finally {
           this.#claims.release(org, task.task_id, c.vs);
         }
         if (answer && "id" in answer) return { task_id: task.task_id, id: answer.id };
+        if (answer && "unstored" in answer) throw new TaskFailedError(task.task_id, answer.unstored, true);
         if (answer?.conflict) throw new TaskConflictError(task.task_id);
         if (answer) throw new TaskFailedError(task.task_id, answer.failed, false);
         continue; // our claim was taken over; the loop finds the owner's result
@@ -137,7 +149,7 @@ export class Processor {
         await this.#outcomes.invalid(org, q.task, v.message, source);
         continue;
       }
-      const item = { task: v.task, hash: await taskHash(v.task), attempt: q.attempt ?? 0 };
+      const item: Item = { task: v.task, hash: await taskHash(v.task), attempt: q.attempt ?? 0, sub: q.sub };
       const prev = seen.get(item.task.task_id);
       if (prev === item.hash) continue; // the same task twice in one batch
       if (prev !== undefined) {
@@ -157,7 +169,7 @@ export class Processor {
       const waitMs = Math.min(1000, Math.max(200, ...out.busy.map((b) => b.waitMs)));
       const op = this.#o.kv.atomic();
       this.#inbox.add(op, org, {
-        tasks: out.busy.map((b) => ({ task: b.item.task, attempt: b.item.attempt })),
+        tasks: out.busy.map((b) => ({ task: b.item.task, attempt: b.item.attempt, sub: b.item.sub })),
         source,
       }, waitMs);
       await op.commit();
@@ -173,24 +185,31 @@ export class Processor {
   async #work(org: string, claimed: Claimed[], source: string): Promise<void> {
     const settled = await Promise.all(
       claimed.map((c) =>
-        this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) })).then(
-          (data) => ({ c, data, error: undefined as unknown }),
-          (error: unknown) => ({ c, data: undefined, error }),
-        )
+        // An answer kept from a failed store is stored without calling the upstream again.
+        (c.kept
+          ? Promise.resolve(c.kept.data)
+          : this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) }))).then(
+            (data) => ({ c, data, error: undefined as unknown }),
+            (error: unknown) => ({ c, data: undefined, error }),
+          )
       ),
     );
     const ok = settled.filter((s) => s.error === undefined).map((s) => ({ ...s.c, data: s.data }));
-    const retry = settled.filter((s) =>
-      s.error !== undefined && isTransientError(s.error) && s.c.attempt < this.#rounds.length
-    );
-    const fail = settled.filter((s) => s.error !== undefined && !retry.includes(s));
-    await this.#outcomes.done(org, ok, source);
-    if (retry.length) {
-      await this.#outcomes.retry(org, retry.map((s) => ({ c: s.c, reason: errorMessage(s.error) })), source);
+    // Transient failures (the upstream after the client's retries, or the sink) get another round until
+    // the rounds are used up; the others fail now.
+    const failures: Array<Failure & { transient: boolean }> = settled.filter((s) => s.error !== undefined).map((
+      s,
+    ) => ({ c: s.c, reason: errorMessage(s.error), transient: isTransientError(s.error) }));
+    const answers = await this.#outcomes.done(org, ok, source);
+    for (const s of ok) {
+      const a = answers.get(s.task.task_id);
+      if (a && "unstored" in a) failures.push({ c: s, reason: a.unstored, kept: { data: s.data }, transient: true });
     }
-    if (fail.length) {
-      await this.#outcomes.fail(org, fail.map((s) => ({ c: s.c, reason: errorMessage(s.error) })), source);
-    }
+    const canRetry = (f: { c: Claimed; transient: boolean }) => f.transient && f.c.attempt < this.#rounds.length;
+    const retry = failures.filter(canRetry);
+    const fail = failures.filter((f) => !canRetry(f));
+    if (retry.length) await this.#outcomes.retry(org, retry, source);
+    if (fail.length) await this.#outcomes.fail(org, fail, source);
   }
 
   /** When an upstream call's retries must stop: before the claim's lease ends, so no retry outlives it. */

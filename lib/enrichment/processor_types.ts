@@ -19,10 +19,15 @@ export const COMMIT_CHUNK = 100;
  */
 export type Enrich = (org: string, task: Task, call?: { deadline?: number }) => Promise<unknown>;
 
-/** A queued task: the raw task (validated by the handler) and how many rounds it has failed. */
+/**
+ * A queued task: the raw task (validated by the handler), how many rounds it has failed, and its
+ * submission: every copy of one submission (a crash's re-enqueue, a redelivery, a later round) carries
+ * the same `sub`, so a copy of a submission that already failed does not run again.
+ */
 export interface QueuedTask {
   task: unknown;
   attempt?: number;
+  sub?: string;
 }
 
 export interface ProcessPayload {
@@ -47,7 +52,10 @@ export interface ProcessorOptions {
   leaseMs: number;
   /** Upstream calls at once in this process. Default 64. */
   concurrency?: number;
-  /** Waits before each new round for a task that failed transiently (after the client's own retries). Default [2 s, 10 s, 30 s]. */
+  /**
+   * Waits before each new round for a task that failed transiently (after the client's own retries) or
+   * whose store failed. Default: the queue's backoff, [1 s, 5 s, 30 s, 60 s, 300 s].
+   */
   roundDelaysMs?: number[];
   /** How long a synchronous request waits for a racing copy to finish. Default 30 s. */
   syncWaitMs?: number;
@@ -58,6 +66,8 @@ export interface Item {
   task: Task;
   hash: string;
   attempt: number;
+  /** The submission this copy belongs to (see `QueuedTask.sub`); absent on messages from before it existed. */
+  sub?: string;
 }
 
 /** An item this process holds the claim of; `vs` is the claim's versionstamp, checked by every later write. */
@@ -65,6 +75,8 @@ export interface Claimed extends Item {
   vs: string;
   /** When the claim's lease ends (epoch ms). */
   until: number;
+  /** The upstream's answer from an earlier claim whose store failed: stored without calling the upstream again. */
+  kept?: { data: unknown };
 }
 
 /** The same task_id came with other content: a 409 on REST, a dead letter on the queue. */

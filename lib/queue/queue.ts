@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { formatZodError } from "../validation.ts";
 import { fromCursor } from "../kv/cursor.ts";
+import { countPending, markPending, settlePending } from "./depth.ts";
 
 export const envelopeSchema = z.object({
   v: z.literal(1),
@@ -99,8 +100,6 @@ export class Queue {
   readonly #backoffMs: number[];
   readonly #now: () => number;
   #inFlight = 0;
-  #settledUnflushed = 0;
-  #lastFlush = 0;
   #idle: Array<() => void> = [];
   #stopping = false;
 
@@ -164,6 +163,7 @@ export class Queue {
       keysIfUndelivered: [["dead", org, envelope.id]],
     });
     op.sum(["qstat", "enqueued"], 1n);
+    markPending(op, kind, envelope.id, envelope.attempt);
     return envelope;
   }
 
@@ -209,84 +209,93 @@ export class Queue {
     }
     this.#inFlight++;
     const started = performance.now();
-    let kind = "unknown";
+    const delivery = raw as Partial<Envelope> | null;
+    const seen = { kind: "unknown" };
     try {
-      const env = envelopeSchema.safeParse(raw);
-      if (!env.success) {
-        const r = raw as Partial<Envelope> | null;
-        await this.deadLetterEnvelope(
-          {
-            v: 1,
-            kind: String(r?.kind ?? "unknown"),
-            org: String(r?.org ?? "unknown"),
-            id: String(r?.id ?? newId()),
-            payload: r,
-          },
-          `invalid message: ${formatZodError(env.error)}`,
-          0,
-        );
-        return;
-      }
-      const envelope = env.data;
-      kind = envelope.kind;
-      const def = this.#jobs.get(kind);
-      if (!def) {
-        await this.deadLetterEnvelope(envelope, `invalid message: no handler for kind ${kind}`, 0);
-        return;
-      }
-      // The attempt travels in the envelope: no KV read on the hot path. A redelivery after a
-      // crash repeats the attempt it crashed in, which is what it is.
-      const attempt = envelope.attempt ?? 0;
-      const maxAttempts = (def.backoffMs ?? this.#backoffMs).length + 1;
-      const ctx: JobContext = {
-        kv: this.#kv,
-        envelope,
-        org: envelope.org,
-        id: envelope.id,
-        attempt,
-        lastAttempt: attempt + 1 >= maxAttempts,
-        log: this.#log.child(kind),
-      };
-      const payload = def.payload.safeParse(envelope.payload);
-      if (!payload.success) {
-        const reason = `invalid message: ${formatZodError(payload.error)}`;
-        await this.deadLetterEnvelope(envelope, reason, attempt);
-        await this.#safeOnDead(def, undefined, ctx, reason);
-        return;
-      }
-      try {
-        await def.handle(payload.data, ctx);
-        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        if (isRetryableJobError(error) && !ctx.lastAttempt) {
-          // Re-enqueue the same envelope with the next wait and its attempt number.
-          // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
-          // count and prints the error to stderr; that path stays as the safety net for a
-          // crash mid-handler.)
-          const waits = def.backoffMs ?? this.#backoffMs;
-          const op = this.#kv.atomic();
-          this.addTo(op, envelope.kind, envelope.org, envelope.payload, {
-            id: envelope.id,
-            delayMs: waits[attempt],
-            attempt: attempt + 1,
-          });
-          const res = await op.commit();
-          if (!res.ok) throw error;
-          this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
-          ctx.log.warn("job failed, will retry", { id: envelope.id, org: envelope.org, attempt, reason });
-          return;
-        }
-        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
-        await this.deadLetterEnvelope(envelope, reason, attempt + 1);
-        await this.#safeOnDead(def, payload.data, ctx, reason);
+      await this.#deliver(raw, seen);
+      // This delivery is settled (done, re-enqueued as its next attempt, or dead-lettered): its marker goes.
+      // A delivery that threw keeps it: the KV queue delivers the message again.
+      if (typeof delivery?.id === "string") {
+        await settlePending(this.#kv, delivery.id, typeof delivery.attempt === "number" ? delivery.attempt : 0);
       }
     } finally {
-      this.#metrics.observe("shlyuz_queue_handler_seconds", (performance.now() - started) / 1000, { kind });
+      this.#metrics.observe("shlyuz_queue_handler_seconds", (performance.now() - started) / 1000, { kind: seen.kind });
       this.#inFlight--;
-      this.#settledUnflushed++;
-      await this.#maybeFlush();
       if (this.#inFlight === 0) { for (const fn of this.#idle.splice(0)) fn(); }
+    }
+  }
+
+  async #deliver(raw: unknown, seen: { kind: string }): Promise<void> {
+    const env = envelopeSchema.safeParse(raw);
+    if (!env.success) {
+      const r = raw as Partial<Envelope> | null;
+      await this.deadLetterEnvelope(
+        {
+          v: 1,
+          kind: String(r?.kind ?? "unknown"),
+          org: String(r?.org ?? "unknown"),
+          id: String(r?.id ?? newId()),
+          payload: r,
+        },
+        `invalid message: ${formatZodError(env.error)}`,
+        0,
+      );
+      return;
+    }
+    const envelope = env.data;
+    seen.kind = envelope.kind;
+    const kind = envelope.kind;
+    const def = this.#jobs.get(kind);
+    if (!def) {
+      await this.deadLetterEnvelope(envelope, `invalid message: no handler for kind ${kind}`, 0);
+      return;
+    }
+    // The attempt travels in the envelope: no KV read on the hot path. A redelivery after a
+    // crash repeats the attempt it crashed in, which is what it is.
+    const attempt = envelope.attempt ?? 0;
+    const maxAttempts = (def.backoffMs ?? this.#backoffMs).length + 1;
+    const ctx: JobContext = {
+      kv: this.#kv,
+      envelope,
+      org: envelope.org,
+      id: envelope.id,
+      attempt,
+      lastAttempt: attempt + 1 >= maxAttempts,
+      log: this.#log.child(kind),
+    };
+    const payload = def.payload.safeParse(envelope.payload);
+    if (!payload.success) {
+      const reason = `invalid message: ${formatZodError(payload.error)}`;
+      await this.deadLetterEnvelope(envelope, reason, attempt);
+      await this.#safeOnDead(def, undefined, ctx, reason);
+      return;
+    }
+    try {
+      await def.handle(payload.data, ctx);
+      this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (isRetryableJobError(error) && !ctx.lastAttempt) {
+        // Re-enqueue the same envelope with the next wait and its attempt number.
+        // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
+        // count and prints the error to stderr; that path stays as the safety net for a
+        // crash mid-handler.)
+        const waits = def.backoffMs ?? this.#backoffMs;
+        const op = this.#kv.atomic();
+        this.addTo(op, envelope.kind, envelope.org, envelope.payload, {
+          id: envelope.id,
+          delayMs: waits[attempt],
+          attempt: attempt + 1,
+        });
+        const res = await op.commit();
+        if (!res.ok) throw error;
+        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
+        ctx.log.warn("job failed, will retry", { id: envelope.id, org: envelope.org, attempt, reason });
+        return;
+      }
+      this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
+      await this.deadLetterEnvelope(envelope, reason, attempt + 1);
+      await this.#safeOnDead(def, payload.data, ctx, reason);
     }
   }
 
@@ -340,29 +349,9 @@ export class Queue {
     };
   }
 
-  async #maybeFlush(force = false) {
-    const now = this.#now();
-    if (!force && now - this.#lastFlush < 1000) return;
-    const n = this.#settledUnflushed;
-    if (n === 0) return;
-    this.#settledUnflushed = 0;
-    this.#lastFlush = now;
-    try {
-      await this.#kv.atomic().sum(["qstat", "settled"], BigInt(n)).commit();
-    } catch {
-      this.#settledUnflushed += n;
-    }
-  }
-
-  /** Approximate backlog: enqueued minus settled, across processes sharing the KV. */
-  async backlog(): Promise<number> {
-    await this.#maybeFlush(true);
-    const [enq, settled] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([
-      ["qstat", "enqueued"],
-      ["qstat", "settled"],
-    ]);
-    const n = Number(enq.value?.value ?? 0n) - Number(settled.value?.value ?? 0n);
-    return Math.max(0, n);
+  /** Messages on the queue now, delayed retries included (counted from KV, so true after a crash). */
+  backlog(): Promise<number> {
+    return countPending(this.#kv);
   }
 
   get inFlight(): number {
