@@ -60,6 +60,20 @@ export class EventBus {
     return event;
   }
 
+  /**
+   * Adds the record of an event to `op`, so it commits together with the writes it reports (no write of its
+   * own); call the returned function once the commit succeeded to fan the event out.
+   */
+  stage(op: Deno.AtomicOperation, org: string, type: string, data: Record<string, unknown> = {}): () => HubEvent {
+    const now = this.#now();
+    const event: HubEvent = { id: newId(now), org, type, at: new Date(now).toISOString(), data };
+    op.set(["event", org, event.id], event, { expireIn: this.#retentionMs });
+    return () => {
+      this.#deliver(event, true);
+      return event;
+    };
+  }
+
   #deliver(event: HubEvent, local: boolean) {
     for (const fn of [...(this.#listeners.get(event.org) ?? []), ...this.#any]) {
       try {

@@ -8,6 +8,7 @@ import type { Hub } from "../hub.ts";
 import { AmqpBridge, type BridgeStatus } from "./amqp_bridge.ts";
 import { leaseMsFor, OrgClients, SECTIONS, webhookSettingsSchema } from "./org_clients.ts";
 import { type Enrich, Processor } from "./processor.ts";
+import type { Deliveries } from "./processor_types.ts";
 import { KvSink } from "./sinks/kv_sink.ts";
 import { PostgresSink } from "./sinks/postgres_sink.ts";
 import type { RowSink } from "./sinks/types.ts";
@@ -56,6 +57,11 @@ export interface EnrichmentOptions {
 /** Builds the service: opens the Postgres sink (running migrations) when DATABASE_URL is set. */
 export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptions = {}): Promise<EnrichmentService> {
   const c: Config = hub.config;
+  const org = () => c.AMQP_ORG ?? opts.defaultOrg?.() ?? "default";
+  const webhook = async (o: string) => {
+    const w = await hub.settings.get(o, "enrichment", webhookSettingsSchema, {});
+    return w.webhookUrl && w.webhookSecret ? { url: w.webhookUrl, secret: w.webhookSecret } : null;
+  };
   const log = hub.log.child("enrichment");
   const sink: RowSink = c.DATABASE_URL
     ? await PostgresSink.open({ url: c.DATABASE_URL, schema: opts.pgSchema ?? c.ENRICH_PG_SCHEMA, log })
@@ -79,9 +85,12 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     leaseMs: leaseMsFor(c, opts.retryBaseMs),
     concurrency: c.ENRICH_CONCURRENCY,
     roundDelaysMs: opts.roundDelaysMs,
+    deliveries: async (o): Promise<Deliveries> => ({
+      amqp: c.AMQP_URL !== undefined && o === await org(),
+      webhook: (await webhook(o)) !== null,
+    }),
   });
   const startedAt = hub.clock.now();
-  const org = () => c.AMQP_ORG ?? opts.defaultOrg?.() ?? "default";
   const bridge = c.AMQP_URL
     ? new AmqpBridge({
       url: c.AMQP_URL,
@@ -114,10 +123,7 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     async bridgeOrg() {
       return await org();
     },
-    async webhook(o) {
-      const w = await hub.settings.get(o, "enrichment", webhookSettingsSchema, {});
-      return w.webhookUrl && w.webhookSecret ? { url: w.webhookUrl, secret: w.webhookSecret } : null;
-    },
+    webhook,
     async start() {
       // File-backed KV only (the default ./data path included): on Deno Deploy other
       // isolates' in-flight messages are not orphans, and :memory: has no past.

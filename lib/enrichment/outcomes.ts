@@ -1,22 +1,25 @@
 /**
  * Committing what became of claimed tasks: done (row + state + result log +
- * `task.result`, atomically), retrying (a later `task.process` round) or
- * failed (a dead letter). Every commit checks the claims' versionstamps, so
- * a worker whose lease was taken over writes nothing.
+ * `task.done` + the RabbitMQ/webhook hand-offs, atomically), retrying (a
+ * later `task.process` round, the upstream's answer kept when only the store
+ * failed) or failed (a dead letter). Every commit checks the versionstamps
+ * its tasks were claimed (or read) at, so a worker whose lease was taken over
+ * writes nothing.
  */
 import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./commit_size.ts";
 import type { Inbox } from "./inbox.ts";
 import {
+  AMQP_KIND,
   type Claimed,
   COMMIT_CHUNK,
   type Item,
   PROCESS_KIND,
   type ProcessorOptions,
   type ProcessPayload,
-  RESULT_KIND,
   type ResultMessage,
   TaskConflictError,
+  WEBHOOK_KIND,
 } from "./processor_types.ts";
 import { RowRejectedError } from "./sinks/types.ts";
 import { type Kept, type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
@@ -142,7 +145,7 @@ export class Outcomes {
     chunk: Array<Claimed & { data: unknown }>,
     out: Map<number, DoneAnswer>,
   ): Promise<boolean> {
-    const { kv, sink, queue, clock } = this.#o;
+    const { kv, sink, queue, clock, events } = this.#o;
     const op = kv.atomic();
     for (const c of chunk) op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs });
     let rowIds: number[];
@@ -188,9 +191,17 @@ export class Outcomes {
       perType.set(c.task.task_type, (perType.get(c.task.task_type) ?? 0) + 1);
     });
     for (const [type, n] of perType) op.sum(statKey(org, type, "done"), BigInt(n));
-    queue.addTo(op, RESULT_KIND, org, { results } satisfies ResultMessage);
+    // The fan-out commits with the rows: `task.done` (the live page, SSE, rules) and the hand-offs to
+    // RabbitMQ and the webhook, each a message of its own with its own retries.
+    const listed = results.map((r) => ({ task_id: r.task_id, id: r.id, task_type: r.task_type, cursor: r.cursor }));
+    const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
+    const published = events.stage(op, org, "task.done", { ...one, count: results.length, results: listed });
+    const to = await this.#o.deliveries?.(org);
+    if (to?.amqp) queue.addTo(op, AMQP_KIND, org, { results } satisfies ResultMessage);
+    if (to?.webhook) queue.addTo(op, WEBHOOK_KIND, org, { results } satisfies ResultMessage);
     const res = await op.commit();
     if (!res.ok) return false;
+    published();
     results.forEach((r) => out.set(r.task_id, { id: r.id }));
     for (const [type, n] of perType) this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type, outcome: "done" }, n);
     return true;

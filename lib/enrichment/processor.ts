@@ -3,13 +3,16 @@
  * records the result — once per `(organization, task_id)` whatever the path
  * (REST, KV queue, RabbitMQ) and however often a copy is delivered.
  *
- * One batch costs three KV commits whatever its size (claim, done, retries),
- * which is what lets the queue path carry many tasks per message. The "done"
- * commit checks every claim, writes the rows (KV sink), marks the tasks done,
- * appends the result log and enqueues `task.result`, atomically: a row and
- * its result exist together or not at all. The parts: claims.ts (who works on
- * a task), outcomes.ts (what became of it), inbox.ts (enqueuing and
- * recovering `task.process` messages).
+ * A queued batch costs two KV commits whatever its size (claim, done; a
+ * third for retries), which is what lets the queue path carry many tasks per
+ * message. A synchronous request makes no claim commit: copies in this
+ * process wait for the first, and its done commit checks the state it read.
+ * The "done" commit checks every claim (or read), writes the rows (KV sink),
+ * marks the tasks done, appends the result log, records `task.done` and
+ * enqueues the RabbitMQ and webhook hand-offs, atomically: a row and its
+ * result exist together or not at all. The parts: claims.ts (who works on a
+ * task), outcomes.ts (what became of it), inbox.ts (enqueuing and recovering
+ * `task.process` messages).
  */
 import { isTransientError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -30,7 +33,7 @@ import {
 } from "./processor_types.ts";
 import type { RowSink } from "./sinks/types.ts";
 import { type Task, taskHash, type TaskResult, validateTask } from "./task_schema.ts";
-import { Limiter, type ResultEntry, resultKey } from "./task_state.ts";
+import { Limiter, type ResultEntry, resultKey, taskKey, type TaskState } from "./task_state.ts";
 
 export {
   type Enrich,
@@ -45,9 +48,6 @@ export {
   TaskFailedError,
 } from "./processor_types.ts";
 
-/** What a claim found for one synchronous task. */
-type ClaimAnswer = { claimed: Claimed } | { done: number } | "conflict" | "busy";
-
 export class Processor {
   readonly #o: ProcessorOptions;
   readonly #limiter: Limiter;
@@ -55,8 +55,7 @@ export class Processor {
   readonly #claims: Claims;
   readonly #inbox: Inbox;
   readonly #outcomes: Outcomes;
-  /** Synchronous requests arriving together share claim and done commits (and one `task.result`). */
-  readonly #claimGroup: GroupCommit<Item, ClaimAnswer>;
+  /** Synchronous requests arriving together share their done commits (and one `task.result`). */
   readonly #doneGroup: GroupCommit<Claimed & { data: unknown }, DoneAnswer | undefined>;
 
   constructor(options: ProcessorOptions) {
@@ -66,19 +65,6 @@ export class Processor {
     this.#claims = new Claims(options);
     this.#inbox = new Inbox(options);
     this.#outcomes = new Outcomes(options, this.#inbox, this.#rounds);
-    this.#claimGroup = new GroupCommit({
-      max: COMMIT_CHUNK,
-      keyOf: (i) => i.task.task_id,
-      flush: async (org, items) => {
-        const out = await this.#claims.claim(org, items);
-        const by = new Map<number, ClaimAnswer>();
-        for (const c of out.claimed) by.set(c.task.task_id, { claimed: c });
-        for (const d of out.done) by.set(d.item.task.task_id, { done: d.id });
-        for (const i of out.conflicts) by.set(i.task.task_id, "conflict");
-        for (const b of out.busy) by.set(b.item.task.task_id, "busy");
-        return items.map((i) => by.get(i.task.task_id)!);
-      },
-    });
     this.#doneGroup = new GroupCommit({
       max: COMMIT_CHUNK,
       keyOf: (c) => c.task.task_id,
@@ -93,50 +79,76 @@ export class Processor {
     return this.#o.sink;
   }
 
-  /** Processes one task now (REST, synchronous) and returns `{task_id, id}`. */
+  /**
+   * Processes one task now (REST, synchronous) and returns `{task_id, id}`. No claim commit: copies in this
+   * process wait for the first (`Claims.fly`), and the done commit checks the task state read here, so a
+   * copy that raced in by another path (or process) writes nothing and the loop answers with its result.
+   */
   async processNow(org: string, task: Task): Promise<TaskResult> {
-    const { clock } = this.#o;
+    const { clock, kv } = this.#o;
     // Each request is a submission of its own: a task that failed may be sent again.
     const item: Item = { task, hash: await taskHash(task), attempt: 0, sub: newId() };
     const deadline = clock.now() + (this.#o.syncWaitMs ?? 30_000);
     for (let pause = 10;; pause = Math.min(pause * 2, 200)) {
-      const got = await this.#claimGroup.submit(org, item);
-      if (got === "conflict") throw new TaskConflictError(task.task_id);
-      if (typeof got === "object" && "done" in got) return { task_id: task.task_id, id: got.done };
-      if (typeof got === "object") {
-        const c = got.claimed;
-        let answer: DoneAnswer | undefined;
-        let data: unknown;
-        try {
-          if (c.kept) data = c.kept.data; // an earlier request's store failed: store its answer
-          else {
-            try {
-              data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
-            } catch (error) {
-              const reason = errorMessage(error);
-              await this.#outcomes.fail(org, [{ c, reason }], "rest");
-              throw new TaskFailedError(task.task_id, reason, isTransientError(error));
-            }
-          }
-          answer = await this.#doneGroup.submit(org, { ...c, data });
-          if (answer && "unstored" in answer) {
-            // The sink is away: keep the answer for the caller's repeat (503), which only stores it.
-            await this.#outcomes.retry(org, [{ c, reason: answer.unstored, kept: { data } }], "rest", {
-              enqueue: false,
-            });
-          }
-        } finally {
-          this.#claims.release(org, task.task_id, c.vs);
-        }
-        if (answer && "id" in answer) return { task_id: task.task_id, id: answer.id };
-        if (answer && "unstored" in answer) throw new TaskFailedError(task.task_id, answer.unstored, true);
-        if (answer?.conflict) throw new TaskConflictError(task.task_id);
-        if (answer) throw new TaskFailedError(task.task_id, answer.failed, false);
-        continue; // our claim was taken over; the loop finds the owner's result
+      const flight = this.#claims.fly(org, task.task_id, item.hash);
+      if (!("end" in flight)) {
+        if (flight.hash !== item.hash) throw new TaskConflictError(task.task_id);
+        await flight.landed; // the first copy's outcome is in KV now
+        continue;
       }
-      if (clock.now() >= deadline) throw new TaskBusyError(task.task_id);
-      await clock.sleep(pause);
+      let busy = false;
+      try {
+        if (this.#claims.working(org, task.task_id)) busy = true; // the queue path of this process has it
+        else {
+          const entry = await kv.get<TaskState>(taskKey(org, task.task_id));
+          const now = clock.now();
+          const found = this.#claims.sort(org, item, entry.value, now);
+          if (found.is === "done") return { task_id: task.task_id, id: found.id };
+          if (found.is === "conflict") throw new TaskConflictError(task.task_id);
+          if (found.is === "busy") busy = true;
+          else {
+            const c: Claimed = { ...item, vs: entry.versionstamp, until: now + this.#o.leaseMs };
+            if (found.is === "free" && found.kept) c.kept = found.kept;
+            const result = await this.#runNow(org, c);
+            if (result) return result;
+            // Another path wrote the task meanwhile: the next round reads what it wrote.
+          }
+        }
+      } finally {
+        flight.end();
+      }
+      if (busy) {
+        if (clock.now() >= deadline) throw new TaskBusyError(task.task_id);
+        await clock.sleep(pause);
+      }
     }
+  }
+
+  /** Calls the upstream (or takes the kept answer) and commits the outcome; null when the state moved meanwhile. */
+  async #runNow(org: string, c: Claimed): Promise<TaskResult | null> {
+    const task = c.task;
+    let data: unknown;
+    if (c.kept) data = c.kept.data; // an earlier request's store failed: store its answer
+    else {
+      try {
+        data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
+      } catch (error) {
+        const reason = errorMessage(error);
+        const recorded = await this.#outcomes.fail(org, [{ c, reason }], "rest");
+        if (!recorded.has(task.task_id)) return null;
+        throw new TaskFailedError(task.task_id, reason, isTransientError(error));
+      }
+    }
+    const answer = await this.#doneGroup.submit(org, { ...c, data });
+    if (!answer) return null;
+    if ("id" in answer) return { task_id: task.task_id, id: answer.id };
+    if ("unstored" in answer) {
+      // The sink is away: keep the answer for the caller's repeat (503), which only stores it.
+      await this.#outcomes.retry(org, [{ c, reason: answer.unstored, kept: { data } }], "rest", { enqueue: false });
+      throw new TaskFailedError(task.task_id, answer.unstored, true);
+    }
+    if (answer.conflict) throw new TaskConflictError(task.task_id);
+    throw new TaskFailedError(task.task_id, answer.failed, false);
   }
 
   /** Handles one `task.process` message: every task in it ends done, retried later or dead-lettered. */

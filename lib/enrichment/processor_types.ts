@@ -9,7 +9,18 @@ import type { Task } from "./task_schema.ts";
 import type { ResultEntry } from "./task_state.ts";
 
 export const PROCESS_KIND = "task.process";
+/** Kept for `task.result` messages enqueued before results were fanned out in the done commit itself. */
 export const RESULT_KIND = "task.result";
+/** Publishes results to the RabbitMQ result queue. */
+export const AMQP_KIND = "task.amqp";
+/** Delivers results to the organization's signed webhook. */
+export const WEBHOOK_KIND = "task.webhook";
+
+/** Where an organization's results go besides the event bus. */
+export interface Deliveries {
+  amqp: boolean;
+  webhook: boolean;
+}
 /** Tasks per atomic commit: 100 checks is Deno KV's limit, and 4–5 mutations per task stay under 1000. */
 export const COMMIT_CHUNK = 100;
 
@@ -57,6 +68,8 @@ export interface ProcessorOptions {
    * whose store failed. Default: the queue's backoff, [1 s, 5 s, 30 s, 60 s, 300 s].
    */
   roundDelaysMs?: number[];
+  /** Where the organization's results go besides `task.done` (read once per done commit). Default: nowhere. */
+  deliveries?: (org: string) => Promise<Deliveries>;
   /** How long a synchronous request waits for a racing copy to finish. Default 30 s. */
   syncWaitMs?: number;
 }
@@ -70,9 +83,12 @@ export interface Item {
   sub?: string;
 }
 
-/** An item this process holds the claim of; `vs` is the claim's versionstamp, checked by every later write. */
+/**
+ * An item this process works on; `vs` is the versionstamp every later write checks: the claim's (queue
+ * path), or of the state a synchronous request read (null: the task was new), which it writes without a claim.
+ */
 export interface Claimed extends Item {
-  vs: string;
+  vs: string | null;
   /** When the claim's lease ends (epoch ms). */
   until: number;
   /** The upstream's answer from an earlier claim whose store failed: stored without calling the upstream again. */
