@@ -84,7 +84,8 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     enrich: opts.enrich ?? clients.enrich,
     leaseMs: leaseMsFor(c, opts.retryBaseMs),
     concurrency: c.ENRICH_CONCURRENCY,
-    roundDelaysMs: opts.roundDelaysMs,
+    // One retry policy: the clients' brief retries inside the claim, then the queue's backoff.
+    roundDelaysMs: opts.roundDelaysMs ?? c.SHLYUZ_QUEUE_BACKOFF_MS,
     deliveries: async (o): Promise<Deliveries> => ({
       amqp: c.AMQP_URL !== undefined && o === await org(),
       webhook: (await webhook(o)) !== null,
