@@ -12,6 +12,7 @@ import { sendWebhook } from "../lib/enrichment/webhooks.ts";
 import { defineJob } from "../lib/queue/queue.ts";
 import { orgAddressPolicy } from "../lib/general_settings.ts";
 import { TerminalJobError } from "../lib/errors.ts";
+import { labelledFetch } from "../lib/http/instrumented_fetch.ts";
 
 const resultSchema = z.object({
   cursor: z.string(),
@@ -103,7 +104,7 @@ export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock" | "settings" | "
         policy: { ...await orgAddressPolicy(hub, ctx.org), refusedAs: "Cannot deliver the result webhook" },
         secret: hook.secret,
         payload: { event: "task.result", results: p.results.map((r) => ({ task_id: r.task_id, id: r.id })) },
-        fetch: hub.fetch,
+        fetch: labelledFetch(hub.fetch, { org: ctx.org, service: "result_webhook" }),
         now: hub.clock.now(),
       });
     },

@@ -27,6 +27,7 @@ import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
 import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
+import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
 
@@ -126,12 +127,13 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/admin/scheduler", schedulerPages(hub));
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));
+  app.route("/admin/settings", settingsPages(hub));
   app.route(
     "/admin/connectors",
     plannedAreaPage(hub, {
       key: "connectors",
-      title: "Connectors & SLA",
-      about: "Agents inside customer networks dial out to the hub, run ticket-system queries and report SLA breaches.",
+      title: "common.nav.connectors",
+      about: "planned.connectors.about",
       types: ["connector.*", "sla.*"],
     }),
   );
@@ -139,8 +141,8 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
     "/admin/notifications",
     plannedAreaPage(hub, {
       key: "notifications",
-      title: "Notifications",
-      about: "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
+      title: "common.nav.notifications",
+      about: "planned.notifications.about",
       types: ["mail.*", "notify.*"],
     }),
   );

@@ -20,6 +20,7 @@ import type { FirePayload, Run, RunOutcome, Schedule } from "./schedule_schema.t
 import type { ScheduleStore } from "./store.ts";
 import { LATE_TOLERANCE_MS } from "./tick.ts";
 import type { AddressPolicy } from "../http/url_guard.ts";
+import { labelledFetch } from "../http/instrumented_fetch.ts";
 
 const CLAIM_TTL = 7 * 24 * 60 * 60 * 1000;
 
@@ -131,7 +132,7 @@ async function execute(deps: FireDeps, schedule: Schedule, run: Run, holdsLease:
         headers: await deps.store.openHeaders(schedule),
         body: schedule.action.body,
       }, {
-        fetch: deps.fetch,
+        fetch: labelledFetch(deps.fetch, { org: schedule.org, service: "scheduler" }),
         clock: deps.clock,
         timeoutMs: schedule.timeoutMs,
         retry: schedule.retry,

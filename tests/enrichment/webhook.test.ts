@@ -65,3 +65,30 @@ Deno.test("a result webhook to a private address is refused unless the organizat
     await receiver.shutdown();
   }
 });
+
+Deno.test("a result webhook answering 408 is retried and delivered, not dead-lettered at once", async () => {
+  let answered = 0;
+  let delivered = 0;
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.text();
+    if (answered++ === 0) return new Response("request timeout", { status: 408 });
+    delivered++;
+    return new Response(null, { status: 204 });
+  });
+  const h = await startHarness({ options: { enrich: () => Promise.resolve({ qc: 0 }) } });
+  try {
+    await h.hub.settings.write("o", "general", { allowPrivateNetworks: true });
+    await h.svc.writeSettings("o", "enrichment", {
+      webhookUrl: `http://127.0.0.1:${receiver.addr.port}/hook`,
+      webhookSecret: "whsec-408",
+    });
+    await h.svc.processor.processNow("o", { task_id: 79, task_type: "email", data: "a@b.ru" });
+    await waitFor(() => delivered === 1, 10_000, "webhook delivered after the 408");
+    assert.equal(answered, 2, "one 408, then the retry");
+    const { items } = await h.hub.queue.deadLetters("o", { kind: "task.webhook" });
+    assert.deepEqual(items, [], "nothing dead-lettered");
+  } finally {
+    await h.close();
+    await receiver.shutdown();
+  }
+});

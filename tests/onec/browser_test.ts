@@ -70,7 +70,7 @@ Deno.test({
       // A 1C request while the page is open: the log, the board and the events feed update without a reload.
       await page.locator('[data-testid="load-board"][data-ready]').waitFor({ timeout: 10_000 });
       await page.locator('[data-island="onec_intake_log"] [data-ready]').waitFor({ timeout: 10_000 });
-      await page.waitForSelector('[data-testid="stream-state"]:has-text("live")', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="stream-state"][data-state="live"]', { timeout: 10_000 });
       assert.equal(await page.locator('[data-testid="onec-log"] tbody tr').count(), 0);
       const welding = page.locator('[data-testid="load-board"] article[data-section="Сварочный участок"]');
       const before = await openTasks(page, "Сварочный участок");
