@@ -9,18 +9,7 @@
 import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./commit_size.ts";
 import type { Inbox } from "./inbox.ts";
-import {
-  AMQP_KIND,
-  type Claimed,
-  COMMIT_CHUNK,
-  type Item,
-  PROCESS_KIND,
-  type ProcessorOptions,
-  type ProcessPayload,
-  type ResultMessage,
-  TaskConflictError,
-  WEBHOOK_KIND,
-} from "./processor_types.ts";
+import { type Claimed, COMMIT_CHUNK, type Item, type ProcessorOptions, TaskConflictError } from "./processor_types.ts";
 import { RowRejectedError } from "./sinks/types.ts";
 import { type Kept, type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
 
@@ -197,8 +186,9 @@ export class Outcomes {
     const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
     const published = events.stage(op, org, "task.done", { ...one, count: results.length, results: listed });
     const to = await this.#o.deliveries?.(org);
-    if (to?.amqp) queue.addTo(op, AMQP_KIND, org, { results } satisfies ResultMessage);
-    if (to?.webhook) queue.addTo(op, WEBHOOK_KIND, org, { results } satisfies ResultMessage);
+    const delivered = { results: results.map((r) => ({ task_id: r.task_id, id: r.id })) };
+    if (to?.amqp) queue.stage(op, { kind: "task.amqp", payload: delivered, org });
+    if (to?.webhook) queue.stage(op, { kind: "task.webhook", payload: delivered, org });
     const res = await op.commit();
     if (!res.ok) return false;
     published();
@@ -347,13 +337,22 @@ export class Outcomes {
     source: string,
   ): () => void {
     const now = this.#o.clock.now();
-    return this.#o.queue.addDeadLettersTo(
+    const { queue } = this.#o;
+    return queue.dead.addTo(
       op,
       items.map(({ task, reason, attempts }) => {
         const id = newId(now);
         // A re-drive is a submission of its own (the dead letter's id): it may claim the failed task again.
-        const payload: ProcessPayload = { tasks: [{ task, attempt: 0, sub: id }], source };
-        return { envelope: { v: 1, kind: PROCESS_KIND, org, id, payload }, reason, attempts };
+        return {
+          envelope: queue.envelope({
+            kind: "task.process",
+            payload: { tasks: [{ task, attempt: 0, sub: id }], source },
+            org,
+            id,
+          }),
+          reason,
+          attempts,
+        };
       }),
     );
   }

@@ -1,20 +1,12 @@
-/** The processor's message kinds, payloads, options and errors, shared by its parts. */
+/** The processor's options and errors, shared by its parts (its message kinds are in kinds.ts). */
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Queue } from "../queue/queue.ts";
+import type { QueueFor } from "../queue/queue.ts";
+import type { EnrichmentKinds } from "./kinds.ts";
 import type { Clock } from "../clock.ts";
 import type { RowSink } from "./sinks/types.ts";
 import type { Task } from "./task_schema.ts";
-import type { ResultEntry } from "./task_state.ts";
-
-export const PROCESS_KIND = "task.process";
-/** Kept for `task.result` messages enqueued before results were fanned out in the done commit itself. */
-export const RESULT_KIND = "task.result";
-/** Publishes results to the RabbitMQ result queue. */
-export const AMQP_KIND = "task.amqp";
-/** Delivers results to the organization's signed webhook. */
-export const WEBHOOK_KIND = "task.webhook";
 
 /** Where an organization's results go besides the event bus. */
 export interface Deliveries {
@@ -30,30 +22,10 @@ export const COMMIT_CHUNK = 100;
  */
 export type Enrich = (org: string, task: Task, call?: { deadline?: number }) => Promise<unknown>;
 
-/**
- * A queued task: the raw task (validated by the handler), how many rounds it has failed, and its
- * submission: every copy of one submission (a crash's re-enqueue, a redelivery, a later round) carries
- * the same `sub`, so a copy of a submission that already failed does not run again.
- */
-export interface QueuedTask {
-  task: unknown;
-  attempt?: number;
-  sub?: string;
-}
-
-export interface ProcessPayload {
-  tasks: QueuedTask[];
-  source: string;
-}
-
-export interface ResultMessage {
-  results: ResultEntry[];
-}
-
 export interface ProcessorOptions {
   kv: Deno.Kv;
   sink: RowSink;
-  queue: Queue;
+  queue: QueueFor<EnrichmentKinds>;
   events: EventBus;
   log: Logger;
   metrics: Metrics;

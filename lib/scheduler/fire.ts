@@ -12,7 +12,8 @@ import type { FetchFn } from "../http/request.ts";
 import { newId } from "../ids.ts";
 import { dedupeKey } from "../kv/dedupe.ts";
 import type { Logger } from "../log.ts";
-import type { Queue } from "../queue/queue.ts";
+import { InvalidMessageError, type QueueFor } from "../queue/queue.ts";
+import type { SchedulerKinds } from "./kinds.ts";
 import { runHttpAction } from "./http_action.ts";
 import { isOccurrence, nextOccurrence } from "./occurrences.ts";
 import { runKey, type RunStore } from "./runs.ts";
@@ -26,7 +27,7 @@ const CLAIM_TTL = 7 * 24 * 60 * 60 * 1000;
 
 export interface FireDeps {
   kv: Deno.Kv;
-  queue: Pick<Queue, "enqueue" | "has" | "validate">;
+  queue: Pick<QueueFor<SchedulerKinds>, "enqueueDynamic">;
   events: Pick<EventBus, "publish">;
   /** The organization's outgoing-address policy (its setting within the operator's ceiling). */
   addressPolicy(org: string): Promise<AddressPolicy>;
@@ -147,14 +148,16 @@ async function execute(deps: FireDeps, schedule: Schedule, run: Run, holdsLease:
       finish(run, result.outcome, deps.clock.now(), result.reason);
     } else {
       const { job, payload } = schedule.action;
-      const valid = deps.queue.has(job) ? deps.queue.validate(job, payload) : { ok: false as const, reason: "" };
-      if (!valid.ok) {
-        const why = valid.reason || `no job named ${job} is registered`;
-        finish(run, "failed", deps.clock.now(), `Cannot enqueue ${job}: ${why}`);
-      } else {
+      // The kind and payload are the tenant's: checked against the kind's schema now (the schedule may
+      // be older than a change of it), and a refusal is the run's outcome, not a retry.
+      try {
         run.attempts = 1;
-        run.jobId = await deps.queue.enqueue(job, schedule.org, payload);
+        run.jobId = await deps.queue.enqueueDynamic(job, payload, { org: schedule.org });
         finish(run, "ok", deps.clock.now());
+      } catch (error) {
+        if (!(error instanceof InvalidMessageError)) throw error;
+        delete run.attempts;
+        finish(run, "failed", deps.clock.now(), error.message);
       }
     }
   } catch (error) {

@@ -22,7 +22,7 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
     const org = page.org.id;
-    const svc = hub.onec!;
+    const svc = hub.onec;
     const settings = await svc.settings(org);
     const tz = settings.timeZone;
     const when = (ms: number) => new Date(ms).toLocaleString("ru-RU", { timeZone: tz, hour12: false });

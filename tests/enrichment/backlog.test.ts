@@ -5,18 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineJob, Queue } from "../../lib/queue/queue.ts";
+import { defineJob, defineKind, Queue } from "../../lib/queue/queue.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { eventually } from "../helpers/hub.ts";
 
 function queueOn(kv: Deno.Kv, onHandle: (n: number) => void | Promise<void>) {
   const queue = new Queue(kv, { log: memoryLogger(), metrics: new Metrics(), backoffMs: [10, 10] });
-  queue.register(defineJob({
-    kind: "test.depth",
-    payload: z.object({ n: z.int() }),
-    handle: async (p) => await onHandle(p.n),
-  }));
+  const depth = defineKind({ kind: "test.depth", payload: z.object({ n: z.int() }), description: "test" });
+  queue.register(defineJob(depth, { handle: async (p) => await onHandle(p.n) }));
   return queue;
 }
 
@@ -26,14 +23,9 @@ Deno.test("the backlog after a process stops abruptly counts exactly the message
     const kv = await Deno.openKv(`${dir}/q.kv`);
     const handled = new Set<number>();
     const queue = queueOn(kv, (n) => void handled.add(n));
-    await queue.enqueueMany(Array.from({ length: 6 }, (_, n) => ({ kind: "test.depth", org: "o", payload: { n } })));
+    await queue.enqueueMany(Array.from({ length: 6 }, (_, n) => ({ kind: "test.depth", payload: { n }, org: "o" })));
     // Two more wait a long while (as delayed retries do): they are on the queue too.
-    await queue.enqueueMany([7, 8].map((n) => ({
-      kind: "test.depth",
-      org: "o",
-      payload: { n },
-      opts: { delayMs: 3_600_000 },
-    })));
+    await queue.enqueueMany([7, 8].map((n) => ({ kind: "test.depth", payload: { n }, org: "o", delayMs: 3_600_000 })));
     assert.equal(await queue.backlog(), 8);
     const listening = queue.listen();
     await eventually(() => handled.size === 6, { timeoutMs: 10_000 });
@@ -61,8 +53,8 @@ Deno.test("a delivery whose handler failed stays on the backlog until a retry se
   });
   try {
     const listening = queue.listen();
-    await queue.enqueue("test.depth", "o", { n: 1 });
-    await eventually(async () => (await queue.deadLetters("o")).items.length === 1, { timeoutMs: 10_000 });
+    await queue.enqueue("test.depth", { n: 1 }, { org: "o" });
+    await eventually(async () => (await queue.dead.list("o")).items.length === 1, { timeoutMs: 10_000 });
     await queue.idle();
     assert.equal(calls, 3);
     assert.equal(await queue.backlog(), 0);

@@ -10,7 +10,7 @@ import { TaskFailedError } from "../../lib/enrichment/mod.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
 import type { TaskState } from "../../lib/enrichment/task_state.ts";
 import { POSTGRES_URL, serviceOrSkip } from "../helpers/services.ts";
-import { startHarness, waitFor } from "./_harness.ts";
+import { startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const ORG = "org_outcomes";
 
@@ -71,7 +71,7 @@ Deno.test("a late copy of a submission that failed neither runs nor dead-letters
     await h.hub.queue.handle(message("sub-1"));
     await h.hub.queue.handle(message("sub-1", 1));
     assert.equal(calls, 1);
-    assert.equal((await h.hub.queue.deadLetters(ORG, { kind: "task.process" })).items.length, 1);
+    assert.equal((await h.hub.queue.dead.list(ORG, { kind: "task.process" })).items.length, 1);
     assert.deepEqual(await h.svc.processor.stats(ORG), { email: { done: 0, failed: 1 } });
     // Another submission of the same task (after fixing the key) runs again.
     await h.hub.queue.handle(message("sub-2"));
@@ -106,7 +106,7 @@ Deno.test({
         assert.deepEqual(await h.svc.processor.stats(ORG), { phone: { done: 99, failed: 1 } });
         const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${schema}.integration_service`);
         assert.equal(n, 99);
-        const dead = await h.hub.queue.deadLetters(ORG, { kind: "task.process" });
+        const dead = await h.hub.queue.dead.list(ORG, { kind: "task.process" });
         assert.equal(dead.items.length, 1);
         assert.match(dead.items[0].reason, /^PostgreSQL refused the row \(SQLSTATE 22P0\d\)/);
         assert.equal(
@@ -162,7 +162,7 @@ Deno.test({
         assert.equal(n, 21);
         assert.equal(up.calls.size, 21);
         assert.ok([...up.calls.values()].every((c) => c === 1), JSON.stringify([...up.calls]));
-        assert.equal((await h.hub.queue.deadLetters(ORG)).items.length, 0);
+        assert.equal((await h.hub.queue.dead.list(ORG)).items.length, 0);
       } finally {
         await h.close();
       }
