@@ -78,7 +78,9 @@ export function schedulerRoutes(hub: Hub) {
       request: {
         query: z.object({
           cron: cronSchema.describe("A cron expression, e.g. 0 9 * * 1-5"),
-          timezone: timeZoneSchema.describe("An IANA zone").optional().describe("Default: the organization's time zone"),
+          timezone: timeZoneSchema.describe("An IANA zone").optional().describe(
+            "Default: the organization's time zone",
+          ),
           locale: z.enum(LOCALES).default("ru"),
         }),
       },
