@@ -11,6 +11,7 @@ import { requireRole } from "./middleware/auth.ts";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
 import { ConflictError, ValidationError } from "../lib/errors.ts";
+import { errorBody, invalidRequest } from "./errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { parseWebhookUrl } from "../lib/bitrix/client.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
@@ -61,6 +62,22 @@ async function intake(hub: Hub, c: Context<AppEnv>, body: z.output<typeof onecRe
   return c.json({ message: res.outcome === "ok" ? "ok" : UPDATE_FAILED_MESSAGE }, 200);
 }
 
+/**
+ * The validation hook of both intake addresses: the same 422 as every route,
+ * and the refused request goes into the intake log with its reason first, so
+ * a 1C developer sees on the admin page why 1C's request bounced.
+ */
+// deno-lint-ignore no-explicit-any
+function intakeHook(hub: Hub): any {
+  // deno-lint-ignore no-explicit-any
+  return async (result: any, c: Context<AppEnv>) => {
+    if (result.success) return;
+    const e = invalidRequest(result.error as z.ZodError);
+    await service(hub).rejected(c.var.auth.org, { requestId: c.var.requestId, reason: e.message, body: result.data });
+    return c.json(errorBody(e.code, e.message, e.details), 422);
+  };
+}
+
 /** `POST /` — where 1C already sends its tasks. Mount at the root. */
 export function onecLegacyRoutes(hub: Hub) {
   const app = newApi();
@@ -80,6 +97,7 @@ export function onecLegacyRoutes(hub: Hub) {
     }),
     // deno-lint-ignore no-explicit-any
     (c) => intake(hub, c, c.req.valid("json")) as any,
+    intakeHook(hub),
   );
   return app;
 }
@@ -121,6 +139,7 @@ export function onecRoutes(hub: Hub) {
     }),
     // deno-lint-ignore no-explicit-any
     (c) => intake(hub, c, c.req.valid("json")) as any,
+    intakeHook(hub),
   );
 
   app.openapi(

@@ -20,7 +20,7 @@ import { type IntakeResult, runIntake } from "./intake.ts";
 import { normalizeName } from "./matching.ts";
 import type { OnecRequest } from "./request_schema.ts";
 import { loadOnecSettings, type OnecSettings } from "./settings.ts";
-import { appendLog, type LogEntry, readLog } from "./store.ts";
+import { appendLog, type LogEntry, type LogTask, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
 
 export interface OnecServiceDeps {
@@ -255,6 +255,48 @@ export class OnecService {
 
   cacheState(org: string): Promise<CacheInfo[]> {
     return this.cache(org).list();
+  }
+
+  /**
+   * Logs a request refused before intake (422: it does not match the schema),
+   * so the 1C developer finds it in the intake log with the reason. Whatever
+   * task ids and titles the body has are kept, cut to the log's sizes.
+   */
+  async rejected(
+    org: string,
+    { requestId, reason, body }: { requestId: string; reason: string; body: unknown },
+  ): Promise<LogEntry> {
+    const text = (v: unknown, max: number) =>
+      (typeof v === "string" || typeof v === "number" ? String(v) : "").slice(0, max);
+    const raw = (body as { tasks?: unknown } | null)?.tasks;
+    const items = Array.isArray(raw) && raw.length ? raw.slice(0, 20) : [{}];
+    const tasks: LogTask[] = items.map((t) => {
+      const task = (t ?? {}) as Record<string, unknown>;
+      return {
+        onecId: text(task.id, 100),
+        title: text(task.title, 200),
+        calculation: text(task.calculation, 100),
+        op: "rejected",
+        error: reason.slice(0, 2000),
+      };
+    });
+    const now = this.#d.clock.now();
+    const entry = await appendLog(this.#d.kv, org, {
+      at: new Date(now).toISOString(),
+      requestId,
+      outcome: "rejected",
+      durationMs: 0,
+      bitrixCalls: 0,
+      tasks,
+    }, now);
+    await this.#d.events.publish(org, "onec.request.logged", {
+      id: entry.id,
+      requestId,
+      outcome: "rejected",
+      tasks: tasks.length,
+    });
+    this.#d.metrics?.inc("shlyuz_onec_requests_total", { outcome: "rejected" });
+    return entry;
   }
 
   readLog(org: string, limit?: number): Promise<LogEntry[]> {

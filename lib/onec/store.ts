@@ -31,7 +31,8 @@ export interface LogTask {
   onecId: string;
   title: string;
   calculation: string;
-  op: "created" | "updated" | "failed" | "update_failed";
+  /** `rejected`: the request did not match the schema (answered 422); nothing reached Bitrix24. */
+  op: "created" | "updated" | "failed" | "update_failed" | "rejected";
   taskId?: number;
   url?: string;
   responsible?: { id: number; name: string };
@@ -45,7 +46,7 @@ export interface LogEntry {
   id: string;
   at: string;
   requestId: string;
-  outcome: "ok" | "update_failed" | "failed";
+  outcome: "ok" | "update_failed" | "failed" | "rejected";
   durationMs: number;
   bitrixCalls: number;
   tasks: LogTask[];
