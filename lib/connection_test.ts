@@ -24,13 +24,11 @@ export async function testConnection(
   try {
     let sample: string;
     if (service === "bitrix") {
-      if (!hub.onec) throw new Error("The 1C → Bitrix24 capability is not enabled");
       const settings = await hub.onec.settings(org);
       const client = await hub.onec.client(settings, { org });
       const { result } = await client.call("department.get", {});
       sample = `${Array.isArray(result) ? result.length : 0}`;
     } else {
-      if (!hub.enrichment) throw new Error("The enrichment capability is not enabled");
       sample = await hub.enrichment.clients.probe(org, service);
     }
     return { ok: true, service, ms: ms(), sample };

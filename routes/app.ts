@@ -108,8 +108,7 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
     description: "An organization API token (shz_…) or, from the admin panel, the session cookie",
   });
 
-  const enrichment = hub.enrichment;
-  if (enrichment && !checks.enrichment) checks = { ...checks, enrichment: () => enrichment.status() };
+  if (!checks.enrichment) checks = { ...checks, enrichment: () => hub.enrichment.status() };
   app.route("/", healthRoutes(hub, checks));
   app.route("/", staticRoutes());
   app.route("/", docsRoutes());

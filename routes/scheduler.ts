@@ -7,7 +7,6 @@ import { requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
-import { schedulerOf } from "../jobs/schedule_fire.ts";
 import { cronSchema, formatInZone, nextOccurrence, timeZoneSchema } from "../lib/scheduler/mod.ts";
 import { describeCron } from "../lib/scheduler/cron_words.ts";
 import { LOCALES } from "../lib/i18n/mod.ts";
@@ -62,7 +61,7 @@ const json = <S extends z.ZodType>(schema: S, description = "OK") => ({
 const notFound = { 404: json(z.object({ error: z.unknown() }), "No such schedule or run in this organization") };
 
 export function schedulerRoutes(hub: Hub) {
-  const scheduler = schedulerOf(hub);
+  const scheduler = hub.scheduler;
   const input = scheduler.inputSchema;
   const app = newApi();
   for (const path of ["/schedules", "/schedules/*", "/runs", "/runs/*"]) app.use(path, requireRoles("viewer", "admin"));

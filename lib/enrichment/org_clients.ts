@@ -15,6 +15,7 @@ import type { SettingsStore } from "../settings.ts";
 import { DadataClient } from "./dadata_client.ts";
 import type { Enrich } from "./processor_types.ts";
 import { YandexGptClient } from "./yandexgpt_client.ts";
+import { labelledFetch } from "../http/instrumented_fetch.ts";
 
 // Lengths are capped so a section stays far below KV's 64 KiB value limit (keys are sealed, which adds more).
 const shortText = z.string().max(500);
@@ -152,7 +153,6 @@ export class OrgClients {
         ? OPERATOR_POLICY
         : { ...orgPolicy, refusedAs: `Refused the organization's ${service} base URL (${setting}) for ${service}` };
     const common = {
-      fetch,
       clock,
       timeoutMs: c.ENRICH_TIMEOUT_MS,
       retry: { retries: c.ENRICH_RETRIES, baseMs: retryBaseMs },
@@ -161,6 +161,7 @@ export class OrgClients {
       dadata: new DadataClient({
         ...dd,
         ...common,
+        fetch: fetch && labelledFetch(fetch, { org, service: "dadata" }),
         policy: policyFor(dd.baseUrl, c.DADATA_BASE_URL, "DaData", "dadata.baseUrl"),
         credentialsFrom: ddOwn ? "organization" : "env",
       }),
@@ -168,6 +169,7 @@ export class OrgClients {
         ...yg,
         systemPrompt: yg.systemPrompt || undefined,
         ...common,
+        fetch: fetch && labelledFetch(fetch, { org, service: "yandexgpt" }),
         policy: policyFor(yg.baseUrl, c.YANDEXGPT_BASE_URL, "YandexGPT", "yandexgpt.baseUrl"),
         credentialsFrom: ygOwn ? "organization" : "env",
       }),

@@ -22,6 +22,8 @@ import type { OnecRequest } from "./request_schema.ts";
 import { loadOnecSettings, type OnecSettings } from "./settings.ts";
 import { appendLog, type LogEntry, type LogTask, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
+import { labelledFetch } from "../http/instrumented_fetch.ts";
+import { ConflictError } from "../errors.ts";
 
 export interface OnecServiceDeps {
   kv: Deno.Kv;
@@ -40,11 +42,14 @@ export interface OnecServiceDeps {
 export const NOT_CONFIGURED_MESSAGE =
   "Bitrix24 is not configured for this organization: set its inbound webhook on the 1C → Bitrix24 page";
 
-/** Thrown when the organization has no webhook configured. */
-export class NotConfiguredError extends Error {
+/**
+ * Thrown when the organization has no webhook configured: a conflict with its
+ * settings (409 `not_configured` through the API), not a failure of the hub.
+ */
+export class NotConfiguredError extends ConflictError {
   override name = "NotConfiguredError";
   constructor() {
-    super(NOT_CONFIGURED_MESSAGE);
+    super(NOT_CONFIGURED_MESSAGE, { code: "not_configured" });
   }
 }
 
@@ -88,7 +93,7 @@ export class OnecService {
     return new BitrixClient({
       baseUrl: settings.webhookUrl,
       policy,
-      fetch: this.#d.fetch,
+      fetch: labelledFetch(this.#d.fetch, { org, service: "bitrix24" }),
       clock: this.#d.clock,
       log: this.#d.log.child("bitrix"),
       deadline,

@@ -54,7 +54,7 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
     const { t } = pageT(page);
     const tz = page.timeZone;
     const recent = await hub.events.recent(page.org.id, { limit: 10 });
-    const dead = await hub.queue.deadLetters(page.org.id, { limit: 500 });
+    const dead = await hub.queue.dead.list(page.org.id, { limit: 500 });
     return render(
       c,
       <Layout title={t("overview.title")} active="home" page={page}>
@@ -286,7 +286,7 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
     const page = c.var.page;
     const { t, dateTime } = pageT(page);
     const kind = c.req.query("kind") || undefined;
-    const { items } = await hub.queue.deadLetters(page.org.id, { kind, limit: 200 });
+    const { items } = await hub.queue.dead.list(page.org.id, { kind, limit: 200 });
     return render(
       c,
       <Layout title={t("dead.title")} active="dead" page={page}>

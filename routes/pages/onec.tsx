@@ -23,7 +23,7 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
     const page = c.var.page;
     const { t, dateTime } = pageT(page);
     const org = page.org.id;
-    const svc = hub.onec!;
+    const svc = hub.onec;
     const settings = await svc.settings(org);
     const tz = settings.timeZone;
     let board: LoadBoardSection[] | null = null;

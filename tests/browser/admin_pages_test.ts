@@ -36,11 +36,17 @@ Deno.test({
         },
       });
       await t.api("/api/v1/tokens", { method: "POST", json: { name: "1С, рабочая база", role: "operator" } });
-      await t.hub.queue.deadLetterEnvelope(
-        { v: 1, kind: "task.process", org: t.org, id: "dl-1", payload: { tasks: [{ task: { task_id: 1 } }] } },
-        "Cannot enrich task 1: DaData answered 403 — check DADATA_API_KEY and DADATA_SECRET_KEY (a very long reason that must wrap)",
-        5,
-      );
+      await t.hub.queue.dead.file({
+        envelope: t.hub.queue.envelope({
+          kind: "task.process",
+          payload: { tasks: [{ task: { task_id: 1 } }] },
+          org: t.org,
+          id: "dl-1",
+        }),
+        reason:
+          "Cannot enrich task 1: DaData answered 403 — check DADATA_API_KEY and DADATA_SECRET_KEY (a very long reason that must wrap)",
+        attempts: 5,
+      });
       await t.hub.events.publish(t.org, "demo.browser", { text: "очень длинное значение ".repeat(20) });
       for (const vp of VIEWPORTS) {
         const { context, page } = await loggedIn(browser, t.url, { width: vp.width, height: vp.height });

@@ -11,7 +11,7 @@ import { launchBrowser } from "../helpers/browser.ts";
 import { startTestHub } from "../helpers/hub.ts";
 import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
-import { TestClock } from "./_harness.ts";
+import { TestClock } from "../helpers/onec.ts";
 
 const EMAIL = "owner@example.com";
 const PASSWORD = "correct horse battery";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
 import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
-import { TestClock } from "./_harness.ts";
+import { TestClock } from "../helpers/clocks.ts";
 
 Deno.test("a 1C request refused with 422 reaches the intake log with the reason, on both addresses", async () => {
   const clock = new TestClock();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser.ts";
 import { eventually, startTestHub } from "../helpers/hub.ts";
-import { recordingServer } from "./_setup.ts";
+import { recordingServer } from "../helpers/scheduler.ts";
 
 Deno.test({
   name: "browser: the Scheduler page shows a run appear live after Run now",
