@@ -23,6 +23,7 @@ import { loadOnecSettings, type OnecSettings } from "./settings.ts";
 import { appendLog, type LogEntry, type LogTask, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
 import { labelledFetch } from "../http/instrumented_fetch.ts";
+import type { EventPublisher } from "../events/types.ts";
 import { ConflictError } from "../errors.ts";
 
 export interface OnecServiceDeps {
@@ -32,7 +33,7 @@ export interface OnecServiceDeps {
   fetch: FetchFn;
   config: Config;
   settings: SettingsStore;
-  events: { publish(org: string, type: string, data: Record<string, unknown>): Promise<unknown> };
+  events: EventPublisher;
   metrics?: { inc(name: string, labels?: Record<string, string>, by?: number): void };
   /** DNS resolver for the address policy on the organization's webhook (tests). */
   resolve?: Resolver;
@@ -160,7 +161,7 @@ export class OnecService {
         failure: `${message}\nИдентификатор запроса: ${requestId}`,
       };
       for (const t of result.tasks) {
-        await this.#d.events.publish(org, "onec.task.failed", { ...t, op: "create", requestId });
+        await this.#d.events.publish(org, "onec.task.failed", { ...t, op: "create", error: message, requestId });
       }
     }
     const entry = await appendLog(this.#d.kv, org, {
