@@ -13,8 +13,21 @@ import { deadLetters } from "./dead_letters.ts";
 import { settings } from "./settings.ts";
 import { scheduler } from "./scheduler.ts";
 import { onec } from "./onec.ts";
+import { enrichment } from "./enrichment.ts";
 
-const AREAS = [common, overview, events, members, tokens, audit, deadLetters, settings, scheduler, onec] as const;
+const AREAS = [
+  common,
+  overview,
+  events,
+  members,
+  tokens,
+  audit,
+  deadLetters,
+  settings,
+  scheduler,
+  onec,
+  enrichment,
+] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
 export type MessageKey = KeysOf<(typeof AREAS)[number]>;
