@@ -4,7 +4,15 @@
  * `task.failed` events arrive on the SSE stream.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, formatTime, type LiveEvent, liveEvents } from "./_lib.ts";
+import { api, type LiveEvent, liveEvents } from "./_lib.ts";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
+import type { MessageKey } from "../lib/i18n/messages/mod.ts";
+
+const TYPE_LABEL: Record<string, MessageKey> = {
+  phone: "enrichment.type.phone",
+  email: "enrichment.type.email",
+  gpt: "enrichment.type.gpt",
+};
 
 export interface LiveRow {
   key: string;
@@ -17,8 +25,8 @@ export interface LiveRow {
 
 export interface EnrichmentLiveProps {
   initial: LiveRow[];
-  timeZone?: string;
   canSubmit: boolean;
+  i18n: IslandI18n;
 }
 
 /** Turns a task.done / task.failed event into table rows. */
@@ -37,7 +45,8 @@ function rowsOf(e: LiveEvent): LiveRow[] {
   }));
 }
 
-export default function EnrichmentLive({ initial, timeZone, canSubmit }: EnrichmentLiveProps) {
+export default function EnrichmentLive({ initial, canSubmit, i18n }: EnrichmentLiveProps) {
+  const { t, dateTime } = islandTranslator(i18n);
   const [rows, setRows] = useState<LiveRow[]>(initial);
   const [live, setLive] = useState(false);
   const [answer, setAnswer] = useState<string | null>(null);
@@ -61,26 +70,34 @@ export default function EnrichmentLive({ initial, timeZone, canSubmit }: Enrichm
       ? await api<Record<string, unknown>>("/api/v1/tasks/batch", { method: "POST", body: { tasks: [task] } })
       : await api<Record<string, unknown>>("/api/v1/tasks", { method: "POST", body: task });
     setBusy(false);
-    setAnswer(res.ok ? `HTTP ${res.status}: ${JSON.stringify(res.data)}` : `HTTP ${res.status}: ${res.error}`);
+    const answerHead = t("enrichment.form.answer", { status: res.status });
+    setAnswer(`${answerHead}: ${res.ok ? JSON.stringify(res.data) : res.error}`);
   }
 
   return (
     <div>
       {canSubmit && (
         <form onSubmit={submit} data-testid="task-form">
-          <fieldset role="group">
-            <input name="task_id" type="number" step="1" required placeholder="task_id" aria-label="task_id" />
-            <select name="task_type" aria-label="task_type">
-              <option>phone</option>
-              <option>email</option>
-              <option>gpt</option>
-            </select>
-            <input name="data" required placeholder="data: +7 916 123-45-67, a@b.ru or a prompt" aria-label="data" />
-            <button type="submit" aria-busy={busy}>Send</button>
-          </fieldset>
+          <div class="grid task-form">
+            <label>
+              {t("enrichment.form.taskId")}
+              <input name="task_id" type="number" step="1" required />
+            </label>
+            <label>
+              {t("enrichment.form.type")}
+              <select name="task_type">
+                {["phone", "email", "gpt"].map((x) => <option key={x} value={x}>{t(TYPE_LABEL[x])}</option>)}
+              </select>
+            </label>
+          </div>
           <label>
-            <input type="checkbox" name="async" /> Queue it (the result arrives below)
+            {t("enrichment.form.data")}
+            <input name="data" required placeholder={t("enrichment.form.dataPlaceholder")} />
           </label>
+          <label>
+            <input type="checkbox" name="async" /> {t("enrichment.form.queue")}
+          </label>
+          <button type="submit" aria-busy={busy}>{t("enrichment.form.send")}</button>
           {answer && (
             <p data-testid="task-answer">
               <code>{answer}</code>
@@ -90,36 +107,33 @@ export default function EnrichmentLive({ initial, timeZone, canSubmit }: Enrichm
       )}
       <p>
         <small data-testid="live-state" data-state={live ? "live" : "connecting"}>
-          {live ? "● live" : "○ connecting…"}
+          {live ? t("common.live") : t("common.connecting")}
         </small>
       </p>
-      {/* Long error messages must not widen the page on a phone: the table scrolls in its own box. */}
-      <div class="overflow-auto">
-        <table class="striped" data-testid="live-results">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>task_id</th>
-              <th>Type</th>
-              <th>Row id / error</th>
+      <table class="striped cards" data-testid="live-results">
+        <thead>
+          <tr>
+            <th>{t("enrichment.col.time")}</th>
+            <th>{t("enrichment.col.taskId")}</th>
+            <th>{t("enrichment.col.type")}</th>
+            <th>{t("enrichment.col.result")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key} data-task-id={r.task_id ?? undefined}>
+              <td data-label={t("enrichment.col.time")}>{dateTime(r.at)}</td>
+              <td data-label={t("enrichment.col.taskId")}>{r.task_id ?? "—"}</td>
+              <td data-label={t("enrichment.col.type")} data-type={r.task_type}>
+                {r.task_type ? (TYPE_LABEL[r.task_type] ? t(TYPE_LABEL[r.task_type]) : r.task_type) : ""}
+              </td>
+              <td data-label={t("enrichment.col.result")}>
+                {r.error ? <span class="error">{r.error}</span> : <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.key} data-task-id={r.task_id ?? undefined}>
-                <td>{formatTime(r.at, timeZone)}</td>
-                <td>{r.task_id ?? "—"}</td>
-                <td>{r.task_type ?? ""}</td>
-                <td>
-                  {r.error
-                    ? <span class="error">{r.error}</span>
-                    : <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -1,6 +1,8 @@
 /** The 1C intake log: one row per task of each request, newest first; refetched when a request is logged. */
 import { useEffect, useState } from "preact/hooks";
 import { api, liveEvents } from "./_lib.ts";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
+import type { MessageKey } from "../lib/i18n/messages/mod.ts";
 
 export interface IntakeLogTask {
   onecId: string;
@@ -26,22 +28,24 @@ export interface IntakeLogEntry {
 
 export interface OnecIntakeLogProps {
   initial: IntakeLogEntry[];
-  timeZone: string;
+  /** The 1C settings' zone (the organization's). */
+  zone: string;
+  i18n: IslandI18n;
   limit?: number;
 }
 
-const OUTCOME: Record<string, string> = {
-  ok: "ok",
-  update_failed: "ошибка обновления",
-  failed: "ошибка",
-  created: "создана",
-  updated: "обновлена",
+const OP: Record<string, MessageKey> = {
+  created: "onec.op.created",
+  updated: "onec.op.updated",
+  failed: "onec.op.failed",
+  update_failed: "onec.op.update_failed",
+  rejected: "onec.op.rejected",
 };
 
-export default function OnecIntakeLog({ initial, timeZone, limit = 50 }: OnecIntakeLogProps) {
+export default function OnecIntakeLog({ initial, zone, i18n, limit = 50 }: OnecIntakeLogProps) {
+  const { t, dateTime } = islandTranslator(i18n);
   const [entries, setEntries] = useState<IntakeLogEntry[]>(initial);
   const [ready, setReady] = useState(false);
-  const when = (iso: string) => new Date(iso).toLocaleString("ru-RU", { timeZone, hour12: false });
 
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -61,48 +65,54 @@ export default function OnecIntakeLog({ initial, timeZone, limit = 50 }: OnecInt
   }, []);
 
   return (
-    <div class="overflow-auto" data-ready={ready ? "" : undefined}>
-      <table class="striped onec-log" data-testid="onec-log">
+    <div data-ready={ready ? "" : undefined}>
+      <table class="striped cards onec-log" data-testid="onec-log">
         <thead>
           <tr>
-            <th>Time</th>
-            <th>1C id · task</th>
-            <th>Responsible · why</th>
-            <th>Bitrix24</th>
-            <th>Outcome</th>
+            <th>{t("onec.log.col.time")}</th>
+            <th>{t("onec.log.col.task")}</th>
+            <th>{t("onec.log.col.responsible")}</th>
+            <th>{t("onec.log.col.bitrix")}</th>
+            <th>{t("onec.log.col.outcome")}</th>
           </tr>
         </thead>
         <tbody>
           {entries.flatMap((e) =>
-            e.tasks.map((t, i) => (
-              <tr key={`${e.id}-${i}`} data-onec-id={t.onecId}>
-                <td>
-                  <small>{when(e.at)}</small>
+            e.tasks.map((tk, i) => (
+              <tr key={`${e.id}-${i}`} data-onec-id={tk.onecId} data-op={tk.op}>
+                <td data-label={t("onec.log.col.time")}>
+                  <small>{dateTime(e.at, zone)}</small>
                   <br />
-                  <small>
-                    <code>{e.requestId}</code> · {e.bitrixCalls} calls · {Math.round(e.durationMs)} ms
+                  <small title={t("onec.log.request", { id: e.requestId })}>
+                    {t("onec.log.calls", { count: e.bitrixCalls, ms: Math.round(e.durationMs) })}
                   </small>
                 </td>
-                <td>
-                  <code>{t.onecId}</code>
+                <td data-label={t("onec.log.col.task")}>
+                  {tk.onecId && <code>{tk.onecId}</code>}
                   <br />
-                  {t.title}
-                  <br />
-                  <small>Калькуляция: {t.calculation}</small>
+                  {tk.title}
+                  {tk.calculation && (
+                    <>
+                      <br />
+                      <small>{t("onec.log.calculation", { value: tk.calculation })}</small>
+                    </>
+                  )}
                 </td>
-                <td>
-                  {t.responsible ? <strong>{t.responsible.name || `#${t.responsible.id}`}</strong> : "—"}
-                  {t.unassigned && <mark>fallback</mark>}
+                <td data-label={t("onec.log.col.responsible")}>
+                  {tk.responsible ? <strong>{tk.responsible.name || `#${tk.responsible.id}`}</strong> : "—"}
+                  {tk.unassigned && <mark>{t("onec.log.fallback")}</mark>}
                   <br />
-                  <small>{t.reason ?? ""}</small>
+                  <small>{tk.reason ?? ""}</small>
                 </td>
-                <td>{t.url ? <a href={t.url} target="_blank" rel="noopener">#{t.taskId}</a> : "—"}</td>
-                <td>
-                  {OUTCOME[t.op] ?? t.op}
-                  {t.error && (
+                <td data-label={t("onec.log.col.bitrix")}>
+                  {tk.url ? <a href={tk.url} target="_blank" rel="noopener">#{tk.taskId}</a> : "—"}
+                </td>
+                <td data-label={t("onec.log.col.outcome")}>
+                  {OP[tk.op] ? t(OP[tk.op]) : tk.op}
+                  {tk.error && (
                     <small class="error">
                       <br />
-                      {t.error}
+                      {tk.error}
                     </small>
                   )}
                 </td>
@@ -111,7 +121,7 @@ export default function OnecIntakeLog({ initial, timeZone, limit = 50 }: OnecInt
           )}
         </tbody>
       </table>
-      {entries.length === 0 && <p>No 1C requests yet. They appear here as they arrive.</p>}
+      {entries.length === 0 && <p>{t("onec.log.empty")}</p>}
     </div>
   );
 }

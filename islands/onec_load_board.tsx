@@ -1,6 +1,8 @@
 /** Live load per Production section: open tasks and who is away; refetched when 1C tasks arrive. */
 import { useEffect, useState } from "preact/hooks";
 import { api, liveEvents } from "./_lib.ts";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
+import type { MessageKey } from "../lib/i18n/messages/mod.ts";
 
 export interface BoardPerson {
   id: number;
@@ -19,11 +21,17 @@ export interface BoardSection {
 export interface OnecLoadBoardProps {
   initial: BoardSection[] | null;
   error?: string;
+  i18n: IslandI18n;
 }
 
-const BADGE: Record<BoardPerson["availability"], string> = { today: "на работе", next: "позже", absent: "отсутствует" };
+const BADGE: Record<BoardPerson["availability"], MessageKey> = {
+  today: "onec.board.today",
+  next: "onec.board.next",
+  absent: "onec.board.absent",
+};
 
-export default function OnecLoadBoard({ initial, error: initialError }: OnecLoadBoardProps) {
+export default function OnecLoadBoard({ initial, error: initialError, i18n }: OnecLoadBoardProps) {
+  const { t } = islandTranslator(i18n);
   const [sections, setSections] = useState<BoardSection[] | null>(initial);
   const [error, setError] = useState<string | undefined>(initialError);
   const [busy, setBusy] = useState(false);
@@ -54,7 +62,9 @@ export default function OnecLoadBoard({ initial, error: initialError }: OnecLoad
 
   return (
     <section data-testid="load-board" data-ready={ready ? "" : undefined}>
-      <button type="button" class="secondary outline" aria-busy={busy} onClick={reload}>Обновить загрузку</button>
+      <button type="button" class="secondary outline" aria-busy={busy} onClick={reload}>
+        {t("onec.board.reload")}
+      </button>
       {error && <p class="error" role="alert">{error}</p>}
       <div class="load-board">
         {(sections ?? []).map((s) => (
@@ -62,8 +72,10 @@ export default function OnecLoadBoard({ initial, error: initialError }: OnecLoad
             <header>
               <strong>{s.name}</strong>
               <small>
-                {s.people.reduce((n, p) => n + p.openTasks, 0)} откр. · отсутствуют{" "}
-                {s.people.filter((p) => p.availability === "absent").length}
+                {t("onec.board.summary", {
+                  open: s.people.reduce((n, p) => n + p.openTasks, 0),
+                  absent: s.people.filter((p) => p.availability === "absent").length,
+                })}
               </small>
             </header>
             <table>
@@ -73,7 +85,9 @@ export default function OnecLoadBoard({ initial, error: initialError }: OnecLoad
                     <td>{p.name}</td>
                     <td data-testid="open-tasks">{p.openTasks}</td>
                     <td>
-                      <small>{p.availability === "today" ? BADGE.today : <mark>{BADGE[p.availability]}</mark>}</small>
+                      <small>
+                        {p.availability === "today" ? t(BADGE.today) : <mark>{t(BADGE[p.availability])}</mark>}
+                      </small>
                     </td>
                   </tr>
                 ))}

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./_lib.ts";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
 
 /** A schedule as the API answers it (the fields the form edits). */
 export interface EditableSchedule {
@@ -35,6 +36,55 @@ export interface SchedulerFormProps {
   jobs: Array<{ kind: string; payloadSchema: Record<string, unknown> }>;
   /** The schedule to edit; without it the form creates one. */
   schedule?: EditableSchedule;
+  i18n: IslandI18n;
+}
+
+interface Preview {
+  description: string | null;
+  timezone: string;
+  next: Array<{ at: string; local: string }>;
+}
+
+/** The cron in words and its next five runs, asked from the hub while the user types (one request at a time). */
+function useCronPreview(cron: string, timezone: string, locale: string) {
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    if (!cron.trim()) {
+      setPreview(null);
+      setProblem(null);
+      return;
+    }
+    let current = true;
+    const qs = new URLSearchParams({
+      cron: cron.trim(),
+      locale,
+      ...(timezone.trim() ? { timezone: timezone.trim() } : {}),
+    });
+    api<Preview>(`/api/v1/cron/preview?${qs}`).then((res) => {
+      if (!current) return;
+      if (res.ok) {
+        setPreview(res.data);
+        setProblem(null);
+      } else {
+        setPreview(null);
+        setProblem(res.error ?? "");
+      }
+    });
+    return () => {
+      current = false;
+    };
+  }, [cron, timezone, locale]);
+  return { preview, problem };
+}
+
+/** Every IANA zone this browser knows, for the picker (empty where the API is missing). */
+function zones(): string[] {
+  try {
+    return (Intl as unknown as { supportedValuesOf(k: string): string[] }).supportedValuesOf("timeZone");
+  } catch {
+    return [];
+  }
 }
 
 const METHODS = ["POST", "GET", "PUT", "PATCH", "DELETE", "HEAD"];
@@ -63,7 +113,9 @@ function initialValues(s: EditableSchedule | undefined, jobs: SchedulerFormProps
   };
 }
 
-export default function SchedulerForm({ defaultTimezone, jobs, schedule }: SchedulerFormProps) {
+export default function SchedulerForm({ defaultTimezone, jobs, schedule, i18n }: SchedulerFormProps) {
+  const tr = islandTranslator(i18n);
+  const { t } = tr;
   // Controlled fields: a re-render (busy, error) must not reset what the user typed.
   const [v, setV] = useState(() => initialValues(schedule, jobs));
   const [enabled, setEnabled] = useState(schedule?.enabled ?? true);
@@ -72,9 +124,12 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
   const [ready, setReady] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
   const editing = schedule !== undefined;
+  const { preview, problem } = useCronPreview(v.cron, v.timezone, i18n.locale);
+  const [zoneList, setZoneList] = useState<string[]>([]);
 
   useEffect(() => {
     setReady(true);
+    setZoneList(zones());
     // "Edit" links point at #edit: open the surrounding <details> at once.
     if (editing && location.hash === "#edit") formRef.current?.closest("details")?.setAttribute("open", "");
   }, []);
@@ -109,7 +164,7 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
         action = { type: "internal", job: text("job"), payload: text("payload") ? JSON.parse(text("payload")) : {} };
       }
     } catch {
-      setError("Headers and payload must be JSON objects");
+      setError(t("scheduler.form.json"));
       return;
     }
     setBusy(true);
@@ -129,18 +184,16 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
       },
     });
     setBusy(false);
-    if (!res.ok) setError(res.error ?? "failed");
+    if (!res.ok) setError(res.error ?? t("common.failed"));
     else location.reload();
   }
 
   async function remove() {
-    if (!schedule || !confirm(`Delete the schedule "${schedule.name}"? Its run history stays until it expires.`)) {
-      return;
-    }
+    if (!schedule || !confirm(t("scheduler.delete.confirm", { name: schedule.name }))) return;
     setBusy(true);
     const res = await api(`/api/v1/schedules/${schedule.id}`, { method: "DELETE" });
     setBusy(false);
-    if (!res.ok) setError(`Cannot delete: ${res.error}`);
+    if (!res.ok) setError(t("scheduler.form.cannotDelete", { reason: res.error ?? "" }));
     else location.assign("/admin/scheduler");
   }
 
@@ -153,14 +206,33 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
     >
       <div class="grid">
         <label>
-          Name <input {...bind("name")} required />
+          {t("scheduler.form.name")} <input {...bind("name")} required />
         </label>
         <label>
-          Cron (5 fields, or 6 with seconds) <input {...bind("cron")} required placeholder="0 9 * * 1-5" />
+          {t("scheduler.form.cron")} <input {...bind("cron")} required placeholder="0 9 * * 1-5" />
         </label>
         <label>
-          Time zone <input {...bind("timezone")} placeholder={defaultTimezone} />
+          {t("scheduler.form.timezone")}{" "}
+          <input {...bind("timezone")} placeholder={defaultTimezone} list="scheduler-zones" autocomplete="off" />
+          <datalist id="scheduler-zones">
+            {zoneList.map((z) => <option key={z} value={z} />)}
+          </datalist>
         </label>
+      </div>
+      <div data-testid="cron-preview" aria-live="polite">
+        {problem && <p class="error">{t("scheduler.form.invalidCron", { reason: problem })}</p>}
+        {preview && (
+          <div>
+            <strong data-testid="cron-words">{preview.description ?? t("scheduler.cron.unknown")}</strong>
+            <br />
+            <small>
+              {t("scheduler.form.preview")} ({t("scheduler.form.previewZone", { zone: preview.timezone })}):
+            </small>
+            <ol class="next-runs">
+              {preview.next.map((n) => <li key={n.at}>{tr.dateTime(n.at, preview.timezone)}</li>)}
+            </ol>
+          </div>
+        )}
       </div>
       <label>
         <input
@@ -170,13 +242,13 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
           checked={enabled}
           onChange={(e) => setEnabled((e.currentTarget as HTMLInputElement).checked)}
         />{" "}
-        Enabled
+        {t("scheduler.form.enabled")}
       </label>
       <label>
-        Action
+        {t("scheduler.form.action")}
         <select {...bind("type")}>
-          <option value="http">HTTP request</option>
-          <option value="internal">Shlyuz job</option>
+          <option value="http">{t("scheduler.form.http")}</option>
+          <option value="internal">{t("scheduler.form.internal")}</option>
         </select>
       </label>
       {v.type === "http"
@@ -184,38 +256,38 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
           <div>
             <div class="grid">
               <label>
-                Method
+                {t("scheduler.form.method")}
                 <select {...bind("method")}>
                   {METHODS.map((m) => <option key={m}>{m}</option>)}
                 </select>
               </label>
               <label>
-                URL <input {...bind("url")} type="url" required placeholder="https://example.com/hook" />
+                {t("scheduler.form.url")}{" "}
+                <input {...bind("url")} type="url" required placeholder="https://example.com/hook" />
               </label>
             </div>
             <label>
-              Headers (JSON; Authorization and *token*/*key* values are stored encrypted
-              {editing && <>, •••• keeps a stored secret</>})
+              {t("scheduler.form.headers", { editing: editing ? "yes" : "no" })}
               <input {...bind("headers")} placeholder='{"Authorization": "Bearer …"}' />
             </label>
             <label>
-              Body <textarea {...bind("body")} />
+              {t("scheduler.form.body")} <textarea {...bind("body")} />
             </label>
           </div>
         )
         : (
           <div class="grid">
             <label>
-              Job
+              {t("scheduler.form.job")}
               <select {...bind("job")}>
                 {jobs.map((j) => <option key={j.kind}>{j.kind}</option>)}
               </select>
             </label>
             <label>
-              Payload (JSON) <input {...bind("payload")} placeholder="{}" />
+              {t("scheduler.form.payload")} <input {...bind("payload")} placeholder="{}" />
               <details data-testid="job-payload-schema">
                 <summary>
-                  <small>Payload schema</small>
+                  <small>{t("scheduler.form.payloadSchema")}</small>
                 </summary>
                 <pre style="white-space:pre-wrap"><code>{JSON.stringify(jobs.find((j) => j.kind === v.job)?.payloadSchema ?? {}, null, 2)}</code></pre>
               </details>
@@ -224,35 +296,39 @@ export default function SchedulerForm({ defaultTimezone, jobs, schedule }: Sched
         )}
       <div class="grid">
         <label>
-          Overlap
+          {t("scheduler.form.overlap")}
           <select {...bind("overlap")}>
-            <option value="skip">skip while running</option>
-            <option value="allow">allow</option>
+            <option value="skip">{t("scheduler.overlap.skip")}</option>
+            <option value="allow">{t("scheduler.overlap.allow")}</option>
           </select>
         </label>
         <label>
-          After downtime
+          {t("scheduler.form.catchUp")}
           <select {...bind("catchUp")}>
-            <option value="skip">skip missed</option>
-            <option value="once">run once to catch up</option>
+            <option value="skip">{t("scheduler.catchUp.skip")}</option>
+            <option value="once">{t("scheduler.catchUp.once")}</option>
           </select>
         </label>
       </div>
       <div class="grid">
         <label>
-          Retries <input {...bind("attempts")} type="number" min="0" max="10" />
+          {t("scheduler.form.attempts")} <input {...bind("attempts")} type="number" min="0" max="10" />
         </label>
         <label>
-          First retry wait, ms <input {...bind("backoffMs")} type="number" min="0" max="600000" />
+          {t("scheduler.form.backoff")} <input {...bind("backoffMs")} type="number" min="0" max="600000" />
         </label>
         <label>
-          Timeout, ms <input {...bind("timeoutMs")} type="number" min="100" max="300000" />
+          {t("scheduler.form.timeoutMs")} <input {...bind("timeoutMs")} type="number" min="100" max="300000" />
         </label>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
       <div role="group">
-        <button type="submit" aria-busy={busy}>{editing ? "Save changes" : "Create schedule"}</button>
-        {editing && <button type="button" class="secondary" onClick={remove} disabled={busy}>Delete</button>}
+        <button type="submit" aria-busy={busy}>
+          {editing ? t("scheduler.form.save") : t("scheduler.form.create")}
+        </button>
+        {editing && (
+          <button type="button" class="secondary" onClick={remove} disabled={busy}>{t("scheduler.delete")}</button>
+        )}
       </div>
     </form>
   );

@@ -4,8 +4,9 @@
  * runs arriving over SSE (`schedule.run`, `schedule.failed`) without a reload.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, formatTime, liveEvents } from "./_lib.ts";
-import { RunCells } from "./_run_cells.tsx";
+import { api, liveEvents } from "./_lib.ts";
+import { RunCells, TRIGGER_LABEL } from "./_run_cells.tsx";
+import { type IslandI18n, islandTranslator } from "./_i18n.ts";
 
 export interface ScheduleRow {
   id: string;
@@ -13,8 +14,11 @@ export interface ScheduleRow {
   cron: string;
   timezone: string;
   enabled: boolean;
+  /** "POST https://…" for an HTTP action; empty for a job. */
   action: string;
-  nextRunLocal: string | null;
+  /** The job kind of an internal action. */
+  job?: string;
+  nextRunAt: string | null;
 }
 
 export interface RunRow {
@@ -35,15 +39,16 @@ export interface SchedulerLiveProps {
   schedules: ScheduleRow[];
   runs: RunRow[];
   canWrite: boolean;
+  /** Cron expressions in words (from the server's describer), by expression. */
+  cronWords: Record<string, string>;
+  i18n: IslandI18n;
 }
 
-// Small buttons that wrap inside the cell on a phone instead of widening the table.
-const ACTIONS_STYLE = "display:flex;flex-wrap:wrap;gap:0.25rem;--pico-form-element-spacing-vertical:0.25rem;" +
-  "--pico-form-element-spacing-horizontal:0.5rem;min-width:9rem";
-
 export default function SchedulerLive(
-  { schedules: initialSchedules, runs: initialRuns, canWrite }: SchedulerLiveProps,
+  { schedules: initialSchedules, runs: initialRuns, canWrite, cronWords, i18n }: SchedulerLiveProps,
 ) {
+  const tr = islandTranslator(i18n);
+  const { t, dateTime } = tr;
   const [schedules, setSchedules] = useState(initialSchedules);
   const [runs, setRuns] = useState(initialRuns);
   const [live, setLive] = useState(false);
@@ -62,7 +67,7 @@ export default function SchedulerLive(
 
   async function runNow(id: string) {
     const res = await api<{ id: string }>(`/api/v1/schedules/${id}/run`, { method: "POST", body: {} });
-    setMessage(res.ok ? `Run ${res.data.id} queued` : `Cannot run: ${res.error}`);
+    setMessage(res.ok ? t("scheduler.queued") : t("scheduler.cannot", { reason: res.error ?? "" }));
   }
 
   async function toggle(s: ScheduleRow) {
@@ -70,110 +75,118 @@ export default function SchedulerLive(
       method: "PATCH",
       body: { enabled: !s.enabled },
     });
-    if (!res.ok) return setMessage(`Cannot ${s.enabled ? "disable" : "enable"}: ${res.error}`);
+    if (!res.ok) return setMessage(t("scheduler.cannot", { reason: res.error ?? "" }));
     const row = toRow(res.data);
     setSchedules((list) => list.map((x) => (x.id === row.id ? row : x)));
-    setMessage(`${row.name} ${row.enabled ? "enabled" : "disabled"}`);
+    setMessage(t(row.enabled ? "scheduler.toggled.on" : "scheduler.toggled.off", { name: row.name }));
   }
 
   async function remove(s: ScheduleRow) {
-    if (!confirm(`Delete the schedule "${s.name}"? Its run history stays until it expires.`)) return;
+    if (!confirm(t("scheduler.delete.confirm", { name: s.name }))) return;
     const res = await api(`/api/v1/schedules/${s.id}`, { method: "DELETE" });
-    if (!res.ok) return setMessage(`Cannot delete: ${res.error}`);
+    if (!res.ok) return setMessage(t("scheduler.cannot", { reason: res.error ?? "" }));
     setSchedules((list) => list.filter((x) => x.id !== s.id));
-    setMessage(`${s.name} deleted`);
+    setMessage(t("scheduler.deleted", { name: s.name }));
   }
 
+  const zoneNote = (tz: string) => tz === i18n.timeZone ? null : <small class="nowrap">{tz}</small>;
   return (
     <div>
-      <div class="overflow-auto">
-        <table class="striped" data-testid="schedules-table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Cron</th>
-              <th>Next run</th>
-              <th>Action</th>
-              <th></th>
+      <table class="striped cards" data-testid="schedules-table">
+        <thead>
+          <tr>
+            <th>{t("scheduler.col.name")}</th>
+            <th>{t("scheduler.col.when")}</th>
+            <th>{t("scheduler.col.next")}</th>
+            <th>{t("scheduler.col.action")}</th>
+            {canWrite && <th>{t("scheduler.col.actions")}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {schedules.map((s) => (
+            <tr key={s.id} data-schedule-id={s.id}>
+              <td data-label={t("scheduler.col.name")}>
+                <a href={`/admin/scheduler/${s.id}`}>{s.name}</a> {!s.enabled && <mark>{t("scheduler.disabled")}</mark>}
+              </td>
+              <td data-label={t("scheduler.col.when")}>
+                {cronWords[s.cron] ?? <code>{s.cron}</code>}
+                <br />
+                <small>
+                  {cronWords[s.cron] && <code>{s.cron}</code>} {zoneNote(s.timezone)}
+                </small>
+              </td>
+              <td data-label={t("scheduler.col.next")}>
+                <small data-testid="next-run">{s.nextRunAt ? dateTime(s.nextRunAt, s.timezone) : "—"}</small>
+              </td>
+              <td data-label={t("scheduler.col.action")}>
+                <small>
+                  <code>{s.job ? t("scheduler.job", { job: s.job }) : s.action}</code>
+                </small>
+              </td>
+              {canWrite && (
+                <td data-label={t("scheduler.col.actions")} class="actions">
+                  <span>
+                    <button type="button" class="secondary outline" onClick={() => runNow(s.id)}>
+                      {t("scheduler.runNow")}
+                    </button>
+                    <button type="button" class="secondary outline" onClick={() => toggle(s)}>
+                      {s.enabled ? t("scheduler.disable") : t("scheduler.enable")}
+                    </button>
+                    <a href={`/admin/scheduler/${s.id}#edit`} role="button" class="secondary outline">
+                      {t("scheduler.edit")}
+                    </a>
+                    <button type="button" class="secondary outline" onClick={() => remove(s)}>
+                      {t("scheduler.delete")}
+                    </button>
+                  </span>
+                </td>
+              )}
             </tr>
-          </thead>
-          <tbody>
-            {schedules.map((s) => (
-              <tr key={s.id} data-schedule-id={s.id}>
-                <td>
-                  <a href={`/admin/scheduler/${s.id}`}>{s.name}</a> {!s.enabled && <mark>disabled</mark>}
-                </td>
-                <td>
-                  <code>{s.cron}</code>
-                  <br />
-                  <small>{s.timezone}</small>
-                </td>
-                <td>
-                  <small data-testid="next-run">{s.nextRunLocal ?? "—"}</small>
-                </td>
-                <td>
-                  <small>
-                    <code>{s.action}</code>
-                  </small>
-                </td>
-                <td>
-                  {canWrite && (
-                    <div style={ACTIONS_STYLE}>
-                      <button type="button" class="secondary outline" onClick={() => runNow(s.id)}>Run now</button>
-                      <button type="button" class="secondary outline" onClick={() => toggle(s)}>
-                        {s.enabled ? "Disable" : "Enable"}
-                      </button>
-                      <a href={`/admin/scheduler/${s.id}#edit`} role="button" class="secondary outline">Edit</a>
-                      <button type="button" class="secondary outline" onClick={() => remove(s)}>Delete</button>
-                    </div>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {schedules.length === 0 && <p>No schedules yet.</p>}
-      </div>
+          ))}
+        </tbody>
+      </table>
+      {schedules.length === 0 && <p>{t("scheduler.empty")}</p>}
       {message && <p role="status">{message}</p>}
       <h2>
-        Runs{" "}
+        {t("scheduler.runs")}{" "}
         <small data-testid="stream-state" data-state={live ? "live" : "connecting"}>
-          {live ? "● live" : "○ connecting…"}
+          {live ? t("common.live") : t("common.connecting")}
         </small>
       </h2>
-      <div class="overflow-auto">
-        <table class="striped" data-testid="runs-table">
-          <thead>
-            <tr>
-              <th>Planned</th>
-              <th>Schedule</th>
-              <th>Outcome</th>
-              <th>HTTP</th>
-              <th>Duration</th>
+      <table class="striped cards" data-testid="runs-table">
+        <thead>
+          <tr>
+            <th>{t("scheduler.col.planned")}</th>
+            <th>{t("scheduler.col.schedule")}</th>
+            <th>{t("scheduler.col.outcome")}</th>
+            <th>{t("scheduler.col.http")}</th>
+            <th>{t("scheduler.col.duration")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((r) => (
+            <tr key={r.id} data-run-id={r.id}>
+              <td data-label={t("scheduler.col.planned")}>
+                <small>{dateTime(r.plannedAt, r.timezone)}</small>
+              </td>
+              <td data-label={t("scheduler.col.schedule")}>
+                {r.scheduleName}{" "}
+                {r.trigger !== "schedule" && (
+                  <small>({TRIGGER_LABEL[r.trigger] ? t(TRIGGER_LABEL[r.trigger]) : r.trigger})</small>
+                )}
+              </td>
+              <RunCells run={r} tr={tr} />
             </tr>
-          </thead>
-          <tbody>
-            {runs.map((r) => (
-              <tr key={r.id} data-run-id={r.id}>
-                <td>
-                  <small>{formatTime(r.plannedAt, r.timezone)}</small>
-                </td>
-                <td>
-                  {r.scheduleName} {r.trigger !== "schedule" && <small>({r.trigger})</small>}
-                </td>
-                <RunCells run={r} />
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {runs.length === 0 && <p>No runs yet. They appear here as they happen.</p>}
-      </div>
+          ))}
+        </tbody>
+      </table>
+      {runs.length === 0 && <p>{t("scheduler.runs.empty")}</p>}
     </div>
   );
 }
 
 /** A schedule as the API answers it, as far as the table needs. */
-export type ApiSchedule = Omit<ScheduleRow, "action"> & { action: Parameters<typeof describe>[0] };
+export type ApiSchedule = Omit<ScheduleRow, "action" | "job"> & { action: Parameters<typeof describe>[0] };
 
 /** The table row of a schedule from the API's answer. */
 export function toRow(s: ApiSchedule): ScheduleRow {
@@ -183,8 +196,9 @@ export function toRow(s: ApiSchedule): ScheduleRow {
     cron: s.cron,
     timezone: s.timezone,
     enabled: s.enabled,
-    action: describe(s.action),
-    nextRunLocal: s.nextRunLocal,
+    action: s.action.type === "http" ? describe(s.action) : "",
+    job: s.action.type === "internal" ? s.action.job : undefined,
+    nextRunAt: s.nextRunAt,
   };
 }
 

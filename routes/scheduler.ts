@@ -7,6 +7,17 @@ import { requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
+import { cronSchema, formatInZone, nextOccurrence, timeZoneSchema } from "../lib/scheduler/mod.ts";
+import { describeCron } from "../lib/scheduler/cron_words.ts";
+import { LOCALES } from "../lib/i18n/mod.ts";
+
+const previewOut = z.object({
+  description: z.string().nullable().openapi({ example: "по будням в 09:00" }).describe(
+    "The expression in words in `locale`; null for a shape the describer does not know",
+  ),
+  timezone: z.string(),
+  next: z.array(z.object({ at: z.string(), local: z.string() })).describe("The next five runs"),
+}).openapi("CronPreview");
 
 const scheduleSchema = z.looseObject({
   id: z.string(),
@@ -54,6 +65,40 @@ export function schedulerRoutes(hub: Hub) {
   const input = scheduler.inputSchema;
   const app = newApi();
   for (const path of ["/schedules", "/schedules/*", "/runs", "/runs/*"]) app.use(path, requireRoles("viewer", "admin"));
+
+  app.use("/cron/*", requireRoles("viewer", "viewer"));
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/cron/preview",
+      tags: ["Scheduler"],
+      summary: "A cron expression in words and its next five runs, before saving a schedule",
+      security: bearer,
+      request: {
+        query: z.object({
+          cron: cronSchema.describe("A cron expression, e.g. 0 9 * * 1-5"),
+          timezone: timeZoneSchema.describe("An IANA zone").optional().describe(
+            "Default: the organization's time zone",
+          ),
+          locale: z.enum(LOCALES).default("ru"),
+        }),
+      },
+      responses: { 200: json(previewOut), ...errorResponses },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const timezone = q.timezone ?? await scheduler.defaultTimezone(c.var.auth.org);
+      const next: Array<{ at: string; local: string }> = [];
+      let after = hub.clock.now();
+      for (let i = 0; i < 5; i++) {
+        const at = nextOccurrence({ cron: q.cron, timezone }, after);
+        if (at === null) break;
+        next.push({ at: new Date(at).toISOString(), local: formatInZone(at, timezone) });
+        after = at;
+      }
+      return c.json({ description: describeCron(q.cron, q.locale), timezone, next }, 200);
+    },
+  );
 
   app.openapi(
     createRoute({

@@ -67,6 +67,12 @@ export async function listUsersOf(
   return out;
 }
 
+/** A user by id (for naming a fallback responsible outside every section), or undefined. */
+export async function findUserById(client: BitrixClient, id: number, opts: CallOptions = {}) {
+  const rows = await client.get("user.get", { FILTER: { ID: id } }, z.array(s.user), opts);
+  return rows[0];
+}
+
 /** A user by e-mail (for mapping the 1C author), or undefined. */
 export async function findUserByEmail(client: BitrixClient, email: string, opts: CallOptions = {}) {
   const rows = await client.get("user.get", { FILTER: { EMAIL: email } }, z.array(s.user), opts);

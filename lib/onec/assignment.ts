@@ -159,11 +159,10 @@ async function fallback(
     : id === settings.fallbackUserId
     ? "ответственный по умолчанию"
     : "руководитель производства";
-  let name = `#${id}`;
-  if (ctx.section) {
-    const staff = await dir.staff(ctx.section);
-    name = staff.find((p) => p.id === id)?.name ?? name;
-  }
+  let name: string | undefined;
+  if (ctx.section) name = (await dir.staff(ctx.section)).find((p) => p.id === id)?.name;
+  // The fallback person often works outside every section (a dispatcher): ask the portal for the name.
+  if (!name) name = await dir.userName(id).catch(() => null) ?? `#${id}`;
   return {
     responsibleId: id,
     responsibleName: name,

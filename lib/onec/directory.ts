@@ -9,6 +9,7 @@ import {
   failOn,
   findGroupByName,
   findUserByEmail,
+  findUserById,
   findUserStorage,
   listDepartments,
   listUsersOf,
@@ -88,6 +89,13 @@ export class Directory {
       return [...seen.values()].sort((a, b) => a.id - b.id);
     };
     const key = ["staff", String(section.id)];
+    return force ? this.#o.cache.refresh(key, this.#ttl.users, load) : this.#o.cache.get(key, this.#ttl.users, load);
+  }
+
+  /** A user's name by id (cached like the staff lists); null when the portal has no such user. */
+  userName(id: number, force = false): Promise<string | null> {
+    const key = ["user", String(id)];
+    const load = async () => (await findUserById(this.#o.client, id))?.name ?? null;
     return force ? this.#o.cache.refresh(key, this.#ttl.users, load) : this.#o.cache.get(key, this.#ttl.users, load);
   }
 

@@ -8,7 +8,6 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Hub } from "../../lib/hub.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
-import { generalSettings } from "../../lib/general_settings.ts";
 import { TASK_TYPES, type TaskType } from "../../lib/enrichment/task_schema.ts";
 import { taskProcessKind } from "../../lib/enrichment/kinds.ts";
 import { requirePage } from "../middleware/auth.ts";
@@ -16,6 +15,11 @@ import { Island, registerIsland } from "./island.tsx";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import EnrichmentLive, { type LiveRow } from "../../islands/enrichment_live.tsx";
+import { KeyValues } from "../../islands/_kv.tsx";
+import { formText, islandI18n, pageT } from "./i18n.ts";
+import type { MessageKey, Translator } from "../../lib/i18n/mod.ts";
+import type { PageContext } from "../app_env.ts";
+import { type SectionSources, type SettingSource, settingSources } from "../../lib/enrichment/setting_sources.ts";
 
 registerIsland("enrichment_live", EnrichmentLive);
 
@@ -25,9 +29,9 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
 
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
+    const { t, dateTime } = pageT(page);
     const org = page.org.id;
     const svc = hub.enrichment;
-    const tz = (await generalSettings(hub, org)).timezone;
     const typeQ = c.req.query("type");
     const type = TASK_TYPES.includes(typeQ as TaskType) ? typeQ as TaskType : undefined;
     const rows = await svc.sink.list(org, { type, cursor: c.req.query("cursor") || undefined, limit: 25 });
@@ -54,223 +58,361 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
     const dead = await hub.queue.dead.list(org, { kind: taskProcessKind.kind, limit: 50 });
     const canOperate = hasRole(page.role, "operator");
     const isAdmin = hasRole(page.role, "admin");
-    const settings = isAdmin
-      ? {
-        dadata: await hub.settings.masked(org, "dadata"),
-        yandexgpt: await hub.settings.masked(org, "yandexgpt"),
-        enrichment: await hub.settings.masked(org, "enrichment"),
-      }
-      : null;
+    const i18n = islandI18n(page, ["enrichment."]);
+    const settingsView = isAdmin ? await loadSettingsView(hub, org) : null;
+    const typeName = (type: string) => TYPE_LABEL[type] ? t(TYPE_LABEL[type]) : type;
+    const [leadBefore, leadAfter] = t("enrichment.lead", { table: "\u0001" }).split("\u0001");
     const qs = (p: Record<string, string | undefined>) =>
       "?" + Object.entries(p).filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v!)}`).join("&");
+    const amqpState = status.amqp.state;
     return render(
       c,
-      <Layout title="Enrichment" active="enrichment" page={page}>
+      <Layout title={t("common.nav.enrichment")} active="enrichment" page={page}>
         <p>
-          Tasks by REST, by queue or from RabbitMQ → DaData (phone, email) or YandexGPT (gpt) → a row in{" "}
-          <code>integration_service</code> → the result queue. Sink: <strong>{status.sink}</strong>. RabbitMQ:{" "}
-          <strong data-testid="amqp-state">{status.amqp.state}</strong>
-          {"lastError" in status.amqp && status.amqp.lastError && <small>({status.amqp.lastError})</small>}
+          {leadBefore}
+          <code>integration_service</code>
+          {leadAfter}
+        </p>
+        <p>
+          <small>
+            {t("enrichment.status", { sink: status.sink, amqp: "\u0001" }).split("\u0001")[0]}
+            <strong data-testid="amqp-state" data-state={amqpState}>
+              {AMQP_LABEL[amqpState] ? t(AMQP_LABEL[amqpState]) : amqpState}
+            </strong>
+            {"lastError" in status.amqp && status.amqp.lastError && <>({status.amqp.lastError})</>}
+          </small>
         </p>
         <div class="kpis" data-testid="enrichment-stats">
-          {TASK_TYPES.map((t) => {
-            const s = stats[t] ?? { done: 0, failed: 0 };
+          {TASK_TYPES.map((type) => {
+            const s = stats[type] ?? { done: 0, failed: 0 };
             const total = s.done + s.failed;
             return (
-              <article key={t}>
-                <strong>{s.done}</strong> {t} done<br />
-                <small>
-                  {s.failed} failed · error rate {total ? ((s.failed / total) * 100).toFixed(1) : "0.0"}%
-                </small>
+              <article key={type} data-type={type} data-done={s.done} data-failed={s.failed}>
+                <strong>{typeName(type)}</strong>
+                {t("enrichment.kpi.done", { count: s.done })}
+                <br />
+                <small>{t("enrichment.kpi.failed", { count: s.failed, rate: total ? s.failed / total : 0 })}</small>
               </article>
             );
           })}
         </div>
-        <h2>Live</h2>
-        <Island name="enrichment_live" props={{ initial, timeZone: tz, canSubmit: canOperate }} />
-        <h2>Rows</h2>
-        <form method="get" role="search">
-          <select name="type" aria-label="type">
-            <option value="">all types</option>
-            {TASK_TYPES.map((t) => <option key={t} value={t} selected={t === type}>{t}</option>)}
+        <h2>{t("enrichment.live")}</h2>
+        <Island name="enrichment_live" props={{ initial, canSubmit: canOperate, i18n }} />
+        <h2>{t("enrichment.rows")}</h2>
+        <form method="get" role="search" class="filter">
+          <select name="type" aria-label={t("enrichment.form.type")}>
+            <option value="">{t("enrichment.rows.all")}</option>
+            {TASK_TYPES.map((x) => <option key={x} value={x} selected={x === type}>{typeName(x)}</option>)}
           </select>
-          <button type="submit">Filter</button>
+          <button type="submit">{t("common.filter")}</button>
         </form>
-        <div class="overflow-auto">
-          <table class="striped" data-testid="rows">
-            <thead>
-              <tr>
-                <th>id</th>
-                <th>task_id</th>
-                <th>type</th>
-                <th>source</th>
-                <th>data</th>
-                <th>created</th>
+        <table class="striped cards" data-testid="rows">
+          <thead>
+            <tr>
+              <th>{t("enrichment.rows.col.id")}</th>
+              <th>{t("enrichment.col.taskId")}</th>
+              <th>{t("enrichment.col.type")}</th>
+              <th>{t("enrichment.rows.col.source")}</th>
+              <th>{t("enrichment.rows.col.data")}</th>
+              <th>{t("enrichment.rows.col.created")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.items.map((r) => (
+              <tr key={r.id}>
+                <td data-label={t("enrichment.rows.col.id")}>
+                  <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>
+                </td>
+                <td data-label={t("enrichment.col.taskId")}>{r.task_id}</td>
+                <td data-label={t("enrichment.col.type")}>{typeName(r.task_type)}</td>
+                <td data-label={t("enrichment.rows.col.source")}>{r.source.slice(0, 80)}</td>
+                <td data-label={t("enrichment.rows.col.data")}>
+                  {typeof r.data === "string"
+                    ? <small>{r.data.slice(0, 200)}</small>
+                    : <KeyValues data={r.data} limit={6} labels={DADATA_LABELS} />}
+                </td>
+                <td data-label={t("enrichment.rows.col.created")} class="nowrap-cell">
+                  {dateTime(r.created_at, page.timeZone)}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.items.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>
-                  </td>
-                  <td>{r.task_id}</td>
-                  <td>{r.task_type}</td>
-                  <td>{r.source.slice(0, 80)}</td>
-                  <td>
-                    <small>
-                      <code>{(typeof r.data === "string" ? r.data : JSON.stringify(r.data)).slice(0, 160)}</code>
-                    </small>
-                  </td>
-                  <td>{new Date(r.created_at).toLocaleString("ru-RU", { timeZone: tz })}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {rows.cursor && <a href={qs({ type, cursor: rows.cursor })}>Older →</a>}
-        <h2>Dead letters</h2>
-        {dead.items.length === 0 ? <p>No failed tasks.</p> : (
-          <div class="overflow-auto">
-            <table class="striped" data-testid="enrichment-dead">
+            ))}
+          </tbody>
+        </table>
+        {rows.items.length === 0 && <p>{t("enrichment.rows.empty")}</p>}
+        {rows.cursor && <a href={qs({ type, cursor: rows.cursor })}>{t("common.older")}</a>}
+        <h2>{t("enrichment.dead")}</h2>
+        {dead.items.length === 0
+          ? <p>{t("enrichment.dead.empty")}</p>
+          : (
+            <table class="striped cards" data-testid="enrichment-dead">
               <thead>
                 <tr>
-                  <th>Failed</th>
-                  <th>Task</th>
-                  <th>Reason</th>
-                  <th></th>
+                  <th>{t("enrichment.dead.col.failed")}</th>
+                  <th>{t("enrichment.dead.col.task")}</th>
+                  <th>{t("enrichment.dead.col.reason")}</th>
+                  {canOperate && <th>{t("enrichment.dead.col.actions")}</th>}
                 </tr>
               </thead>
               <tbody>
                 {dead.items.map((d) => {
                   const tasks =
                     ((d.envelope as { payload?: { tasks?: Array<{ task?: unknown }> } })?.payload?.tasks ?? [])
-                      .map((t) => JSON.stringify(t.task)).join(", ");
+                      .map((x) => x.task).slice(0, 5);
                   return (
-                    <tr key={d.id}>
-                      <td>{new Date(d.failedAt || Date.now()).toLocaleString("ru-RU", { timeZone: tz })}</td>
-                      <td>
-                        <small>
-                          <code>{tasks.slice(0, 300)}</code>
-                        </small>
+                    <tr key={d.id} data-dead-id={d.id}>
+                      <td data-label={t("enrichment.dead.col.failed")} class="nowrap-cell">
+                        {dateTime(d.failedAt || Date.now(), page.timeZone)}
                       </td>
-                      <td>{d.reason}</td>
-                      <td>
-                        {canOperate && (
+                      <td data-label={t("enrichment.dead.col.task")}>
+                        <KeyValues data={tasks.length === 1 ? tasks[0] : tasks} limit={12} />
+                      </td>
+                      <td data-label={t("enrichment.dead.col.reason")}>{d.reason}</td>
+                      {canOperate && (
+                        <td data-label={t("enrichment.dead.col.actions")} class="actions">
                           <Island
                             name="api_action"
-                            props={{ action: `/api/v1/dead-letters/${d.id}/redrive`, label: "Re-drive" }}
+                            props={{
+                              action: `/api/v1/dead-letters/${d.id}/redrive`,
+                              label: t("dead.redrive"),
+                              done: t("dead.redriven"),
+                              failed: t("common.failed"),
+                              after: "stay",
+                            }}
                           />
-                        )}
-                      </td>
+                        </td>
+                      )}
                     </tr>
                   );
                 })}
               </tbody>
             </table>
-          </div>
-        )}
-        {settings && (
-          <>
-            <h2>Settings</h2>
-            <p>
-              <small>
-                Empty fields keep the stored value. The environment's DADATA_* / YANDEXGPT_* keys apply only while the
-                organization sets neither a base URL nor keys of its own; changing the base URL to another site needs
-                the keys again.
-              </small>
-            </p>
-            <details>
-              <summary>DaData {settings.dadata.apiKey ? "(key set)" : "(environment defaults)"}</summary>
-              <Island
-                name="api_form"
-                props={{
-                  action: "/api/v1/enrichment/settings/dadata",
-                  method: "PUT",
-                  submitLabel: "Save DaData settings",
-                  fields: [
-                    { name: "apiKey", label: "API key", type: "password" },
-                    { name: "secretKey", label: "Secret key", type: "password" },
-                    { name: "baseUrl", label: "Base URL", type: "url", value: settings.dadata.baseUrl ?? "" },
-                  ],
-                }}
-              />
-            </details>
-            <details>
-              <summary>YandexGPT {settings.yandexgpt.apiKey ? "(key set)" : "(environment defaults)"}</summary>
-              <Island
-                name="api_form"
-                props={{
-                  action: "/api/v1/enrichment/settings/yandexgpt",
-                  method: "PUT",
-                  submitLabel: "Save YandexGPT settings",
-                  fields: [
-                    { name: "apiKey", label: "API key", type: "password" },
-                    { name: "folderId", label: "Folder id", value: settings.yandexgpt.folderId ?? "" },
-                    {
-                      name: "model",
-                      label: "Model",
-                      value: settings.yandexgpt.model ?? "",
-                      placeholder: "yandexgpt-lite/latest",
-                    },
-                    {
-                      name: "systemPrompt",
-                      label: "System prompt",
-                      type: "textarea",
-                      value: settings.yandexgpt.systemPrompt ?? "",
-                    },
-                    {
-                      name: "temperature",
-                      label: "Temperature (0–1)",
-                      type: "number",
-                      value: settings.yandexgpt.temperature as number ?? "",
-                    },
-                    {
-                      name: "maxTokens",
-                      label: "Max tokens",
-                      type: "number",
-                      value: settings.yandexgpt.maxTokens as number ?? "",
-                    },
-                    { name: "baseUrl", label: "Base URL", type: "url", value: settings.yandexgpt.baseUrl ?? "" },
-                  ],
-                }}
-              />
-            </details>
-            <details>
-              <summary>
-                Result webhook {settings.enrichment.webhookUrl ? `(${settings.enrichment.webhookUrl})` : "(off)"}
-              </summary>
-              <Island
-                name="api_form"
-                props={{
-                  action: "/api/v1/enrichment/settings/enrichment",
-                  method: "PUT",
-                  submitLabel: "Save webhook",
-                  fields: [
-                    { name: "webhookUrl", label: "URL", type: "url", value: settings.enrichment.webhookUrl ?? "" },
-                    { name: "webhookSecret", label: "Secret (HMAC-SHA256 key)", type: "password" },
-                  ],
-                }}
-              />
-            </details>
-          </>
-        )}
+          )}
+        {settingsView && <EnrichmentSettings hub={hub} page={page} view={settingsView} />}
       </Layout>,
     );
   });
 
   app.get("/rows/:id", requirePage("viewer"), async (c) => {
     const page = c.var.page;
+    const { t, dateTime } = pageT(page);
     const id = Number(c.req.param("id"));
     const row = Number.isSafeInteger(id) ? await hub.enrichment.sink.get(page.org.id, id) : null;
     return render(
       c,
-      <Layout title={`Row ${c.req.param("id")}`} active="enrichment" page={page}>
-        {row ? <pre data-testid="row"><code>{JSON.stringify(row, null, 2)}</code></pre> : <p>No such row.</p>}
-        <a href="/admin/enrichment">← Enrichment</a>
+      <Layout title={t("enrichment.row.title", { id: c.req.param("id") })} active="enrichment" page={page}>
+        {row
+          ? (
+            <div data-testid="row">
+              <KeyValues
+                data={{ ...row, created_at: dateTime(row.created_at, page.timeZone) }}
+                limit={200}
+                labels={DADATA_LABELS}
+              />
+            </div>
+          )
+          : <p>{t("enrichment.row.missing")}</p>}
+        <a href="/admin/enrichment">{t("enrichment.row.back")}</a>
       </Layout>,
       row ? 200 : 404,
     );
   });
   return app;
 }
+
+const TYPE_LABEL: Record<string, MessageKey> = {
+  phone: "enrichment.type.phone",
+  email: "enrichment.type.email",
+  gpt: "enrichment.type.gpt",
+};
+const AMQP_LABEL: Record<string, MessageKey> = {
+  connecting: "enrichment.amqp.connecting",
+  connected: "enrichment.amqp.connected",
+  disconnected: "enrichment.amqp.disconnected",
+  closed: "enrichment.amqp.closed",
+  disabled: "enrichment.amqp.disabled",
+};
+/** DaData's result fields keep their API names: they are what integration_service stores and SQL reads. */
+const DADATA_LABELS: Record<string, string> = {};
+
+/** Words for where a setting's value comes from. */
+function sourceText(t: Translator["t"], s: SettingSource | undefined): string | undefined {
+  if (!s) return undefined;
+  if (s.from === "organization") return t("settings.source.org");
+  if (s.from === "environment") {
+    return s.value !== undefined
+      ? t("settings.source.envValue", { name: s.variable, value: s.value })
+      : t("settings.source.envNamed", { name: s.variable });
+  }
+  if (s.from === "default") {
+    return s.value ? t("settings.source.default", { value: s.value }) : t("settings.source.none");
+  }
+  return s.envOff ? t("settings.source.envOff") : t("settings.source.none");
+}
+
+const KEYS_LABEL: Record<SectionSources["credentials"], MessageKey> = {
+  organization: "enrichment.settings.keys.organization",
+  environment: "enrichment.settings.keys.environment",
+  none: "enrichment.settings.keys.none",
+  environment_off: "enrichment.settings.keys.environment_off",
+};
+
+type SettingsView = Awaited<ReturnType<typeof loadSettingsView>>;
+
+/** What the settings part shows: stored values (secrets masked) and where each value comes from. */
+async function loadSettingsView(hub: Hub, org: string) {
+  const [ddStored, ygStored, masked] = await Promise.all([
+    hub.settings.read(org, "dadata"),
+    hub.settings.read(org, "yandexgpt"),
+    Promise.all(["dadata", "yandexgpt", "enrichment"].map((s) => hub.settings.masked(org, s))),
+  ]);
+  // Only whether a secret is stored leaves this function, never its value.
+  const has = (stored: Record<string, unknown> | null) =>
+    Object.fromEntries(Object.entries(stored ?? {}).map(([k, v]) => [k, v !== undefined && v !== null && v !== ""]));
+  return {
+    ddStored: has(ddStored),
+    ygStored: has(ygStored),
+    dd: masked[0],
+    yg: masked[1],
+    wh: masked[2],
+    ddSources: settingSources("dadata", ddStored, hub.config),
+    ygSources: settingSources("yandexgpt", ygStored, hub.config),
+  };
+}
+
+/** DaData, YandexGPT and webhook settings: each field with where its value comes from, and a way back to the env. */
+function EnrichmentSettings({ hub, page, view }: { hub: Hub; page: PageContext; view: SettingsView }) {
+  const { t } = pageT(page);
+  const { ddStored, ygStored, dd, yg, wh, ddSources, ygSources } = view;
+  const text = formText(page);
+  const src = (sources: SectionSources, f: string) => sourceText(t, sources.fields[f]);
+  const reset = (stored: Record<string, boolean>, f: string) =>
+    stored[f] ? t("enrichment.settings.resetKey") : undefined;
+  return (
+    <>
+      <h2>{t("enrichment.settings")}</h2>
+      <p>
+        <small>{t("enrichment.settings.lead")}</small>
+      </p>
+      <details data-testid="dadata-settings">
+        <summary>
+          DaData <small data-testid="dadata-keys">({t(KEYS_LABEL[ddSources.credentials])})</small>
+        </summary>
+        <Island
+          name="api_form"
+          props={{
+            action: "/api/v1/enrichment/settings/dadata",
+            method: "PUT",
+            submitLabel: t("enrichment.settings.saveDadata"),
+            text,
+            fields: [
+              {
+                name: "apiKey",
+                label: t("enrichment.settings.apiKey"),
+                type: "password",
+                source: src(ddSources, "apiKey"),
+                reset: reset(ddStored, "apiKey"),
+              },
+              {
+                name: "secretKey",
+                label: t("enrichment.settings.secretKey"),
+                type: "password",
+                source: src(ddSources, "secretKey"),
+                reset: reset(ddStored, "secretKey"),
+              },
+              {
+                name: "baseUrl",
+                label: t("enrichment.settings.baseUrl"),
+                type: "url",
+                value: (dd.baseUrl as string) ?? "",
+                placeholder: hub.config.DADATA_BASE_URL,
+                clearable: true,
+                source: src(ddSources, "baseUrl"),
+              },
+            ],
+          }}
+        />
+      </details>
+      <details data-testid="yandexgpt-settings">
+        <summary>
+          YandexGPT <small data-testid="yandexgpt-keys">({t(KEYS_LABEL[ygSources.credentials])})</small>
+        </summary>
+        <Island
+          name="api_form"
+          props={{
+            action: "/api/v1/enrichment/settings/yandexgpt",
+            method: "PUT",
+            submitLabel: t("enrichment.settings.saveGpt"),
+            text,
+            fields: [
+              {
+                name: "apiKey",
+                label: t("enrichment.settings.apiKey"),
+                type: "password",
+                source: src(ygSources, "apiKey"),
+                reset: reset(ygStored, "apiKey"),
+              },
+              ...(["folderId", "model", "systemPrompt", "temperature", "maxTokens", "baseUrl"] as const).map((f) => ({
+                name: f,
+                label: t(GPT_FIELD[f]),
+                type: f === "systemPrompt"
+                  ? "textarea" as const
+                  : f === "temperature" || f === "maxTokens"
+                  ? "number" as const
+                  : f === "baseUrl"
+                  ? "url" as const
+                  : "text" as const,
+                value: (yg[f] as string | number) ?? "",
+                placeholder: f === "model"
+                  ? hub.config.YANDEXGPT_MODEL
+                  : f === "baseUrl"
+                  ? hub.config.YANDEXGPT_BASE_URL
+                  : undefined,
+                clearable: true,
+                source: src(ygSources, f),
+              })),
+            ],
+          }}
+        />
+      </details>
+      <details data-testid="webhook-settings">
+        <summary>
+          {t("enrichment.settings.webhook")}{" "}
+          <small>({wh.webhookUrl ? String(wh.webhookUrl) : t("enrichment.settings.webhook.off")})</small>
+        </summary>
+        <Island
+          name="api_form"
+          props={{
+            action: "/api/v1/enrichment/settings/enrichment",
+            method: "PUT",
+            submitLabel: t("enrichment.settings.saveWebhook"),
+            text,
+            fields: [
+              {
+                name: "webhookUrl",
+                label: t("enrichment.settings.webhookUrl"),
+                type: "url",
+                value: (wh.webhookUrl as string) ?? "",
+                clearable: true,
+              },
+              {
+                name: "webhookSecret",
+                label: t("enrichment.settings.webhookSecret"),
+                type: "password",
+                reset: wh.webhookSecret ? t("enrichment.settings.resetKey") : undefined,
+              },
+            ],
+          }}
+        />
+      </details>
+    </>
+  );
+}
+
+const GPT_FIELD: Record<string, MessageKey> = {
+  folderId: "enrichment.settings.folderId",
+  model: "enrichment.settings.model",
+  systemPrompt: "enrichment.settings.systemPrompt",
+  temperature: "enrichment.settings.temperature",
+  maxTokens: "enrichment.settings.maxTokens",
+  baseUrl: "enrichment.settings.baseUrl",
+};

@@ -6,13 +6,13 @@ import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { Island, registerIsland } from "./island.tsx";
 import { requirePage } from "../middleware/auth.ts";
-import { islandI18n } from "./i18n.ts";
+import { formText, islandI18n, pageT } from "./i18n.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
 import OnecLoadBoard from "../../islands/onec_load_board.tsx";
 import OnecIntakeLog from "../../islands/onec_intake_log.tsx";
 import { maskWebhook } from "../onec.ts";
-import { type LoadBoardSection, NOT_CONFIGURED_MESSAGE } from "../../lib/onec/service.ts";
-import { MAX_BUDGET_MS } from "../../lib/onec/settings.ts";
+import type { LoadBoardSection } from "../../lib/onec/service.ts";
+import { MAX_BUDGET_MS, SETTINGS_SECTION } from "../../lib/onec/settings.ts";
 
 registerIsland("onec_load_board", OnecLoadBoard);
 registerIsland("onec_intake_log", OnecIntakeLog);
@@ -21,11 +21,11 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
+    const { t, dateTime } = pageT(page);
     const org = page.org.id;
     const svc = hub.onec;
     const settings = await svc.settings(org);
     const tz = settings.timeZone;
-    const when = (ms: number) => new Date(ms).toLocaleString("ru-RU", { timeZone: tz, hour12: false });
     let board: LoadBoardSection[] | null = null;
     let boardError: string | undefined;
     if (settings.webhookUrl) {
@@ -35,7 +35,7 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
         boardError = error instanceof Error ? error.message : String(error);
       }
     } else {
-      boardError = `${NOT_CONFIGURED_MESSAGE}.`;
+      boardError = t("onec.board.notConfigured");
     }
     const [log, cache, events] = await Promise.all([
       svc.readLog(org, 50),
@@ -43,49 +43,74 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
       hub.events.recent(org, { types: ["onec.*"], limit: 20 }),
     ]);
     const isAdmin = hasRole(page.role, "admin");
+    const i18n = islandI18n(page, ["onec."]);
+    const stored = isAdmin ? await hub.settings.read(org, SETTINGS_SECTION) ?? {} : {};
+    const webhookSource = stored.webhookUrl
+      ? t("settings.source.org")
+      : settings.webhookUrl
+      ? t("settings.source.envNamed", { name: "BITRIX_WEBHOOK" })
+      : t("settings.source.none");
+    const [leadBefore, leadRest] = t("onec.lead", {
+      root: "\u0001",
+      api: "\u0002",
+      department: settings.productionDepartment,
+      project: settings.projectName,
+    }).split("\u0001");
+    const [leadMiddle, leadAfter] = (leadRest ?? "").split("\u0002");
     return render(
       c,
-      <Layout title="1C → Bitrix24" active="onec" page={page}>
+      <Layout title={t("common.nav.onec")} active="onec" page={page}>
         <p>
-          1C sends tasks to <code>POST /</code> (or{" "}
-          <code>/api/v1/onec/tasks</code>) with an operator token; each goes to the least-busy employee of the matching
-          «{settings.productionDepartment}» section, in the project «{settings.projectName}».
+          {leadBefore}
+          <code>POST /</code>
+          {leadMiddle}
+          <code>/api/v1/onec/tasks</code>
+          {leadAfter}
         </p>
-        <h2>Load by section</h2>
-        <Island name="onec_load_board" props={{ initial: board, error: boardError }} />
+        <h2>{t("onec.board")}</h2>
+        <Island name="onec_load_board" props={{ initial: board, error: boardError, i18n }} />
 
-        <h2>Intake log</h2>
-        <Island name="onec_intake_log" props={{ initial: log, timeZone: tz }} />
+        <h2>{t("onec.log")}</h2>
+        <Island name="onec_intake_log" props={{ initial: log, zone: tz, i18n }} />
 
-        <h2>Cache</h2>
-        <div class="overflow-auto">
-          <table data-testid="onec-cache">
-            <thead>
-              <tr>
-                <th>Entry</th>
-                <th>Loaded</th>
-                <th>Expires</th>
+        <h2>{t("onec.cache")}</h2>
+        <table class="striped cards" data-testid="onec-cache">
+          <thead>
+            <tr>
+              <th>{t("onec.cache.col.entry")}</th>
+              <th>{t("onec.cache.col.loaded")}</th>
+              <th>{t("onec.cache.col.expires")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {cache.map((e) => (
+              <tr key={e.key} data-key={e.key} data-fresh={String(e.fresh)}>
+                <td data-label={t("onec.cache.col.entry")}>
+                  <code>{e.key}</code>
+                </td>
+                <td data-label={t("onec.cache.col.loaded")}>{dateTime(e.fetchedAt, page.timeZone)}</td>
+                <td data-label={t("onec.cache.col.expires")}>
+                  {e.fresh ? dateTime(e.expiresAt, page.timeZone) : <mark>{t("onec.cache.expired")}</mark>}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {cache.map((e) => (
-                <tr key={e.key} data-key={e.key} data-fresh={String(e.fresh)}>
-                  <td>
-                    <code>{e.key}</code>
-                  </td>
-                  <td>{when(e.fetchedAt)}</td>
-                  <td>{e.fresh ? when(e.expiresAt) : <mark>expired</mark>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {cache.length === 0 && <p>Nothing cached yet.</p>}
-        </div>
+            ))}
+          </tbody>
+        </table>
+        {cache.length === 0 && <p>{t("onec.cache.empty")}</p>}
         {hasRole(page.role, "operator") && settings.webhookUrl && (
-          <Island name="api_action" props={{ action: "/api/v1/onec/cache/refresh", label: "Refresh caches now" }} />
+          <Island
+            name="api_action"
+            props={{
+              action: "/api/v1/onec/cache/refresh",
+              label: t("onec.cache.refresh"),
+              done: t("onec.cache.refreshed"),
+              failed: t("common.failed"),
+              testId: "cache-refresh",
+            }}
+          />
         )}
 
-        <h2>Live events</h2>
+        <h2>{t("onec.events")}</h2>
         <Island
           name="events_feed"
           props={{ initial: events, types: ["onec.*"], i18n: islandI18n(page, ["events."]) }}
@@ -93,83 +118,95 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
 
         {isAdmin && (
           <details>
-            <summary>Settings</summary>
+            <summary>{t("onec.settings")}</summary>
             <Island
               name="api_form"
               props={{
                 action: "/api/v1/onec/settings",
                 method: "PUT",
-                submitLabel: "Save",
+                submitLabel: t("onec.settings.save"),
+                text: formText(page),
                 fields: [
                   {
                     name: "webhookUrl",
-                    label: `Inbound webhook URL${
-                      settings.webhookUrl ? ` (now ${maskWebhook(settings.webhookUrl)}; leave empty to keep)` : ""
-                    }`,
+                    label: t("onec.settings.webhook") +
+                      (settings.webhookUrl
+                        ? ` (${t("onec.settings.webhook.keep", { masked: maskWebhook(settings.webhookUrl) })})`
+                        : ""),
                     type: "password",
                     placeholder: "https://portal.bitrix24.ru/rest/1/xxxxxxxx/",
+                    source: webhookSource,
+                    reset: stored.webhookUrl ? t("onec.settings.webhook.reset") : undefined,
                   },
                   {
                     name: "productionDepartment",
-                    label: "Production department",
+                    label: t("onec.settings.department"),
                     value: settings.productionDepartment,
                   },
-                  { name: "projectName", label: "Project", value: settings.projectName },
+                  { name: "projectName", label: t("onec.settings.project"), value: settings.projectName },
                   {
                     name: "fallback",
-                    label: "Fallback",
+                    label: t("onec.settings.fallback"),
                     type: "select",
-                    options: ["head", "user"],
+                    options: [
+                      { value: "head", label: t("onec.settings.fallback.head") },
+                      { value: "user", label: t("onec.settings.fallback.user") },
+                    ],
                     value: settings.fallback,
                   },
                   {
                     name: "fallbackUserId",
                     clearable: true,
-                    label: "Fallback user id",
+                    label: t("onec.settings.fallbackUser"),
                     type: "number",
                     value: settings.fallbackUserId ?? "",
                   },
                   {
                     name: "defaultAuthorId",
                     clearable: true,
-                    label: "Default author id",
+                    label: t("onec.settings.author"),
                     type: "number",
                     value: settings.defaultAuthorId ?? "",
                   },
-                  { name: "fuzzyMatch", label: "Fuzzy section matching", type: "checkbox", value: settings.fuzzyMatch },
                   {
-                    name: "ratePerSec",
-                    label: "Requests per second (2; Enterprise 5)",
-                    type: "number",
-                    value: settings.ratePerSec,
+                    name: "fuzzyMatch",
+                    label: t("onec.settings.fuzzy"),
+                    type: "checkbox",
+                    value: settings.fuzzyMatch,
                   },
-                  { name: "burst", label: "Burst (50; Enterprise 250)", type: "number", value: settings.burst },
+                  { name: "ratePerSec", label: t("onec.settings.rate"), type: "number", value: settings.ratePerSec },
+                  { name: "burst", label: t("onec.settings.burst"), type: "number", value: settings.burst },
                   {
                     name: "budgetMs",
-                    label: `Time budget per 1C request, ms (at most ${MAX_BUDGET_MS})`,
+                    label: t("onec.settings.budget", { max: MAX_BUDGET_MS }),
                     type: "number",
                     value: settings.budgetMs,
                   },
                   {
                     name: "reconcileGraceMs",
-                    label: "After a lost create answer, only look for the task for, ms (over 60000)",
+                    label: t("onec.settings.grace"),
                     type: "number",
                     value: settings.reconcileGraceMs,
                   },
                   {
                     name: "ttlDepartments",
-                    label: "Departments cache, s",
+                    label: t("onec.settings.ttlDepartments"),
                     type: "number",
                     value: settings.ttlDepartments,
                   },
-                  { name: "ttlUsers", label: "Staff cache, s", type: "number", value: settings.ttlUsers },
+                  { name: "ttlUsers", label: t("onec.settings.ttlUsers"), type: "number", value: settings.ttlUsers },
                   {
                     name: "ttlPresence",
-                    label: "Absences/schedules cache, s",
+                    label: t("onec.settings.ttlPresence"),
                     type: "number",
                     value: settings.ttlPresence,
                   },
-                  { name: "ttlProject", label: "Project cache, s", type: "number", value: settings.ttlProject },
+                  {
+                    name: "ttlProject",
+                    label: t("onec.settings.ttlProject"),
+                    type: "number",
+                    value: settings.ttlProject,
+                  },
                 ],
               }}
             />

@@ -14,6 +14,19 @@ import { Island, registerIsland } from "./island.tsx";
 import SchedulerLive, { type RunRow, toRow } from "../../islands/scheduler_live.tsx";
 import SchedulerForm from "../../islands/scheduler_form.tsx";
 import { schedulableJobs, schedulerDetailPages } from "./scheduler_detail.tsx";
+import { islandI18n, pageT } from "./i18n.ts";
+import { describeCron } from "../../lib/scheduler/cron_words.ts";
+import type { PageContext } from "../app_env.ts";
+
+/** Each distinct cron expression of `schedules` in words, for the live table. */
+export function cronWordsOf(page: PageContext, crons: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const cron of crons) {
+    const words = describeCron(cron, page.locale);
+    if (words) out[cron] = words;
+  }
+  return out;
+}
 
 registerIsland("scheduler_live", SchedulerLive);
 registerIsland("scheduler_form", SchedulerForm);
@@ -30,22 +43,26 @@ export function schedulerPages(hub: Hub) {
       scheduler.defaultTimezone(org),
     ]);
     const canWrite = hasRole(page.role, "admin");
+    const { t } = pageT(page);
+    const i18n = islandI18n(page, ["scheduler."]);
     return render(
       c,
-      <Layout title="Scheduler" active="scheduler" page={page}>
-        <p>
-          Cron schedules that call HTTP endpoints or start Shlyuz jobs. The organization's default time zone is{" "}
-          <strong>{tz}</strong>; every time is shown with its zone. Open a schedule for its settings and run history
-          {canWrite ? " (and to edit it)" : ""}, a run for its saved response.
-        </p>
+      <Layout title={t("scheduler.title")} active="scheduler" page={page}>
+        <p>{t("scheduler.lead", { zone: tz })}</p>
         <Island
           name="scheduler_live"
-          props={{ schedules: list.map(toRow), runs: runs as RunRow[], canWrite }}
+          props={{
+            schedules: list.map(toRow),
+            runs: runs as RunRow[],
+            canWrite,
+            cronWords: cronWordsOf(page, list.map((s) => s.cron)),
+            i18n,
+          }}
         />
         {canWrite && (
           <details>
-            <summary>New schedule</summary>
-            <Island name="scheduler_form" props={{ defaultTimezone: tz, jobs: schedulableJobs(hub) }} />
+            <summary>{t("scheduler.new")}</summary>
+            <Island name="scheduler_form" props={{ defaultTimezone: tz, jobs: schedulableJobs(hub), i18n }} />
           </details>
         )}
       </Layout>,

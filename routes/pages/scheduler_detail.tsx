@@ -8,10 +8,15 @@ import type { ComponentChildren } from "preact";
 import type { AppEnv } from "../app_env.ts";
 import type { Hub } from "../../lib/hub.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
-import { formatInZone, type Run, type RunSummary } from "../../lib/scheduler/mod.ts";
+import type { Run, RunSummary } from "../../lib/scheduler/mod.ts";
 import type { ScheduleView } from "../../lib/scheduler/service.ts";
 import { describe } from "../../islands/scheduler_live.tsx";
-import { RunCells } from "../../islands/_run_cells.tsx";
+import { KeyValues } from "../../islands/_kv.tsx";
+import { OUTCOME_LABEL, RunCells, TRIGGER_LABEL } from "../../islands/_run_cells.tsx";
+import { type IslandTranslator, islandTranslator } from "../../islands/_i18n.ts";
+import { islandI18n } from "./i18n.ts";
+import { describeCron } from "../../lib/scheduler/cron_words.ts";
+import type { PageContext } from "../app_env.ts";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
@@ -28,9 +33,9 @@ export function schedulableJobs(hub: Hub): Array<{ kind: string; payloadSchema: 
   }));
 }
 
-/** An ISO time as wall time in `tz`, with the zone: "2025-06-03 09:00:00 Europe/Moscow (GMT+3)". */
-function at(iso: string | undefined, tz: string): string {
-  return iso ? formatInZone(Date.parse(iso), tz) : "—";
+/** The scheduler's translator on a page (the same one its islands use). */
+function trOf(page: PageContext): IslandTranslator {
+  return islandTranslator(islandI18n(page, ["scheduler."]));
 }
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
@@ -53,32 +58,35 @@ function Facts({ rows, testId }: { rows: Fact[]; testId: string }) {
   );
 }
 
-function RunsTable({ runs }: { runs: RunSummary[] }) {
+function RunsTable({ runs, tr }: { runs: RunSummary[]; tr: IslandTranslator }) {
+  const { t } = tr;
   return (
-    <div class="overflow-auto">
-      <table class="striped" data-testid="history-table">
+    <div>
+      <table class="striped cards" data-testid="history-table">
         <thead>
           <tr>
-            <th>Planned</th>
-            <th>Trigger</th>
-            <th>Outcome</th>
-            <th>HTTP</th>
-            <th>Duration</th>
+            <th>{t("scheduler.col.planned")}</th>
+            <th>{t("scheduler.col.trigger")}</th>
+            <th>{t("scheduler.col.outcome")}</th>
+            <th>{t("scheduler.col.http")}</th>
+            <th>{t("scheduler.col.duration")}</th>
           </tr>
         </thead>
         <tbody>
           {runs.map((r) => (
             <tr key={r.id} data-run-id={r.id}>
-              <td>
-                <small>{at(r.plannedAt, r.timezone)}</small>
+              <td data-label={t("scheduler.col.planned")}>
+                <small>{tr.dateTime(r.plannedAt, r.timezone)}</small>
               </td>
-              <td>{r.trigger}</td>
-              <RunCells run={r} />
+              <td data-label={t("scheduler.col.trigger")}>
+                {TRIGGER_LABEL[r.trigger] ? t(TRIGGER_LABEL[r.trigger]) : r.trigger}
+              </td>
+              <RunCells run={r} tr={tr} />
             </tr>
           ))}
         </tbody>
       </table>
-      {runs.length === 0 && <p>No runs on this page.</p>}
+      {runs.length === 0 && <p>{t("scheduler.runs.pageEmpty")}</p>}
     </div>
   );
 }
@@ -86,14 +94,28 @@ function RunsTable({ runs }: { runs: RunSummary[] }) {
 type Fact = [label: string, value: ComponentChildren];
 const fact = (label: string, value: ComponentChildren): Fact => [label, value];
 
-function scheduleFacts(s: ScheduleView): Fact[] {
+function scheduleFacts(s: ScheduleView, tr: IslandTranslator, page: PageContext): Fact[] {
+  const { t } = tr;
   const a = s.action;
+  const words = describeCron(s.cron, page.locale);
   const rows: Fact[] = [
-    fact("State", s.enabled ? "enabled" : <mark>disabled</mark>),
-    fact("Cron", <code>{s.cron}</code>),
-    fact("Time zone", s.timezone),
-    fact("Next run", <span data-testid="next-run">{s.nextRunLocal ?? "—"}</span>),
-    fact("Action", <code>{describe(a)}</code>),
+    fact(t("scheduler.fact.state"), s.enabled ? t("scheduler.enabled") : <mark>{t("scheduler.disabled")}</mark>),
+    fact(
+      t("scheduler.fact.cron"),
+      <>
+        {words && <>{words} ·{" "}</>}
+        <code>{s.cron}</code>
+      </>,
+    ),
+    fact(t("scheduler.fact.timezone"), <span class="nowrap">{s.timezone}</span>),
+    fact(
+      t("scheduler.fact.next"),
+      <span data-testid="next-run">{s.nextRunAt ? tr.dateTime(s.nextRunAt, s.timezone) : "—"}</span>,
+    ),
+    fact(
+      t("scheduler.fact.action"),
+      <code>{a.type === "internal" ? t("scheduler.job", { job: a.job }) : describe(a)}</code>,
+    ),
   ];
   if (a.type === "http") {
     const headers = Object.entries(a.headers);
@@ -103,52 +125,83 @@ function scheduleFacts(s: ScheduleView): Fact[] {
           <code>{`${k}: ${v}`}</code>
         </div>
       ));
-      rows.push(fact("Headers", lines));
+      rows.push(fact(t("scheduler.fact.headers"), lines));
     }
-    if (a.body !== undefined) rows.push(fact("Body", <code>{a.body.slice(0, 500)}</code>));
+    if (a.body !== undefined) rows.push(fact(t("scheduler.fact.body"), <code>{a.body.slice(0, 500)}</code>));
   } else {
-    rows.push(fact("Payload", <code>{JSON.stringify(a.payload)}</code>));
+    rows.push(fact(t("scheduler.fact.payload"), <KeyValues data={a.payload} />));
   }
   rows.push(
-    fact("Overlap", s.overlap === "skip" ? "skip while running" : "allow"),
-    fact("After downtime", s.catchUp === "skip" ? "skip missed" : "run once to catch up"),
-    fact("Retries", `${s.retry.attempts} (first wait ${s.retry.backoffMs} ms, doubled each time)`),
-    fact("Timeout", `${s.timeoutMs} ms`),
-    fact("Updated", `${at(s.updatedAt, s.timezone)} (revision ${s.revision})`),
+    fact(
+      t("scheduler.fact.overlap"),
+      s.overlap === "skip" ? t("scheduler.overlap.skip") : t("scheduler.overlap.allow"),
+    ),
+    fact(
+      t("scheduler.fact.catchUp"),
+      s.catchUp === "skip" ? t("scheduler.catchUp.skip") : t("scheduler.catchUp.once"),
+    ),
+    fact(
+      t("scheduler.fact.retries"),
+      t("scheduler.fact.retries.value", { attempts: s.retry.attempts, ms: s.retry.backoffMs }),
+    ),
+    fact(t("scheduler.fact.timeout"), t("scheduler.ms", { ms: s.timeoutMs })),
+    fact(
+      t("scheduler.fact.updated"),
+      t("scheduler.fact.updated.value", { at: tr.dateTime(s.updatedAt, s.timezone), revision: s.revision }),
+    ),
   );
   return rows;
 }
 
-function runFacts(run: Run): Fact[] {
+function runFacts(run: Run, tr: IslandTranslator): Fact[] {
+  const { t } = tr;
   const tz = run.timezone;
+  const at = (iso: string | undefined) => tr.dateTime(iso, tz);
   const rows: Fact[] = [
-    fact("Schedule", <a href={`/admin/scheduler/${run.scheduleId}`}>{run.scheduleName}</a>),
-    fact("Trigger", run.trigger),
-    fact("Outcome", <strong data-testid="run-outcome">{run.outcome}</strong>),
-    fact("Planned", at(run.plannedAt, tz)),
-    fact("Started", at(run.startedAt, tz)),
-    fact("Finished", at(run.finishedAt, tz)),
-    fact("Duration", run.durationMs !== undefined ? `${run.durationMs} ms` : "—"),
-    fact("HTTP status", run.httpStatus ?? "—"),
+    fact(t("scheduler.fact.schedule"), <a href={`/admin/scheduler/${run.scheduleId}`}>{run.scheduleName}</a>),
+    fact(t("scheduler.fact.trigger"), TRIGGER_LABEL[run.trigger] ? t(TRIGGER_LABEL[run.trigger]) : run.trigger),
+    fact(
+      t("scheduler.fact.outcome"),
+      <strong data-testid="run-outcome" data-outcome={run.outcome}>
+        {OUTCOME_LABEL[run.outcome] ? t(OUTCOME_LABEL[run.outcome]) : run.outcome}
+      </strong>,
+    ),
+    fact(t("scheduler.fact.planned"), at(run.plannedAt)),
+    fact(t("scheduler.fact.started"), at(run.startedAt)),
+    fact(t("scheduler.fact.finished"), at(run.finishedAt)),
+    fact(t("scheduler.fact.duration"), run.durationMs !== undefined ? t("scheduler.ms", { ms: run.durationMs }) : "—"),
+    fact(t("scheduler.fact.http"), run.httpStatus ?? "—"),
   ];
-  if (run.attempts !== undefined) rows.push(fact("Attempts", run.attempts));
-  if (run.jobId) rows.push(fact("Job", <code>{run.jobId}</code>));
+  if (run.attempts !== undefined) rows.push(fact(t("scheduler.fact.attempts"), run.attempts));
+  if (run.jobId) rows.push(fact(t("scheduler.fact.job"), <code>{run.jobId}</code>));
   if (run.missedCount !== undefined) {
-    const count = `${run.missedCount}${run.missedCountCapped ? "+" : ""}`;
-    rows.push(fact("Missed", `${count} occurrence(s), the last at ${at(run.lastMissedAt, tz)}`));
+    rows.push(
+      fact(
+        t("scheduler.fact.missed"),
+        t("scheduler.fact.missed.value", {
+          count: run.missedCount,
+          capped: run.missedCountCapped ? "+" : "",
+          at: at(run.lastMissedAt),
+        }),
+      ),
+    );
   }
-  rows.push(fact("Error", run.reason ? <span class="error" data-testid="run-error">{run.reason}</span> : "—"));
+  rows.push(
+    fact(
+      t("scheduler.fact.error"),
+      run.reason ? <span class="error" data-testid="run-error">{run.reason}</span> : "—",
+    ),
+  );
   return rows;
 }
 
-function NotFound({ what }: { what: string }) {
+function NotFound({ what, tr }: { what: "run" | "schedule"; tr: IslandTranslator }) {
+  const { t } = tr;
   return (
     <>
+      <p>{what === "run" ? t("scheduler.notFound.run") : t("scheduler.notFound.schedule")}</p>
       <p>
-        There is no such {what} in this organization (run history expires after its retention period).
-      </p>
-      <p>
-        <a href="/admin/scheduler">← Scheduler</a>
+        <a href="/admin/scheduler">{t("scheduler.back")}</a>
       </p>
     </>
   );
@@ -159,14 +212,16 @@ export function schedulerDetailPages(hub: Hub) {
 
   app.get("/runs/:runId", requirePage("viewer"), async (c) => {
     const page = c.var.page;
+    const tr = trOf(page);
+    const { t } = tr;
     const runId = c.req.param("runId");
     // An id too long for a KV key cannot name a run.
     const run = pathId.safeParse(runId).success ? await hub.scheduler.getRun(page.org.id, runId) : null;
     if (!run) {
       return render(
         c,
-        <Layout title="Run not found" active="scheduler" page={page}>
-          <NotFound what="run" />
+        <Layout title={t("scheduler.notFound.title.run")} active="scheduler" page={page}>
+          <NotFound what="run" tr={tr} />
         </Layout>,
         404,
       );
@@ -174,19 +229,21 @@ export function schedulerDetailPages(hub: Hub) {
     const body = run.responseBody;
     const saved = body === undefined ? 0 : utf8Bytes(body);
     const size = run.responseTruncated
-      ? `${run.responseBytes ?? "?"} bytes; the first ${saved} bytes are saved`
-      : `${run.responseBytes ?? saved} bytes`;
+      ? t("scheduler.response.truncated", { bytes: run.responseBytes ?? "?", saved })
+      : t("scheduler.response.size", { bytes: run.responseBytes ?? saved });
     return render(
       c,
-      <Layout title={`Run of ${run.scheduleName}`} active="scheduler" page={page}>
+      <Layout title={t("scheduler.runOf", { name: run.scheduleName })} active="scheduler" page={page}>
         <p>
-          <a href="/admin/scheduler">← Scheduler</a> · <a href={`/admin/scheduler/${run.scheduleId}`}>all runs</a>
+          <a href="/admin/scheduler">{t("scheduler.back")}</a> ·{" "}
+          <a href={`/admin/scheduler/${run.scheduleId}`}>{t("scheduler.allRuns")}</a>
           {" · "}
           <a href={`/api/v1/runs/${run.id}`}>JSON</a>
         </p>
-        <Facts testId="run-facts" rows={runFacts(run)} />
+        <Facts testId="run-facts" rows={runFacts(run, tr)} />
         <h2>
-          Response <small data-testid="body-size">{body === undefined ? "none saved" : size}</small>
+          {t("scheduler.response")}{" "}
+          <small data-testid="body-size">{body === undefined ? t("scheduler.response.none") : size}</small>
         </h2>
         {body !== undefined && (
           <pre data-testid="response-body" style="white-space:pre-wrap;word-break:break-all;max-height:60vh">
@@ -199,6 +256,8 @@ export function schedulerDetailPages(hub: Hub) {
 
   app.get("/:id", requirePage("viewer"), async (c) => {
     const page = c.var.page;
+    const tr = trOf(page);
+    const { t } = tr;
     const org = page.org.id;
     const id = c.req.param("id");
     const scheduler = hub.scheduler;
@@ -218,8 +277,8 @@ export function schedulerDetailPages(hub: Hub) {
     if (!schedule && history.items.length === 0 && (!cursor || !validId)) {
       return render(
         c,
-        <Layout title="Schedule not found" active="scheduler" page={page}>
-          <NotFound what="schedule" />
+        <Layout title={t("scheduler.notFound.title.schedule")} active="scheduler" page={page}>
+          <NotFound what="schedule" tr={tr} />
         </Layout>,
         404,
       );
@@ -230,7 +289,7 @@ export function schedulerDetailPages(hub: Hub) {
       c,
       <Layout title={name} active="scheduler" page={page}>
         <p>
-          <a href="/admin/scheduler">← Scheduler</a>
+          <a href="/admin/scheduler">{t("scheduler.back")}</a>
           {schedule && (
             <>
               {" · "}
@@ -239,32 +298,37 @@ export function schedulerDetailPages(hub: Hub) {
           )}
         </p>
         {schedule
-          ? <Facts testId="schedule-facts" rows={scheduleFacts(schedule)} />
-          : <p>This schedule was deleted; its run history stays until it expires.</p>}
+          ? <Facts testId="schedule-facts" rows={scheduleFacts(schedule, tr, page)} />
+          : <p>{t("scheduler.deletedSchedule")}</p>}
         {schedule && canWrite && (
           <details id="edit" data-testid="edit-details">
-            <summary>Edit</summary>
+            <summary>{t("scheduler.edit")}</summary>
             <Island
               name="scheduler_form"
-              props={{ defaultTimezone: tz, jobs: schedulableJobs(hub), schedule }}
+              props={{
+                defaultTimezone: tz,
+                jobs: schedulableJobs(hub),
+                schedule,
+                i18n: islandI18n(page, ["scheduler."]),
+              }}
             />
           </details>
         )}
         <h2>
-          Runs <small>newest first</small>
+          {t("scheduler.runs")} <small>{t("scheduler.runs.newestFirst")}</small>
         </h2>
-        <RunsTable runs={history.items} />
+        <RunsTable runs={history.items} tr={tr} />
         <nav>
           <ul>
             {cursor && (
               <li>
-                <a href={`/admin/scheduler/${id}`}>Newest</a>
+                <a href={`/admin/scheduler/${id}`}>{t("scheduler.newest")}</a>
               </li>
             )}
             {history.cursor && (
               <li>
                 <a href={`/admin/scheduler/${id}?cursor=${encodeURIComponent(history.cursor)}`} rel="next">
-                  Older →
+                  {t("common.older")}
                 </a>
               </li>
             )}

@@ -38,15 +38,15 @@ Deno.test("the Enrichment page shows counts, error rates, rows, the live island 
     const res = await fetch(`${t.url}/admin/enrichment`, { headers: { cookie } });
     const html = await res.text();
     assert.equal(res.status, 200);
-    assert.match(html, /<strong>1<\/strong> phone done<br\/?><small>1 failed · error rate 50\.0%/);
+    assert.match(html, /data-type="phone" data-done="1" data-failed="1"><strong>телефон<\/strong>1 выполнено<br\/?><small>1 ошибка · доля ошибок 50,0\s?%/);
     assert.match(html, /data-island="enrichment_live"/);
     assert.match(html, /\+7 916 123-45-67/);
     assert.match(html, /DaData rejected the API key \(HTTP 403/);
     assert.match(html, /\/api\/v1\/dead-letters\/[^/]+\/redrive/);
-    assert.match(html, /data-testid="amqp-state">disabled/);
+    assert.match(html, /data-testid="amqp-state" data-state="disabled">не используется/);
     const rowId = /\/admin\/enrichment\/rows\/(\d+)/.exec(html)![1];
     const row = await fetch(`${t.url}/admin/enrichment/rows/${rowId}`, { headers: { cookie } });
-    assert.match(await row.text(), /&quot;task_id&quot;: 1|"task_id": 1/);
+    assert.match(await row.text(), /<dt>task_id<\/dt><dd>1<\/dd>/, "the row as key/value lines, not JSON");
   } finally {
     await t.close();
     await dadata.close();

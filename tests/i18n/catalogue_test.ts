@@ -1,10 +1,22 @@
 import assert from "node:assert/strict";
+import { IntlMessageFormat } from "intl-messageformat";
 import { LOCALES, negotiateLocale, translator } from "../../lib/i18n/mod.ts";
 import { type MessageKey, MESSAGES } from "../../lib/i18n/messages/mod.ts";
 
-/** The argument names of an ICU message (`{name}`, `{count, plural, …}`). */
-const argsOf = (text: string) =>
-  [...new Set([...text.matchAll(/\{\s*([A-Za-z_]\w*)\s*[,}]/g)].map((m) => m[1]))].sort();
+/** The argument names of an ICU message (`{name}`, `{count, plural, …}`), from its parsed form. */
+function argsOf(text: string): string[] {
+  const names = new Set<string>();
+  // deno-lint-ignore no-explicit-any
+  const walk = (elements: any[]) => {
+    for (const el of elements) {
+      if (el.type >= 1 && el.type <= 6) names.add(el.value); // argument, number, date, time, select, plural
+      for (const option of Object.values(el.options ?? {})) walk((option as { value: unknown[] }).value);
+      if (el.children) walk(el.children);
+    }
+  };
+  walk(new IntlMessageFormat(text, "en").getAst());
+  return [...names].sort();
+}
 
 Deno.test("both languages have the same message keys and every message compiles", () => {
   const ru = Object.keys(MESSAGES.ru).sort();

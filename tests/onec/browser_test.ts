@@ -80,7 +80,7 @@ Deno.test({
 
       const logRow = page.locator(`[data-testid="onec-log"] tr[data-onec-id="${sampleRequest.tasks[0].id}"]`);
       await logRow.waitFor({ timeout: 10_000 });
-      assert.match(await logRow.textContent() ?? "", /Сварить раму РМ-12.*Сварочный участок.*создана/s);
+      assert.match(await logRow.textContent() ?? "", /Сварить раму РМ-12.*Сварочный участок.*created/s);
       assert.equal(await page.locator('[data-testid="onec-log"] tbody tr').count(), 2);
       await page.locator('[data-testid="events-table"] tr', { hasText: "onec.task.created" }).first().waitFor();
       await page.waitForFunction(

@@ -13,6 +13,9 @@ import { deadLetters } from "./dead_letters.ts";
 import { settings } from "./settings.ts";
 import { connectors } from "./connectors.ts";
 import { executions } from "./executions.ts";
+import { scheduler } from "./scheduler.ts";
+import { onec } from "./onec.ts";
+import { enrichment } from "./enrichment.ts";
 
 const AREAS = [
   common,
@@ -25,6 +28,9 @@ const AREAS = [
   settings,
   connectors,
   executions,
+  scheduler,
+  onec,
+  enrichment,
 ] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
