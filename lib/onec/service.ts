@@ -20,7 +20,7 @@ import { type IntakeResult, runIntake } from "./intake.ts";
 import { normalizeName } from "./matching.ts";
 import type { OnecRequest } from "./request_schema.ts";
 import { loadOnecSettings, type OnecSettings } from "./settings.ts";
-import { appendLog, type LogEntry, type LogTask, readLog } from "./store.ts";
+import { appendLog, type LogEntry, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
 import { labelledFetch } from "../http/instrumented_fetch.ts";
 import type { EventPublisher } from "../events/types.ts";

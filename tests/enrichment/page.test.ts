@@ -38,7 +38,10 @@ Deno.test("the Enrichment page shows counts, error rates, rows, the live island 
     const res = await fetch(`${t.url}/admin/enrichment`, { headers: { cookie } });
     const html = await res.text();
     assert.equal(res.status, 200);
-    assert.match(html, /data-type="phone" data-done="1" data-failed="1"><strong>телефон<\/strong>1 выполнено<br\/?><small>1 ошибка · доля ошибок 50,0\s?%/);
+    assert.match(
+      html,
+      /data-type="phone" data-done="1" data-failed="1"><strong>телефон<\/strong>1 выполнено<br\/?><small>1 ошибка · доля ошибок 50,0\s?%/,
+    );
     assert.match(html, /data-island="enrichment_live"/);
     assert.match(html, /\+7 916 123-45-67/);
     assert.match(html, /DaData rejected the API key \(HTTP 403/);
