@@ -11,7 +11,15 @@ import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./com
 import type { Inbox } from "./inbox.ts";
 import { type Claimed, COMMIT_CHUNK, type Item, type ProcessorOptions, TaskConflictError } from "./processor_types.ts";
 import { RowRejectedError } from "./sinks/types.ts";
-import { type Kept, type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
+import {
+  hourlyStatKey,
+  type Kept,
+  type ResultEntry,
+  resultKey,
+  statKey,
+  taskKey,
+  type TaskState,
+} from "./task_state.ts";
 
 const RESULT_TTL = 7 * 24 * 3600_000;
 
@@ -180,6 +188,7 @@ export class Outcomes {
       perType.set(c.task.task_type, (perType.get(c.task.task_type) ?? 0) + 1);
     });
     for (const [type, n] of perType) op.sum(statKey(org, type, "done"), BigInt(n));
+    op.sum(hourlyStatKey(org, now, "done"), BigInt(chunk.length));
     // The fan-out commits with the rows: `task.done` (the live page, SSE, rules) and the hand-offs to
     // RabbitMQ and the webhook, each a message of its own with its own retries.
     const listed = results.map((r) => ({ task_id: r.task_id, id: r.id, task_type: r.task_type, cursor: r.cursor }));
@@ -272,6 +281,7 @@ export class Outcomes {
       op.check({ key, versionstamp: c.vs }).set(key, state);
       op.sum(statKey(org, c.task.task_type, "failed"), 1n);
     }
+    op.sum(hourlyStatKey(org, now, "failed"), BigInt(chunk.length));
     const committed = this.#addDeadLetters(
       op,
       org,
@@ -299,6 +309,7 @@ export class Outcomes {
     const op = this.#o.kv.atomic();
     const committed = this.#addDeadLetters(op, org, [{ task: item.task, reason, attempts: item.attempt }], source);
     op.sum(statKey(org, item.task.task_type, "failed"), 1n);
+    op.sum(hourlyStatKey(org, this.#o.clock.now(), "failed"), 1n);
     if ((await op.commit()).ok) committed();
     await this.#o.events.publish(org, "task.failed", {
       task_id: item.task.task_id,
@@ -317,6 +328,7 @@ export class Outcomes {
       [{ task: raw, reason: `invalid task: ${reason}`, attempts: 0 }],
       source,
     );
+    op.sum(hourlyStatKey(org, this.#o.clock.now(), "failed"), 1n);
     if ((await op.commit()).ok) committed();
     const { task_id: taskId, task_type: taskType } = (raw ?? {}) as { task_id?: unknown; task_type?: unknown };
     await this.#o.events.publish(org, "task.failed", {

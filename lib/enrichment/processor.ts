@@ -131,7 +131,7 @@ export class Processor {
         const reason = errorMessage(error);
         const recorded = await this.#outcomes.fail(org, [{ c, reason }], "rest");
         if (!recorded.has(task.task_id)) return null;
-        throw new TaskFailedError(task.task_id, reason, isTransientError(error));
+        throw new TaskFailedError(task.task_id, reason, { transient: isTransientError(error), cause: error });
       }
     }
     const answer = await this.#doneGroup.submit(org, { ...c, data });
@@ -140,10 +140,10 @@ export class Processor {
     if ("unstored" in answer) {
       // The sink is away: keep the answer for the caller's repeat (503), which only stores it.
       await this.#outcomes.retry(org, [{ c, reason: answer.unstored, kept: { data } }], "rest", { enqueue: false });
-      throw new TaskFailedError(task.task_id, answer.unstored, true);
+      throw new TaskFailedError(task.task_id, answer.unstored, { transient: true });
     }
     if (answer.conflict) throw new TaskConflictError(task.task_id);
-    throw new TaskFailedError(task.task_id, answer.failed, false);
+    throw new TaskFailedError(task.task_id, answer.failed, { transient: false });
   }
 
   /** Handles one `task.process` message: every task in it ends done, retried later or dead-lettered. */
