@@ -10,8 +10,9 @@ import type { KindMap, MessageKind } from "./queue/kind.ts";
 import { scheduler } from "./scheduler/mod.ts";
 import { onec } from "./onec/mod.ts";
 import { enrichment } from "./enrichment/mod.ts";
+import { connectors } from "./connector/mod.ts";
 
-export const capabilities = [scheduler, onec, enrichment] as const;
+export const capabilities = [scheduler, onec, enrichment, connectors] as const;
 
 type Capabilities = (typeof capabilities)[number];
 // deno-lint-ignore no-explicit-any

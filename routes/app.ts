@@ -17,6 +17,9 @@ import { type HealthCheck, healthRoutes } from "./health.ts";
 import { accountRoutes } from "./accounts.ts";
 import { eventRoutes } from "./events.ts";
 import { deadLetterRoutes } from "./dead_letters.ts";
+import { executionRoutes } from "./executions.ts";
+import { overviewPages } from "./pages/overview.tsx";
+import { executionPages } from "./pages/executions.tsx";
 import { settingsRoutes } from "./settings.ts";
 import { schedulerRoutes } from "./scheduler.ts";
 import { schedulerPages } from "./pages/scheduler.tsx";
@@ -30,6 +33,10 @@ import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
 import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
+import { connectorRoutes } from "./connectors.ts";
+import { connectorSocketRoutes } from "./connectors_ws.ts";
+import { slaRoutes } from "./connectors_sla.ts";
+import { connectorPages } from "./pages/connectors.tsx";
 
 /** Builds the whole app for a hub. `checks` add capability health to /healthz. */
 export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, HealthCheck> } = {}) {
@@ -115,27 +122,25 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/api/v1", accountRoutes(hub));
   app.route("/api/v1", eventRoutes(hub));
   app.route("/api/v1", deadLetterRoutes(hub));
+  app.route("/api/v1", executionRoutes(hub));
   app.route("/api/v1", settingsRoutes(hub));
   app.route("/api/v1", schedulerRoutes(hub));
   app.route("/", onecLegacyRoutes(hub));
   app.route("/api/v1", onecRoutes(hub));
   app.route("/api/v1", enrichmentRoutes(hub));
+  app.route("/", connectorSocketRoutes(hub));
+  app.route("/api/v1", connectorRoutes(hub));
+  app.route("/api/v1", slaRoutes(hub));
 
   app.route("/admin", authPages(hub));
+  app.route("/admin", overviewPages(hub));
   app.route("/admin", adminPages(hub));
+  app.route("/admin/executions", executionPages(hub));
   app.route("/admin/scheduler", schedulerPages(hub));
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));
   app.route("/admin/settings", settingsPages(hub));
-  app.route(
-    "/admin/connectors",
-    plannedAreaPage(hub, {
-      key: "connectors",
-      title: "common.nav.connectors",
-      about: "planned.connectors.about",
-      types: ["connector.*", "sla.*"],
-    }),
-  );
+  app.route("/admin/connectors", connectorPages(hub));
   app.route(
     "/admin/notifications",
     plannedAreaPage(hub, {

@@ -43,6 +43,16 @@ export const notifyEvents = {
     description: "A Telegram bot stopped working (token revoked, webhook failing)",
     schema: z.object({ botId: z.string(), bot: z.string(), reason: z.string() }),
   }),
+  "notify.chat_lost": defineEvent({
+    title: { ru: "Чат потерян", en: "Chat lost" },
+    description: "A bot was removed or kicked from a group, or a contact blocked it",
+    schema: z.object({ chatId: z.string(), chat: z.string(), bot: z.string(), reason: z.string() }),
+  }),
+  "notify.contact_requested": defineEvent({
+    title: { ru: "Запрос на контакт", en: "Contact requested" },
+    description: "Someone wrote /start to a bot: their chat waits for an admin's approval as a contact",
+    schema: z.object({ chatId: z.string(), name: z.string(), username: z.string(), bot: z.string() }),
+  }),
   "mail.failed": defineEvent({
     title: { ru: "Почтовый ящик недоступен", en: "Mailbox failed" },
     description: "A mailbox could not be read; the text is the server's own error",

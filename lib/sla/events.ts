@@ -52,16 +52,23 @@ export const slaEvents = {
       ...connector,
       jobId: z.string(),
       action: z.string(),
-      /** The agent's error code, or timeout / disconnected. */
+      /** Which saved filter the query was for. */
+      filter: z.enum(["arrears", "stopped"]),
+      /** The agent's error code, or timeout / disconnected / unavailable. */
       code: z.string(),
       error: z.string(),
+      /** True when the query goes to another connector next. */
+      willRetry: z.boolean(),
     }),
   }),
   "sla.snapshot": defineEvent({
     title: { ru: "Снимок SLA", en: "SLA snapshot" },
-    description: "A connector's poll of the ticket system was stored: how many tickets are overdue and suspended now",
+    description:
+      "A poll of one saved filter was stored: how many tickets are overdue and suspended now (live dashboards refresh on it)",
     schema: z.object({
-      ...connector,
+      /** The connector that answered (null for a snapshot stored otherwise). */
+      connectorId: z.string().nullable(),
+      filter: z.enum(["arrears", "stopped"]),
       /** ISO time of the poll. */
       takenAt: z.string(),
       overdue: z.number().int().min(0),

@@ -10,6 +10,7 @@ import { startBitrix24Fake } from "./bitrix24.ts";
 import { startDadataFake } from "./dadata.ts";
 import { startYandexGptFake } from "./yandexgpt.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
+import { startSlaDemo } from "./demo_sla.ts";
 
 const DEMO_TOKEN = "shz_demo_owner_token_0123456789abcdef";
 const port = Number(Deno.env.get("PORT") ?? 8000);
@@ -54,12 +55,23 @@ async function seed(base: string) {
     timezone: "Europe/Moscow",
     action: { type: "internal", job: "bitrix.cache.refresh", payload: {} },
   });
+  // One that fails every two minutes (the address does not exist), so the Overview and the journal
+  // have something to show in red and to retry.
+  await call(base, "/api/v1/schedules", {
+    name: "Выгрузка в старую CRM (адрес удалён)",
+    cron: "*/2 * * * *",
+    timezone: "Europe/Moscow",
+    action: { type: "http", method: "POST", url: `${base}/api/v1/old-crm/export` },
+  });
   // 1C → Bitrix24: the sample request of the OpenAPI description.
   await call(base, "/", sampleRequest);
   // Enrichment: one task of each type.
   await call(base, "/api/v1/tasks", { task_id: 1, task_type: "phone", data: "раб 846)231.60.14 *139" });
   await call(base, "/api/v1/tasks", { task_id: 2, task_type: "email", data: "serega@yandex/ru" });
   await call(base, "/api/v1/tasks", { task_id: 3, task_type: "gpt", data: "Кратко: что такое шлюз интеграции?" });
+  // A second copy of task 1 with other content: refused as a conflict, it becomes a dead letter
+  // (the journal shows it under Обогащение with «Повторить доставку»).
+  await call(base, "/api/v1/tasks/batch", { tasks: [{ task_id: 1, task_type: "phone", data: "+7 999 000-00-00" }] });
   await call(base, "/api/v1/events", { type: "custom.demo", data: { text: "Демо запущено" } });
 }
 
@@ -99,6 +111,7 @@ if (import.meta.main) {
     await new Promise((r) => setTimeout(r, 50));
   }
   await seed(base);
+  await startSlaDemo(base, call);
   console.log(`\nShlyuz demo: ${base}/admin — log in as demo@shlyuz.local / demo-password`);
   console.log(`API token for curl: ${DEMO_TOKEN}\n`);
 }

@@ -156,6 +156,10 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
     // A message of a kind nobody handles is dead-lettered with its reason: A's dead letter.
     await kv.enqueue({ v: 1, kind: "alpha.marker.kind", org: t.org, id: "alpha-marker-message", payload: {} });
     const dead = await eventually(async () => (await json("/api/v1/dead-letters")).items[0]);
+    const { connector } = await json("/api/v1/connectors", {
+      method: "POST",
+      json: { name: "alpha-marker-connector" },
+    });
     const tokens = await json("/api/v1/tokens");
     const tokenId = tokens.items.find((x: { name: string }) => x.name === "alpha-marker-token").id;
     assert.ok(token && tokenId && member.userId && dead.id && row.id);
@@ -167,6 +171,7 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
       "/api/v1/schedules/{id}": schedule.id,
       "/api/v1/runs/{runId}": runId,
       "/api/v1/rows/{id}": String(row.id),
+      "/api/v1/connectors/{id}": connector.id,
     };
     /** A valid body for each write, so a refusal cannot come from validation before the object is looked up. */
     const bodies: Record<string, unknown> = {
@@ -177,6 +182,7 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
         action: { type: "http", url: "https://example.com/b" },
       },
       "PATCH /api/v1/schedules/{id}": { enabled: false },
+      "PATCH /api/v1/connectors/{id}": { name: "taken by B" },
     };
     const markers = [
       t.org,
@@ -185,6 +191,7 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
       schedule.id,
       runId,
       dead.id,
+      connector.id,
       "alpha-member@alpha.ru",
       "alpha-marker",
     ];

@@ -11,8 +11,6 @@ export const events = defineMessages({
     "events.col.event": "Событие",
     "events.col.data": "Данные",
     "events.empty": "Событий пока нет. Они появятся здесь, как только произойдут.",
-    "planned.connectors.about":
-      "Агенты в сетях клиентов подключаются к хабу, выполняют запросы к системам заявок и сообщают о нарушениях SLA.",
     "planned.notifications.about":
       "Пересылка почты в Telegram и правила, которые отправляют любое событие хаба в группы Telegram или на веб-хуки.",
     "planned.notYet": "В этой сборке раздел ещё не доступен.",
@@ -27,8 +25,6 @@ export const events = defineMessages({
     "events.col.event": "Event",
     "events.col.data": "Data",
     "events.empty": "No events yet. They appear here as they happen.",
-    "planned.connectors.about":
-      "Agents inside customer networks dial out to the hub, run ticket-system queries and report SLA breaches.",
     "planned.notifications.about":
       "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
     "planned.notYet": "Not available in this build yet.",
