@@ -205,7 +205,7 @@ export class OnecService {
       onecId: text((t as { id?: unknown })?.id, 100) || "?",
       title: text((t as { title?: unknown })?.title, 250),
       calculation: text((t as { calculation?: unknown })?.calculation, 250),
-      op: "failed" as const,
+      op: "rejected" as const,
       error: reason.slice(0, 2000),
     }));
     const entry = await appendLog(this.#d.kv, org, {

@@ -31,7 +31,7 @@ export interface LogTask {
   onecId: string;
   title: string;
   calculation: string;
-  op: "created" | "updated" | "failed" | "update_failed";
+  op: "created" | "updated" | "failed" | "update_failed" | "rejected";
   taskId?: number;
   url?: string;
   responsible?: { id: number; name: string };
