@@ -378,7 +378,6 @@ export class ConnectorServer {
     s.version = frame.agent.version;
     const previous = this.#ready.get(record.id);
     this.#ready.set(record.id, s);
-    if (previous) this.#close(previous, CLOSE.replaced);
     // A socket of the same connector in another process gives way to this one.
     this.#bc?.postMessage(
       {
@@ -405,6 +404,8 @@ export class ConnectorServer {
       expiresAt: now + this.limits.heartbeatMs * 3,
       pending: 0,
     });
+    // Only now close the replaced socket: its close handler finds the lease taken and reports no offline.
+    if (previous && previous !== s) this.#close(previous, CLOSE.replaced);
     s.lastSeenWritten = now;
     this.#sendRaw(s, { t: "welcome", connectorId: record.id, heartbeatMs: this.limits.heartbeatMs });
     s.timers.push(setInterval(() => this.#heartbeat(s), this.limits.heartbeatMs));
