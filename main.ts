@@ -24,6 +24,7 @@ const app = createApp(hub);
 const listening = hub.queue.listen();
 // After the listener: recovers batches a killed process had in flight, then connects the RabbitMQ bridge.
 hub.enrichment?.start().catch((error) => hub.log.error("enrichment start failed", { error }));
+hub.notify?.start().catch((error) => hub.log.error("notifications start failed", { error }));
 
 const server = Deno.serve({
   hostname: config.HOST,

@@ -17,6 +17,7 @@ import { Scheduler } from "./scheduler/service.ts";
 import { OnecService } from "./onec/service.ts";
 import { createEnrichment, type EnrichmentService } from "./enrichment/mod.ts";
 import { listOrgs } from "./accounts/store.ts";
+import { type NotifyService, register as registerNotify } from "./notify/mod.ts";
 
 export interface Hub {
   config: Config;
@@ -45,6 +46,8 @@ export interface Hub {
   scheduler?: Scheduler;
   /** Enrichment (DaData/YandexGPT tasks, sinks, RabbitMQ bridge); `status()` feeds /healthz. */
   enrichment?: EnrichmentService;
+  /** Notifications: Telegram bots, groups and contacts, rules, deliveries, mailboxes (lib/notify). */
+  notify?: NotifyService;
 }
 
 export interface HubDeps {
@@ -130,6 +133,7 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
   hub.scheduler = new Scheduler(hub);
   hub.onec = new OnecService({ ...hub, log: log.child("onec") });
   hub.enrichment = await createEnrichment(hub, { defaultOrg: async () => (await listOrgs(kv))[0]?.id ?? "default" });
+  registerNotify(hub);
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge(
     "shlyuz_queue_backlog",

@@ -32,6 +32,8 @@ import { adminPages } from "./pages/admin_pages.tsx";
 import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
+import { notifyRoutes } from "./notify.ts";
+import { telegramWebhookRoutes } from "./notify_webhook.ts";
 
 function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
@@ -136,6 +138,8 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/", onecLegacyRoutes(hub));
   app.route("/api/v1", onecRoutes(hub));
   app.route("/api/v1", enrichmentRoutes(hub));
+  app.route("/api/v1", notifyRoutes(hub));
+  app.route("/", telegramWebhookRoutes(hub));
 
   app.route("/admin", authPages(hub));
   app.route("/admin", adminPages(hub));

@@ -39,6 +39,14 @@ export const notifyEvents = {
     description: "A Telegram bot stopped working (token revoked, webhook failing)",
     schema: z.object({ botId: z.string(), bot: z.string(), reason: z.string() }),
   }),
+  "notify.chat_lost": defineEvent({
+    description: "A bot was removed or kicked from a group, or a contact blocked it",
+    schema: z.object({ chatId: z.string(), chat: z.string(), bot: z.string(), reason: z.string() }),
+  }),
+  "notify.contact_requested": defineEvent({
+    description: "Someone wrote /start to a bot: their chat waits for an admin's approval as a contact",
+    schema: z.object({ chatId: z.string(), name: z.string(), username: z.string(), bot: z.string() }),
+  }),
   "mail.failed": defineEvent({
     description: "A mailbox could not be read; the text is the server's own error",
     schema: z.object({ mailboxId: z.string(), mailbox: z.string(), reason: z.string() }),

@@ -45,6 +45,7 @@ export async function startTestHub(
   const app = createApp(hub);
   const listening = hub.queue.listen();
   await hub.enrichment?.start(); // as main.ts does
+  await hub.notify?.start();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
   const org = boot.org!.id;

@@ -1,0 +1,102 @@
+/**
+ * The Telegram Bot API through grammY: one `Api` per bot token, pointed at
+ * `TELEGRAM_API_ROOT` with the hub's fetch, `@grammyjs/auto-retry` for short
+ * 429 waits (longer ones go back to the queue with their `retry_after`), and
+ * one classification of Telegram's answers that every caller uses.
+ */
+import { Api, GrammyError, HttpError as GrammyHttpError } from "grammy";
+import { autoRetry } from "@grammyjs/auto-retry";
+import type { FetchFn } from "../http/request.ts";
+
+export interface TelegramOptions {
+  apiRoot: string;
+  fetch: FetchFn;
+  /** 429 waits up to this long are retried in place; longer ones are returned to the caller. Default 2. */
+  maxInlineRetrySeconds?: number;
+  timeoutSeconds?: number;
+}
+
+/** An API client for one bot token. */
+export function telegramApi(
+  token: string,
+  { apiRoot, fetch, maxInlineRetrySeconds = 2, timeoutSeconds = 30 }: TelegramOptions,
+): Api {
+  const api = new Api(token, {
+    apiRoot: apiRoot.replace(/\/+$/, ""),
+    // grammY's node build would use node-fetch; the hub's fetch is the one tests point at fakes.
+    fetch: grammyFetch(fetch) as never,
+    timeoutSeconds,
+  });
+  api.config.use(autoRetry({
+    maxDelaySeconds: maxInlineRetrySeconds,
+    maxRetryAttempts: 2,
+    rethrowHttpErrors: true,
+    rethrowInternalServerErrors: true,
+  }));
+  return api;
+}
+
+/**
+ * grammY's node build makes its signals with the `abort-controller` polyfill,
+ * which Deno's fetch refuses ("'signal' … is not of type AbortSignal"): bridge
+ * such a signal to a native one.
+ */
+export function grammyFetch(fetch: FetchFn): FetchFn {
+  return (input, init) => {
+    const signal = init?.signal as unknown as
+      | (EventTarget & { aborted: boolean })
+      | undefined;
+    if (!signal || signal instanceof AbortSignal) return fetch(input, init);
+    const native = new AbortController();
+    if (signal.aborted) native.abort();
+    const onAbort = () => native.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    return fetch(input, { ...init, signal: native.signal }).finally(() => signal.removeEventListener("abort", onAbort));
+  };
+}
+
+/** What a failed Bot API call means for the caller. */
+export type TelegramFailure =
+  | { kind: "rate"; retryAfterMs: number; reason: string }
+  | { kind: "migrated"; newChatId: number; reason: string }
+  | { kind: "html"; reason: string }
+  | { kind: "chat"; status: "kicked" | "blocked" | "deleted" | "left"; reason: string }
+  | { kind: "token"; reason: string }
+  | { kind: "transient"; reason: string }
+  | { kind: "refused"; reason: string };
+
+/** Classifies an error thrown by a grammY call. Tokens never appear in the reason. */
+export function classifyTelegramError(error: unknown): TelegramFailure {
+  if (error instanceof GrammyError) {
+    const reason = `${error.error_code} ${error.description}`;
+    const d = error.description;
+    const p = error.parameters ?? {};
+    if (error.error_code === 429) return { kind: "rate", retryAfterMs: (p.retry_after ?? 5) * 1000, reason };
+    if (p.migrate_to_chat_id) return { kind: "migrated", newChatId: p.migrate_to_chat_id, reason };
+    if (error.error_code === 401) return { kind: "token", reason };
+    if (error.error_code === 400 && /can't parse entities|unsupported start tag|can't find end/i.test(d)) {
+      return { kind: "html", reason };
+    }
+    if (error.error_code === 403) {
+      if (/blocked by the user|user is deactivated/i.test(d)) return { kind: "chat", status: "blocked", reason };
+      if (/chat was deleted/i.test(d)) return { kind: "chat", status: "deleted", reason };
+      if (/not a member/i.test(d)) return { kind: "chat", status: "left", reason };
+      return { kind: "chat", status: "kicked", reason };
+    }
+    if (error.error_code === 400 && /chat not found/i.test(d)) return { kind: "chat", status: "deleted", reason };
+    if (error.error_code >= 500) return { kind: "transient", reason };
+    return { kind: "refused", reason };
+  }
+  if (error instanceof GrammyHttpError) {
+    return { kind: "transient", reason: `network error: ${String((error.error as Error)?.message ?? error.message)}` };
+  }
+  return { kind: "transient", reason: error instanceof Error ? error.message : String(error) };
+}
+
+/** A well-formed bot token (`123456:AA…`), without calling Telegram. */
+export const TOKEN_PATTERN = /^\d{3,15}:[\w-]{20,100}$/;
+
+/** The bot's numeric id, from the token's first part. */
+export function botIdOfToken(token: string): number {
+  return Number(token.split(":")[0]);
+}
