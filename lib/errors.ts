@@ -1,33 +1,94 @@
 /**
  * The few error classes callers actually catch. Programmer mistakes use the
- * built-in errors; everything that crosses a boundary is one of these.
+ * built-in errors; everything that crosses a boundary is one of these:
+ * domain errors (not found, conflict, forbidden, validation), upstream errors
+ * (network/HTTP vs API, classified transient or not here and nowhere else)
+ * and the terminal job error.
  */
 
-/** An error that maps to an HTTP response in the API's one error shape. */
-export class HttpError extends Error {
-  override name = "HttpError";
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-    options?: ErrorOptions,
-  ) {
+import { type FieldIssue, invalidMessage } from "./validation.ts";
+
+export type { FieldIssue } from "./validation.ts";
+
+// Domain errors: what lib/ throws when a request cannot be done. They know
+// nothing about HTTP; the one error handler in routes/ (routes/errors.ts)
+// gives each its status and the API's error shape.
+
+/**
+ * The thing asked for does not exist (or is not the caller's to see).
+ *
+ * @example
+ * throw new NotFoundError("schedule"); // "Cannot find schedule" → 404 not_found
+ */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+  /** What was looked for, in words ("schedule", "dead letter"). */
+  readonly what: string;
+  constructor(what = "object", options?: ErrorOptions) {
+    super(`Cannot find ${what}`, options);
+    this.what = what;
+  }
+}
+
+/**
+ * The request clashes with the current state (a duplicate, a concurrent
+ * change, the last owner). `code` defaults to "conflict".
+ *
+ * @example
+ * throw new ConflictError("Cannot remove the last owner", { code: "last_owner" }); // → 409 last_owner
+ */
+export class ConflictError extends Error {
+  override name = "ConflictError";
+  readonly code: string;
+  readonly details?: unknown;
+  constructor(message: string, { code = "conflict", details, ...options }: ErrorOptions & {
+    code?: string;
+    details?: unknown;
+  } = {}) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/**
+ * The caller is known but may not do this (role too low, an owner-only change).
+ *
+ * @example
+ * throw new ForbiddenError("Cannot remove an owner: only owners can"); // → 403 forbidden
+ */
+export class ForbiddenError extends Error {
+  override name = "ForbiddenError";
+  constructor(message = "Cannot do this: your role is too low", options?: ErrorOptions) {
     super(message, options);
   }
 }
 
-/** Shorthands for the statuses routes use most. */
-export const httpErrors = {
-  badRequest: (message: string, details?: unknown) => new HttpError(400, "bad_request", message, details),
-  unauthorized: (message = "Cannot authenticate: send a valid API token or log in") =>
-    new HttpError(401, "unauthorized", message),
-  forbidden: (message = "Cannot do this: your role is too low") => new HttpError(403, "forbidden", message),
-  notFound: (what = "object") => new HttpError(404, "not_found", `Cannot find ${what}`),
-  conflict: (message: string, details?: unknown) => new HttpError(409, "conflict", message, details),
-  unprocessable: (message: string, details?: unknown) => new HttpError(422, "validation_failed", message, details),
-  tooMany: (message: string) => new HttpError(429, "too_many_requests", message),
-};
+/**
+ * Input that breaks a rule, with every bad field named. The message is
+ * "Invalid request" followed by "field: message; …" unless `prefix` names the operation
+ * (or `message` says it in a sentence of its own).
+ *
+ * @example
+ * throw new ValidationError([{ field: "cron", message: "5 fields" }], { prefix: "Cannot save schedule" });
+ * // "Cannot save schedule: cron: 5 fields" → 422 validation_failed, details = the fields
+ */
+export class ValidationError extends Error {
+  override name = "ValidationError";
+  readonly fields: FieldIssue[];
+  constructor(
+    fields: FieldIssue[],
+    { prefix, message, ...options }: ErrorOptions & {
+      /** Replaces "Invalid request" before the fields. */
+      prefix?: string;
+      /** A whole sentence instead of the list of fields. */
+      message?: string;
+    } = {},
+  ) {
+    super(message ?? invalidMessage(fields, prefix), options);
+    this.fields = fields;
+  }
+}
 
 /** HTTP statuses worth retrying: timeouts, "too early", rate limits and server failures. */
 export function isTransientStatus(status: number): boolean {
@@ -102,15 +163,14 @@ export class TerminalJobError extends Error {
 
 /**
  * True when an error is worth retrying: an upstream error that says so
- * (network, timeouts, 408/425/429, 5xx, a service's rate-limit codes) or an
- * HTTP error of the 5xx kind. Anything else — a programmer's mistake, a
+ * (network, timeouts, 408/425/429, 5xx, a service's rate-limit codes).
+ * Anything else — a programmer's mistake, a
  * terminal job error, an error nobody classified — is not: retrying a bug
  * only repeats it.
  */
 export function isTransientError(error: unknown): boolean {
   if (error instanceof UpstreamHttpError) return error.transient;
   if (error instanceof UpstreamApiError) return error.transient;
-  if (error instanceof HttpError) return error.status >= 500;
   return false;
 }
 
@@ -124,9 +184,7 @@ export function isTransientError(error: unknown): boolean {
  */
 export function isRetryableJobError(error: unknown): boolean {
   if (error instanceof TerminalJobError) return false;
-  if (error instanceof UpstreamHttpError || error instanceof UpstreamApiError || error instanceof HttpError) {
-    return isTransientError(error);
-  }
+  if (error instanceof UpstreamHttpError || error instanceof UpstreamApiError) return isTransientError(error);
   return true;
 }
 

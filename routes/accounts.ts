@@ -27,7 +27,8 @@ import {
 import type { AuthInfo } from "./app_env.ts";
 import { describeTokens } from "../lib/accounts/token_views.ts";
 import { listAudit } from "../lib/accounts/audit.ts";
-import { httpErrors } from "../lib/errors.ts";
+import { ForbiddenError, NotFoundError } from "../lib/errors.ts";
+import { httpErrors } from "./errors.ts";
 
 const json = <T extends z.ZodType>(schema: T, description = "OK") => ({
   description,
@@ -98,7 +99,7 @@ export function accountRoutes(_hub: Hub) {
       const { kv } = c.var.hub;
       const auth = c.var.auth;
       const org = await getOrg(kv, auth.org);
-      if (!org) throw httpErrors.notFound("organization");
+      if (!org) throw new NotFoundError("organization");
       const user = auth.userId ? await getUser(kv, auth.userId) : null;
       return c.json({
         org,
@@ -149,10 +150,10 @@ export function accountRoutes(_hub: Hub) {
       const { kv } = c.var.hub;
       const auth = c.var.auth;
       if (!auth.userId) {
-        throw httpErrors.forbidden("Cannot create an organization with an API token: log in as a person");
+        throw new ForbiddenError("Cannot create an organization with an API token: log in as a person");
       }
       // New organizations are a tenant-level decision: only owners make them.
-      if (auth.role !== "owner") throw httpErrors.forbidden("Cannot create an organization: only owners can");
+      if (auth.role !== "owner") throw new ForbiddenError("Cannot create an organization: only owners can");
       const owner = await getUser(kv, auth.userId);
       if (!owner) throw httpErrors.unauthorized();
       const org = await createOrg(kv, c.req.valid("json").name, { owner, actor: auth.actor });
@@ -200,7 +201,7 @@ export function accountRoutes(_hub: Hub) {
     async (c) => {
       const body = c.req.valid("json");
       const auth = c.var.auth;
-      if (body.role === "owner" && auth.role !== "owner") throw httpErrors.forbidden("Only owners can add owners");
+      if (body.role === "owner" && auth.role !== "owner") throw new ForbiddenError("Only owners can add owners");
       const member = await addMember(c.var.hub.kv, auth.org, body, { actor: auth.actor });
       return c.json(member, 201);
     },
@@ -283,7 +284,7 @@ export function accountRoutes(_hub: Hub) {
       const body = c.req.valid("json");
       const auth = c.var.auth;
       if (!hasRole(auth.role, body.role)) {
-        throw httpErrors.forbidden(`Cannot create a ${body.role} token: it would exceed your own role (${auth.role})`);
+        throw new ForbiddenError(`Cannot create a ${body.role} token: it would exceed your own role (${auth.role})`);
       }
       const { kv } = c.var.hub;
       const created = await createToken(kv, auth.org, body, { actor: auth.actor, boundTo: await bindingOf(kv, auth) });

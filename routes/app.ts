@@ -5,15 +5,12 @@
 import { securityHeaders } from "./middleware/security_headers.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
-import { z } from "zod";
 import type { Context } from "hono";
 import type { AppEnv } from "./app_env.ts";
 import { errorPageHtml } from "./pages/error_page.tsx";
 import type { Hub } from "../lib/hub.ts";
-import { HttpError } from "../lib/errors.ts";
-import { zodIssues } from "../lib/validation.ts";
+import { errorBody, toHttpError } from "./errors.ts";
 import { newId } from "../lib/ids.ts";
 import { requestLocale } from "./pages/locale.ts";
 import { type HealthCheck, healthRoutes } from "./health.ts";
@@ -34,10 +31,6 @@ import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
 import { notifyRoutes } from "./notify.ts";
 import { telegramWebhookRoutes } from "./notify_webhook.ts";
-
-function errorBody(code: string, message: string, details?: unknown) {
-  return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
-}
 
 /** Builds the whole app for a hub. `checks` add capability health to /healthz. */
 export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, HealthCheck> } = {}) {
@@ -99,19 +92,10 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
       : c.json(errorBody(code, message, details), status as 400);
 
   app.onError((err, c) => {
-    if (err instanceof HttpError) return respond(c, err.status, err.code, err.message, err.details);
-    if (err instanceof z.ZodError) {
-      const details = zodIssues(err);
-      const message = `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`;
-      return respond(c, 422, "validation_failed", message, details);
-    }
-    if (err instanceof HTTPException) {
-      const status = err.status;
-      const message = status === 400 && /json/i.test(err.message)
-        ? "Cannot parse the request body: it is not valid JSON"
-        : err.message || "Request failed";
-      if (status >= 500) log.error("request failed", { requestId: c.var.requestId, error: err });
-      return respond(c, status, status === 400 ? "invalid_json" : "http_error", message);
+    const http = toHttpError(err);
+    if (http) {
+      if (http.status >= 500) log.error("request failed", { requestId: c.var.requestId, error: err });
+      return respond(c, http.status, http.code, http.message, http.details);
     }
     log.error("unhandled error", { requestId: c.var.requestId, path: c.req.path, error: err, stack: err.stack });
     return respond(c, 500, "internal", `Internal error (request id ${c.var.requestId})`);

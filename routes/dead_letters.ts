@@ -2,7 +2,7 @@
 import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
 import { requireRole } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
-import { httpErrors } from "../lib/errors.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 
 const deadLetterSchema = z.object({
@@ -65,7 +65,7 @@ export function deadLetterRoutes(hub: Hub) {
     }),
     async (c) => {
       const dl = await hub.queue.deadLetter(c.var.auth.org, c.req.valid("param").id);
-      if (!dl) throw httpErrors.notFound("dead letter");
+      if (!dl) throw new NotFoundError("dead letter");
       return c.json(dl, 200);
     },
   );
@@ -86,7 +86,7 @@ export function deadLetterRoutes(hub: Hub) {
     async (c) => {
       const { id } = c.req.valid("param");
       const auth = c.var.auth;
-      if (!(await hub.queue.redrive(auth.org, id))) throw httpErrors.notFound("dead letter");
+      if (!(await hub.queue.redrive(auth.org, id))) throw new NotFoundError("dead letter");
       await audit(hub.kv, auth.org, auth.actor, "dead_letter.redriven", { target: id });
       return c.json({ id }, 202);
     },
@@ -105,7 +105,7 @@ export function deadLetterRoutes(hub: Hub) {
     async (c) => {
       const { id } = c.req.valid("param");
       const auth = c.var.auth;
-      if (!(await hub.queue.discard(auth.org, id))) throw httpErrors.notFound("dead letter");
+      if (!(await hub.queue.discard(auth.org, id))) throw new NotFoundError("dead letter");
       await audit(hub.kv, auth.org, auth.actor, "dead_letter.discarded", { target: id });
       return c.body(null, 204);
     },

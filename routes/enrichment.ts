@@ -6,13 +6,14 @@
 import { bearer, createRoute, errorResponses, errorSchema, newApi, resumeId, z } from "./openapi.ts";
 import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
-import { HttpError, httpErrors } from "../lib/errors.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../lib/errors.ts";
+import { HttpError, httpErrors } from "./errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { MAX_DATA_CHARS, taskSchema } from "../lib/enrichment/task_schema.ts";
 import { TaskBusyError, TaskConflictError, TaskFailedError } from "../lib/enrichment/mod.ts";
 import { secretsToResend, SECTIONS } from "../lib/enrichment/org_clients.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
-import { formatZodError, zodIssues } from "../lib/validation.ts";
+import { zodIssues } from "../lib/validation.ts";
 
 // The same schema validates the queue and RabbitMQ paths, so it is plain zod (no OpenAPI extras).
 const taskBody = taskSchema.meta({
@@ -39,7 +40,7 @@ const rowSchema = z.object({
 export function enrichmentRoutes(hub: Hub) {
   const app = newApi();
   const svc = () => {
-    if (!hub.enrichment) throw new HttpError(503, "unavailable", "Enrichment is not enabled in this hub");
+    if (!hub.enrichment) throw httpErrors.unavailable("Enrichment is not enabled in this hub");
     return hub.enrichment;
   };
   // One middleware per prefix: Hono's "/x/*" also matches "/x", and a second one would authenticate twice.
@@ -176,7 +177,7 @@ export function enrichmentRoutes(hub: Hub) {
     }),
     async (c) => {
       const row = await svc().sink.get(c.var.auth.org, c.req.valid("param").id);
-      if (!row) throw httpErrors.notFound("row");
+      if (!row) throw new NotFoundError("row");
       return c.json(row, 200);
     },
   );
@@ -234,10 +235,7 @@ export function enrichmentRoutes(hub: Hub) {
       const rest = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== "" && v !== null));
       const parsed = SECTIONS[section].schema.partial().strict().safeParse(rest);
       if (!parsed.success) {
-        throw httpErrors.unprocessable(
-          `Invalid ${section} settings: ${formatZodError(parsed.error)}`,
-          zodIssues(parsed.error),
-        );
+        throw new ValidationError(zodIssues(parsed.error), { prefix: `Invalid ${section} settings` });
       }
       const auth = c.var.auth;
       // The hub calls these URLs from the server: the outgoing-address policy applies (no metadata or
@@ -250,10 +248,7 @@ export function enrichmentRoutes(hub: Hub) {
         if (problem) urlIssues.push({ field, message: problem });
       }
       if (urlIssues.length) {
-        throw httpErrors.unprocessable(
-          `Invalid ${section} settings: ${urlIssues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
-          urlIssues,
-        );
+        throw new ValidationError(urlIssues, { prefix: `Invalid ${section} settings` });
       }
       // A stored secret must not silently follow the base URL to another origin: whoever changes the URL
       // without knowing the key would receive it.
@@ -265,10 +260,9 @@ export function enrichmentRoutes(hub: Hub) {
       const resend = secretsToResend(section, await hub.settings.read(auth.org, section), body, envBaseUrl);
       if (resend.length) {
         const message = "the base URL moves to another origin; send this secret again (or clear it)";
-        throw httpErrors.unprocessable(
-          `Invalid ${section} settings: ${resend.join(", ")}: ${message}`,
-          resend.map((field) => ({ field, message })),
-        );
+        throw new ValidationError(resend.map((field) => ({ field, message })), {
+          message: `Invalid ${section} settings: ${resend.join(", ")}: ${message}`,
+        });
       }
       await svc().writeSettings(auth.org, section, { ...parsed.data, ...cleared });
       // Field names only: the values may be secrets.
@@ -284,12 +278,16 @@ export function enrichmentRoutes(hub: Hub) {
 
 /** Maps the processor's errors to the API's statuses. */
 function toHttp(error: unknown): unknown {
-  if (error instanceof TaskConflictError) return httpErrors.conflict(error.message, { task_id: error.taskId });
+  if (error instanceof TaskConflictError) {
+    return new ConflictError(error.message, { details: { task_id: error.taskId } });
+  }
   if (error instanceof TaskFailedError) {
     return error.transient
-      ? new HttpError(503, "upstream_unavailable", error.message, { task_id: error.taskId })
-      : new HttpError(502, "upstream_rejected", error.message, { task_id: error.taskId });
+      ? new HttpError(503, "upstream_unavailable", error.message, { details: { task_id: error.taskId } })
+      : new HttpError(502, "upstream_rejected", error.message, { details: { task_id: error.taskId } });
   }
-  if (error instanceof TaskBusyError) return new HttpError(503, "busy", error.message, { task_id: error.taskId });
+  if (error instanceof TaskBusyError) {
+    return new HttpError(503, "busy", error.message, { details: { task_id: error.taskId } });
+  }
   return error;
 }

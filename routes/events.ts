@@ -8,7 +8,7 @@
 import { streamSSE } from "hono/streaming";
 import { bearer, createRoute, errorResponses, newApi, resumeId, z } from "./openapi.ts";
 import { requireRoles } from "./middleware/auth.ts";
-import { httpErrors } from "../lib/errors.ts";
+import { ValidationError } from "../lib/errors.ts";
 import type { Hub } from "../lib/hub.ts";
 import { type HubEvent, matchesType } from "../lib/events.ts";
 
@@ -150,9 +150,7 @@ export function eventRoutes(hub: Hub) {
     async (c) => {
       const body = c.req.valid("json");
       if (JSON.stringify(body.data).length > 16_000) {
-        throw httpErrors.unprocessable("Invalid request: data: too large (16 000 characters at most)", [
-          { field: "data", message: "too large" },
-        ]);
+        throw new ValidationError([{ field: "data", message: "too large (16 000 characters at most)" }]);
       }
       return c.json(await hub.events.publish(c.var.auth.org, body.type, body.data), 201);
     },

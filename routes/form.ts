@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "./app_env.ts";
-import { HttpError } from "../lib/errors.ts";
+import { HttpError } from "./errors.ts";
 
 /** The request's form fields, or a 400 `invalid_form` when the body cannot be parsed as the form it claims to be. */
 export async function readForm(c: Context<AppEnv>): Promise<Record<string, string | File | (string | File)[]>> {

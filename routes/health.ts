@@ -4,8 +4,7 @@ import { getConnInfo } from "hono/deno";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
 import { sha256Hex } from "../lib/ids.ts";
-
-const errorBody = (code: string, message: string) => ({ error: { code, message } });
+import { errorBody } from "./errors.ts";
 
 /** Compares two secrets by their hashes, so the time taken says nothing about the expected value. */
 async function sameSecret(given: string, expected: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
 import { requireRole } from "./middleware/auth.ts";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
-import { httpErrors } from "../lib/errors.ts";
+import { ConflictError, ValidationError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { parseWebhookUrl } from "../lib/bitrix/client.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
@@ -159,9 +159,7 @@ export function onecRoutes(hub: Hub) {
       if (typeof body.webhookUrl === "string" && body.webhookUrl !== "") {
         const problem = await orgUrlProblem(hub, auth.org, body.webhookUrl);
         if (problem) {
-          throw httpErrors.unprocessable(`Invalid settings: webhookUrl: ${problem}`, [
-            { field: "webhookUrl", message: problem },
-          ]);
+          throw new ValidationError([{ field: "webhookUrl", message: problem }], { prefix: "Invalid settings" });
         }
       }
       await hub.settings.write(auth.org, SETTINGS_SECTION, body, SECRET_FIELDS);
@@ -245,7 +243,7 @@ export function onecRoutes(hub: Hub) {
     }),
     async (c) => {
       const settings = await service(hub).settings(c.var.auth.org);
-      if (!settings.webhookUrl) throw httpErrors.conflict(`Cannot refresh: ${NOT_CONFIGURED_MESSAGE}`);
+      if (!settings.webhookUrl) throw new ConflictError(`Cannot refresh: ${NOT_CONFIGURED_MESSAGE}`);
       return c.json(await service(hub).refreshCaches(c.var.auth.org, { force: true }), 200);
     },
   );

@@ -5,7 +5,7 @@
  */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "./app_env.ts";
-import { zodIssues } from "../lib/validation.ts";
+import { errorBody, invalidRequest } from "./errors.ts";
 
 export { createRoute, z } from "@hono/zod-openapi";
 
@@ -14,17 +14,8 @@ export function newApi(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
-        const details = zodIssues(result.error as unknown as z.ZodError);
-        return c.json(
-          {
-            error: {
-              code: "validation_failed",
-              message: `Invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`,
-              details,
-            },
-          },
-          422,
-        );
+        const e = invalidRequest(result.error as unknown as z.ZodError);
+        return c.json(errorBody(e.code, e.message, e.details), 422);
       }
     },
   });

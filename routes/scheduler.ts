@@ -5,7 +5,7 @@
 import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
 import { requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
-import { httpErrors } from "../lib/errors.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { schedulerOf } from "../jobs/schedule_fire.ts";
 
@@ -103,7 +103,7 @@ export function schedulerRoutes(hub: Hub) {
     }),
     async (c) => {
       const s = await scheduler.get(c.var.auth.org, c.req.valid("param").id);
-      if (!s) throw httpErrors.notFound("schedule");
+      if (!s) throw new NotFoundError("schedule");
       return c.json(s, 200);
     },
   );
@@ -122,7 +122,7 @@ export function schedulerRoutes(hub: Hub) {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
       const updated = await scheduler.update(auth.org, id, c.req.valid("json"));
-      if (!updated) throw httpErrors.notFound("schedule");
+      if (!updated) throw new NotFoundError("schedule");
       await audit(hub.kv, auth.org, auth.actor, "schedule.updated", { target: id });
       return c.json(updated, 200);
     },
@@ -148,7 +148,7 @@ export function schedulerRoutes(hub: Hub) {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
       const updated = await scheduler.patch(auth.org, id, c.req.valid("json"));
-      if (!updated) throw httpErrors.notFound("schedule");
+      if (!updated) throw new NotFoundError("schedule");
       await audit(hub.kv, auth.org, auth.actor, "schedule.updated", { target: id });
       return c.json(updated, 200);
     },
@@ -167,7 +167,7 @@ export function schedulerRoutes(hub: Hub) {
     async (c) => {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
-      if (!(await scheduler.remove(auth.org, id))) throw httpErrors.notFound("schedule");
+      if (!(await scheduler.remove(auth.org, id))) throw new NotFoundError("schedule");
       await audit(hub.kv, auth.org, auth.actor, "schedule.deleted", { target: id });
       return c.body(null, 204);
     },
@@ -187,7 +187,7 @@ export function schedulerRoutes(hub: Hub) {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
       const run = await scheduler.runNow(auth.org, id);
-      if (!run) throw httpErrors.notFound("schedule");
+      if (!run) throw new NotFoundError("schedule");
       await audit(hub.kv, auth.org, auth.actor, "schedule.run_now", { target: id, details: { runId: run.id } });
       return c.json(run, 202);
     },
@@ -217,7 +217,7 @@ export function schedulerRoutes(hub: Hub) {
       const org = c.var.auth.org;
       const { id } = c.req.valid("param");
       const page = await scheduler.listRuns(org, id, c.req.valid("query"));
-      if (page.items.length === 0 && !(await scheduler.store.get(org, id))) throw httpErrors.notFound("schedule");
+      if (page.items.length === 0 && !(await scheduler.store.get(org, id))) throw new NotFoundError("schedule");
       return c.json(page, 200);
     },
   );
@@ -247,7 +247,7 @@ export function schedulerRoutes(hub: Hub) {
     }),
     async (c) => {
       const run = await scheduler.getRun(c.var.auth.org, c.req.valid("param").runId);
-      if (!run) throw httpErrors.notFound("run");
+      if (!run) throw new NotFoundError("run");
       return c.json(run, 200);
     },
   );

@@ -6,7 +6,7 @@
  * written together in one atomic operation.
  */
 import { z } from "zod";
-import { HttpError, httpErrors } from "../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { type Actor, auditInto } from "./audit.ts";
 import { hashPassword } from "../crypto/password.ts";
@@ -91,13 +91,13 @@ export async function createUser(
     .set(["user", user.id], user)
     .set(["user_by_email", email], user.id)
     .commit();
-  if (!res.ok) throw httpErrors.conflict(`Cannot create user: ${email} already exists`, { field: "email" });
+  if (!res.ok) throw new ConflictError(`Cannot create user: ${email} already exists`, { details: { field: "email" } });
   return user;
 }
 
 export async function setPassword(kv: Deno.Kv, userId: string, password: string): Promise<void> {
   const entry = await kv.get<User>(["user", userId]);
-  if (!entry.value) throw httpErrors.notFound("user");
+  if (!entry.value) throw new NotFoundError("user");
   await kv.set(["user", userId], { ...entry.value, passwordHash: await hashPassword(password) });
 }
 
@@ -145,9 +145,9 @@ export async function addMember(
   let user = await findUserByEmail(kv, input.email);
   if (!user) {
     if (!input.password) {
-      throw httpErrors.unprocessable("Cannot add member: a new user needs a password", [
-        { field: "password", message: "required for a new user" },
-      ]);
+      throw new ValidationError([{ field: "password", message: "required for a new user" }], {
+        message: "Cannot add member: a new user needs a password",
+      });
     }
     user = await createUser(kv, { email: input.email, name: input.name, password: input.password }, { now });
   }
@@ -155,7 +155,7 @@ export async function addMember(
   addMemberInto(op, org, user.id, input.role, now);
   auditInto(op, org, actor, "member.added", { target: user.email, details: { role: input.role }, now });
   const res = await op.commit();
-  if (!res.ok) throw httpErrors.conflict(`Cannot add member: ${user.email} is already a member`);
+  if (!res.ok) throw new ConflictError(`Cannot add member: ${user.email} is already a member`);
   return {
     userId: user.id,
     email: user.email,
@@ -178,7 +178,7 @@ async function countOwners(kv: Deno.Kv, org: string): Promise<number> {
  */
 async function guardOwners(kv: Deno.Kv, org: string, op: Deno.AtomicOperation, message: string): Promise<void> {
   const version = await kv.get(["owners", org]);
-  if (await countOwners(kv, org) <= 1) throw new HttpError(409, "last_owner", message);
+  if (await countOwners(kv, org) <= 1) throw new ConflictError(message, { code: "last_owner" });
   op.check(version).set(["owners", org], crypto.randomUUID());
 }
 
@@ -191,10 +191,10 @@ export async function changeRole(
   { actor, actorRole, now = Date.now() }: { actor: Actor; actorRole: Role; now?: number },
 ): Promise<void> {
   const entry = await kv.get<{ role: Role; addedAt: string }>(["member", org, userId]);
-  if (!entry.value) throw httpErrors.notFound("member");
+  if (!entry.value) throw new NotFoundError("member");
   const from = entry.value.role;
   if ((from === "owner" || role === "owner") && actorRole !== "owner") {
-    throw httpErrors.forbidden("Cannot change an owner role: only owners can grant or remove it");
+    throw new ForbiddenError("Cannot change an owner role: only owners can grant or remove it");
   }
   const op = kv.atomic().check(entry).set(["member", org, userId], { ...entry.value, role }).set(
     ["membership", userId, org],
@@ -205,7 +205,7 @@ export async function changeRole(
   }
   auditInto(op, org, actor, "member.role_changed", { target: userId, details: { from, to: role }, now });
   const res = await op.commit();
-  if (!res.ok) throw httpErrors.conflict("Cannot change role: the members changed meanwhile, try again");
+  if (!res.ok) throw new ConflictError("Cannot change role: the members changed meanwhile, try again");
 }
 
 /**
@@ -222,14 +222,14 @@ export async function removeMember(
   { actor, actorRole, now = Date.now() }: { actor: Actor; actorRole: Role; now?: number },
 ): Promise<void> {
   const entry = await kv.get<{ role: Role }>(["member", org, userId]);
-  if (!entry.value) throw httpErrors.notFound("member");
+  if (!entry.value) throw new NotFoundError("member");
   const op = kv.atomic().check(entry).delete(["member", org, userId]).delete(["membership", userId, org]);
   if (entry.value.role === "owner") {
-    if (actorRole !== "owner") throw httpErrors.forbidden("Cannot remove an owner: only owners can");
+    if (actorRole !== "owner") throw new ForbiddenError("Cannot remove an owner: only owners can");
     await guardOwners(kv, org, op, "Cannot remove the last owner");
   }
   const revoked = await revokeTokensOfMemberInto(kv, op, { org, userId, actor, now });
   auditInto(op, org, actor, "member.removed", { target: userId, details: { tokensRevoked: revoked }, now });
   const res = await op.commit();
-  if (!res.ok) throw httpErrors.conflict("Cannot remove member: the members changed meanwhile, try again");
+  if (!res.ok) throw new ConflictError("Cannot remove member: the members changed meanwhile, try again");
 }

@@ -11,7 +11,7 @@
  * their tokens in the same commit. The stored role is never rewritten: the
  * token keeps saying what it was created for.
  */
-import { httpErrors } from "../errors.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
 import { newId, randomToken, sha256Hex } from "../ids.ts";
 import { type Actor, auditInto } from "./audit.ts";
 import { hasRole, type Role } from "./roles.ts";
@@ -86,7 +86,7 @@ export async function createToken(
     now,
   });
   const res = await op.commit();
-  if (!res.ok) throw httpErrors.conflict("Cannot create token: a token with this value exists or was revoked");
+  if (!res.ok) throw new ConflictError("Cannot create token: a token with this value exists or was revoked");
   return { token: publicToken(token), value };
 }
 
@@ -235,7 +235,7 @@ export async function revokeToken(
 ): Promise<PublicToken> {
   for (let tries = 0; tries < 10; tries++) {
     const entry = await kv.get<ApiToken>(["token", org, id]);
-    if (!entry.value) throw httpErrors.notFound("token");
+    if (!entry.value) throw new NotFoundError("token");
     const token = { ...entry.value, revokedAt: entry.value.revokedAt ?? new Date(now).toISOString() };
     const op = kv.atomic().check(entry).set(entry.key, token).delete(["token_hash", token.hash])
       .set(["token_revoked", token.hash], { at: token.revokedAt });
@@ -245,5 +245,5 @@ export async function revokeToken(
     await kv.atomic().delete(["token_hash", token.hash]).set(["token_revoked", token.hash], { at: token.revokedAt })
       .commit();
   }
-  throw httpErrors.conflict("Cannot revoke the token: it kept changing, try again");
+  throw new ConflictError("Cannot revoke the token: it kept changing, try again");
 }

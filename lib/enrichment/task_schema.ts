@@ -26,7 +26,12 @@ export const taskSchema = z.object({
     .refine((s) => s.trim().length > 0, { error: "must not be empty" })
     .refine((s) => s.length <= MAX_DATA_CHARS, { error: `must be at most ${MAX_DATA_CHARS} characters` })
     // PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than lose the row later.
-    .refine((s) => !s.includes("\u0000"), { error: "must not contain NUL (\\u0000) characters" }),
+    .refine((s) => !s.includes("\u0000"), { error: "must not contain NUL (\\u0000) characters" })
+    // A lone UTF-16 surrogate ("\ud800" in JSON) is no character: PostgreSQL's jsonb refuses it, UTF-8 cannot
+    // carry it, and an upstream echoing it back would make the row unstorable. Refuse it here, on every path.
+    .refine((s) => s.isWellFormed(), {
+      error: "must not contain lone UTF-16 surrogates (an unpaired \\ud800–\\udfff escape)",
+    }),
 }).catchall(unknownField);
 
 export type Task = { task_id: number; task_type: TaskType; data: string };

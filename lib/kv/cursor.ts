@@ -3,7 +3,7 @@
  * cannot decode with a TypeError on the first read; that is the client's
  * mistake, so it answers 422 naming the field instead of a 500.
  */
-import { httpErrors } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 
 /** Iterates `iter` listed from `cursor`; a cursor KV rejects on the first read becomes a 422 naming `field`. */
 export async function* fromCursor<T>(
@@ -17,9 +17,7 @@ export async function* fromCursor<T>(
     first = await iter.next();
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
-    throw httpErrors.unprocessable(`Invalid request: ${field}: not a cursor from an earlier answer`, [
-      { field, message: "not a cursor from an earlier answer" },
-    ]);
+    throw new ValidationError([{ field, message: "not a cursor from an earlier answer" }]);
   }
   if (first.done) return;
   yield first.value;

@@ -6,7 +6,7 @@
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { SecretBox } from "../crypto/secret_box.ts";
-import { httpErrors } from "../errors.ts";
+import { ConflictError, ValidationError } from "../errors.ts";
 import type { EventBus } from "../events.ts";
 import type { FetchFn } from "../http/request.ts";
 import { newId } from "../ids.ts";
@@ -30,6 +30,9 @@ import {
 import { planKey, scheduleKey, ScheduleStore, toPublic } from "./store.ts";
 import { addPlan, FIRE_KIND, horizonOf, type PlanDeps, tick, type TickReport } from "./tick.ts";
 import { type Resolver, urlProblem } from "../http/url_guard.ts";
+
+/** How every refusal to save a schedule begins. */
+const SAVE = "Cannot save schedule";
 
 export interface SchedulerDeps {
   kv: Deno.Kv;
@@ -94,11 +97,7 @@ export class Scheduler {
   parse(input: unknown): ScheduleInput {
     const parsed = this.#schema.safeParse(input);
     if (!parsed.success) {
-      const issues = zodIssues(parsed.error);
-      throw httpErrors.unprocessable(
-        `Cannot save schedule: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`,
-        issues,
-      );
+      throw new ValidationError(zodIssues(parsed.error), { prefix: SAVE });
     }
     return parsed.data;
   }
@@ -273,11 +272,11 @@ export class Scheduler {
       op.delete(planKey(schedule.org, schedule.id));
     }
     if (!(await op.commit()).ok) {
-      throw httpErrors.conflict("Cannot save schedule: it was changed at the same time; reload and try again");
+      throw new ConflictError(`${SAVE}: it was changed at the same time; reload and try again`);
     }
   }
 }
 
 function unprocessable(field: string, message: string) {
-  return httpErrors.unprocessable(`Cannot save schedule: ${field}: ${message}`, [{ field, message }]);
+  return new ValidationError([{ field, message }], { prefix: SAVE });
 }

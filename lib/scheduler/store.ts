@@ -5,7 +5,7 @@
  * stored value, so forms never need to echo a secret — but only while the URL
  * keeps its origin (scheme, host, port).
  */
-import { httpErrors } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import type { SecretBox } from "../crypto/secret_box.ts";
 import {
   MASK,
@@ -116,16 +116,13 @@ export class ScheduleStore {
           const field = `action.headers.${name}`;
           const message =
             `the URL's origin changed; send the value again (${MASK} keeps a stored one only for the same origin)`;
-          throw httpErrors.unprocessable(`Cannot save schedule: ${field}: ${message}`, [{ field, message }]);
+          throw new ValidationError([{ field, message }], { prefix: "Cannot save schedule" });
         }
         if (!kept) {
           const field = `action.headers.${name}`;
-          throw httpErrors.unprocessable(
-            `Cannot save schedule: ${field}: send the value; ${MASK} only keeps a stored one`,
-            [
-              { field, message: `send the value; ${MASK} only keeps a stored one` },
-            ],
-          );
+          throw new ValidationError([{ field, message: `send the value; ${MASK} only keeps a stored one` }], {
+            prefix: "Cannot save schedule",
+          });
         }
         headers.push({ name, value: kept.value, secret: true });
         continue;

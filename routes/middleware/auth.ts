@@ -6,7 +6,8 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import { HttpError, httpErrors } from "../../lib/errors.ts";
+import { ForbiddenError } from "../../lib/errors.ts";
+import { HttpError, httpErrors } from "../errors.ts";
 import { authenticateToken } from "../../lib/accounts/tokens.ts";
 import { getSession, type Session } from "../../lib/accounts/sessions.ts";
 import { getOrg, getUser, membershipsOf, roleOf } from "../../lib/accounts/store.ts";
@@ -88,7 +89,7 @@ export function requireRole(min: Role): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const auth = await authenticate(c);
     if (!hasRole(auth.role, min)) {
-      throw httpErrors.forbidden(`Cannot do this: it needs the ${min} role, you have ${auth.role}`);
+      throw new ForbiddenError(`Cannot do this: it needs the ${min} role, you have ${auth.role}`);
     }
     c.set("auth", auth);
     await next();
@@ -117,7 +118,7 @@ export function requirePage(min: Role = "viewer"): MiddlewareHandler<AppEnv> {
       const next = encodeURIComponent(new URL(c.req.url).pathname);
       return c.redirect(`/admin/login?next=${next}`, 302);
     }
-    if (!hasRole(role, min)) throw httpErrors.forbidden(`This page needs the ${min} role; you have ${role}`);
+    if (!hasRole(role, min)) throw new ForbiddenError(`This page needs the ${min} role; you have ${role}`);
     await checkCsrf(c, session);
     c.set("page", {
       user: { id: user.id, email: user.email, name: user.name },

@@ -29,7 +29,7 @@ import {
 import { DUMMY_HASH, verifyPassword } from "../../lib/crypto/password.ts";
 import { consumeSetupCode, setupCodeValid } from "../../lib/accounts/bootstrap.ts";
 import { audit, SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
-import { httpErrors } from "../../lib/errors.ts";
+import { ForbiddenError, NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { isLocale, type Locale, type MessageKey, translator } from "../../lib/i18n/mod.ts";
 import { setUiLocale } from "../../lib/ui/preferences.ts";
 import { readForm } from "../form.ts";
@@ -120,9 +120,9 @@ function sameOrigin(c: Context<AppEnv>): void {
   try {
     originHost = new URL(origin).host;
   } catch {
-    throw httpErrors.forbidden("Cannot accept this form: its Origin header is not a URL");
+    throw new ForbiddenError("Cannot accept this form: its Origin header is not a URL");
   }
-  if (originHost !== host) throw httpErrors.forbidden("Cannot accept this form: it was posted from another site");
+  if (originHost !== host) throw new ForbiddenError("Cannot accept this form: it was posted from another site");
 }
 
 function peerAddress(c: Context<AppEnv>): string {
@@ -225,7 +225,7 @@ export function authPages(hub: Hub): Hono<AppEnv> {
     if (session) {
       const form = await readForm(c);
       if (form._csrf !== session.csrf) {
-        throw httpErrors.forbidden("Cannot log out: the CSRF token is wrong; reload the page");
+        throw new ForbiddenError("Cannot log out: the CSRF token is wrong; reload the page");
       }
       await deleteSession(hub.kv, session.id);
     }
@@ -238,11 +238,11 @@ export function authPages(hub: Hub): Hono<AppEnv> {
     if (!session) return c.redirect("/admin/login", 303);
     const form = await readForm(c);
     if (form._csrf !== session.csrf) {
-      throw httpErrors.forbidden("Cannot switch: the CSRF token is wrong; reload the page");
+      throw new ForbiddenError("Cannot switch: the CSRF token is wrong; reload the page");
     }
     const org = String(form.org ?? "");
     if (!pathId.safeParse(org).success || !(await roleOf(hub.kv, org, session.userId))) {
-      throw httpErrors.notFound("organization");
+      throw new NotFoundError("organization");
     }
     await switchSessionOrg(hub.kv, session, org, Date.now());
     return c.redirect("/admin", 303);
@@ -253,14 +253,12 @@ export function authPages(hub: Hub): Hono<AppEnv> {
     const form = await readForm(c);
     const locale = form.locale;
     if (!isLocale(locale)) {
-      throw httpErrors.unprocessable("Invalid request: locale: must be ru or en", [
-        { field: "locale", message: "must be ru or en" },
-      ]);
+      throw new ValidationError([{ field: "locale", message: "must be ru or en" }]);
     }
     const session = await sessionOf(c);
     if (session) {
       if (form._csrf !== session.csrf) {
-        throw httpErrors.forbidden("Cannot change the language: the CSRF token is wrong; reload the page");
+        throw new ForbiddenError("Cannot change the language: the CSRF token is wrong; reload the page");
       }
       await setUiLocale(hub.kv, session.userId, locale);
     }

@@ -1,29 +1,27 @@
 /**
- * Enrichment benchmarks, loopback only, against the DaData fake:
- * - synchronous REST (`POST /api/v1/tasks`, each a new task → one DaData
- *   call) at 50 connections, next to bare `/ping/` of the same hub in the
- *   same run. Like production, the hub is its own process (main.ts), the
- *   DaData fake a second one, and this process only generates load, so the
- *   figure is the hub's and not the load generator's. File-backed and
- *   `:memory:` KV. `SHLYUZ_BENCH_CPU_PROF=<dir>` runs the hub with
- *   `--cpu-prof` and leaves its .cpuprofile files there;
- * - queue drain of 10,000 tasks end to end (batch endpoint → task.process →
- *   DaData → row → result) with the KV sink and with the Postgres sink, next
- *   to the raw KV-queue ceiling (no-op handler) measured in the same run.
- * The drain figures run in this process (they read the processor's stats);
- * their KVs are file-backed. Prints its figures; no assertions.
+ * Enrichment benchmarks, loopback only, against the DaData fake. The load
+ * generator is `wrk` (Debian's package, its own process, 2 threads), so the
+ * figures are the servers' and not the generator's. In one run:
+ * - `GET /ping/` of the hub (main.ts as its own process, file-backed KV);
+ * - the plain ceiling: a bare Deno server doing HTTP in → fetch the DaData
+ *   fake → respond, storing nothing (tests/bench/load.ts `plain-enrich`): the
+ *   in-runtime non-durable ceiling, the shape of a Node-RED enrich flow;
+ * - the durable REST path `POST /api/v1/tasks`, a new task_id per request
+ *   (a wrk Lua script), 50 connections; plain and REST alternate A B A B and
+ *   the ratio REST / plain is of the same run; the rows stored are counted
+ *   against the 2xx answers;
+ * - peak RSS (VmHWM) of the hub and of the plain server;
+ * - the queue path: 10,000 tasks end to end (batch endpoint → task.process →
+ *   DaData → row → result) with the KV sink and with the Postgres sink, in
+ *   this process, beside the raw KV-queue ceiling (no-op handler) of the same
+ *   run; file-backed KVs.
+ * `SHLYUZ_BENCH_SECONDS` (default 10) is each measured interval;
+ * `SHLYUZ_BENCH_CPU_PROF=<dir>` runs the hub with `--cpu-prof`.
+ * Prints its figures; no assertions.
  */
 import postgres from "postgres";
 import { startDadataFake } from "../fakes/dadata.ts";
-import {
-  type ChildServer,
-  cpuSeconds,
-  freePort,
-  load,
-  type LoadResult,
-  startHubProcess,
-  startProcess,
-} from "./load.ts";
+import { type ChildServer, freePort, peakRssMiB, startHubProcess, startProcess, wrk, type WrkResult } from "./load.ts";
 import { startTestHub, type TestHub } from "../helpers/hub.ts";
 import { POSTGRES_URL } from "../helpers/services.ts";
 import { Queue } from "../../lib/queue/queue.ts";
@@ -31,6 +29,7 @@ import { Metrics } from "../../lib/metrics.ts";
 import { createLogger } from "../../lib/log.ts";
 
 const CONNECTIONS = 50;
+const WRK_THREADS = 2;
 
 async function withHub<T>(env: Record<string, string>, dadataUrl: string, fn: (t: TestHub) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "shlyuz_bench_" });
@@ -113,9 +112,34 @@ async function postgresAvailable(): Promise<boolean> {
 const TOKEN = "shz_bench_owner_token_0123456789abcdef";
 const DADATA_KEY = "test-dadata-key";
 const DADATA_SECRET = "test-dadata-secret";
-/** Each figure: at most this many requests or this long, whichever first. */
-const BOUND = { connections: CONNECTIONS, maxRequests: 20_000, maxMs: 10_000 };
-const WARM_UP = { connections: CONNECTIONS, maxRequests: 1000, maxMs: 3000 };
+const SECONDS = Number(Deno.env.get("SHLYUZ_BENCH_SECONDS") ?? 10);
+const WARM_UP_SECONDS = 3;
+const ROUNDS = 2;
+
+/**
+ * A wrk script posting a new phone task per request: task_id = base + thread × 10⁷ + n, so ids never repeat
+ * within a run (each phase passes its own base). Arguments: base, then an optional bearer token.
+ */
+const TASKS_LUA = `
+local n = 0
+local base = 0
+local headers = { ["content-type"] = "application/json" }
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  base = tonumber(args[1]) or 0
+  if args[2] then headers["authorization"] = "Bearer " .. args[2] end
+end
+function request()
+  n = n + 1
+  local id = base + tid * 10000000 + n
+  local body = string.format('{"task_id":%d,"task_type":"phone","data":"+7 916 %07d"}', id, id % 10000000)
+  return wrk.format("POST", nil, headers, body)
+end
+`;
 
 /** The DaData fake as its own process (defaults: no rate limit, no latency, no faults). */
 function startDadataProcess(): Promise<ChildServer> {
@@ -127,11 +151,29 @@ function startDadataProcess(): Promise<ChildServer> {
   });
 }
 
-/** `/ping/` then synchronous `POST /api/v1/tasks` (new phone tasks) against a hub process. */
-async function syncRest(kvPath: string, dadata: ChildServer, label: string) {
+/** The plain non-durable ceiling server (load.ts `plain-enrich`) as its own process. */
+function startPlainProcess(dadata: ChildServer): Promise<ChildServer> {
+  const port = freePort();
+  return startProcess(["run", "-A", "tests/bench/load.ts", "plain-enrich", String(port), dadata.url], { port });
+}
+
+type Measured = WrkResult & { cpu: string };
+
+/** One wrk run, noting how busy each server process was meanwhile (% of one core). */
+async function measured(procs: ChildServer[], url: string, opts: Parameters<typeof wrk>[1]): Promise<Measured> {
+  const before = await Promise.all(procs.map((p) => p.cpuSeconds()));
+  const r = await wrk(url, { connections: CONNECTIONS, threads: WRK_THREADS, ...opts });
+  const used = (await Promise.all(procs.map((p) => p.cpuSeconds()))).map((c, i) => c - before[i]);
+  return { ...r, cpu: used.map((s) => `${Math.round((s / r.seconds) * 100)}%`).join(" / ") };
+}
+
+/** `/ping/`, then the plain ceiling and the durable REST path alternating, against one hub process. */
+async function syncRest(dadata: ChildServer) {
   const profDir = Deno.env.get("SHLYUZ_BENCH_CPU_PROF");
+  const dir = await Deno.makeTempDir({ prefix: "shlyuz_bench_rest_" });
+  const plain = await startPlainProcess(dadata);
   const hub = await startHubProcess({
-    SHLYUZ_KV_PATH: kvPath,
+    SHLYUZ_KV_PATH: `${dir}/hub.kv`,
     SHLYUZ_ADMIN_TOKEN: TOKEN,
     DADATA_BASE_URL: dadata.url,
     DADATA_API_KEY: DADATA_KEY,
@@ -140,77 +182,95 @@ async function syncRest(kvPath: string, dadata: ChildServer, label: string) {
     SHLYUZ_LOG_LEVEL: "warn",
   }, {
     port: freePort(),
-    denoFlags: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=hub${label}.cpuprofile`] : [],
+    denoFlags: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-name=hub.cpuprofile"] : [],
   });
   try {
-    const ping = () => new Request(`${hub.url}/ping/`);
-    /** Runs one load and notes how busy each process was meanwhile (% of one core). */
-    const measured = async (make: () => Request) => {
-      const procs = [() => hub.cpuSeconds(), () => dadata.cpuSeconds(), () => cpuSeconds("self")];
-      const before = await Promise.all(procs.map((p) => p()));
-      const r = await load(make, BOUND);
-      const used = (await Promise.all(procs.map((p) => p()))).map((c, i) => c - before[i]);
-      const pct = (s: number) => Math.round((s / r.seconds) * 100);
-      return { ...r, cpu: `${pct(used[0])}% / ${pct(used[1])}% / ${pct(used[2])}%` };
+    const procs = [hub, dadata, plain];
+    const tasksUrl = `${hub.url}/api/v1/tasks`;
+    let base = 0;
+    const next = () => String(base += 100_000_000);
+    await wrk(`${hub.url}/ping/`, { connections: CONNECTIONS, seconds: WARM_UP_SECONDS });
+    const ping = await measured(procs, `${hub.url}/ping/`, { seconds: SECONDS });
+    const warm = { connections: CONNECTIONS, seconds: WARM_UP_SECONDS, lua: TASKS_LUA };
+    await wrk(plain.url, { ...warm, args: [next()] });
+    await wrk(tasksUrl, { ...warm, args: [next(), TOKEN] });
+    const plainRuns: Measured[] = [];
+    const restRuns: Measured[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      plainRuns.push(await measured(procs, plain.url, { seconds: SECONDS, lua: TASKS_LUA, args: [next()] }));
+      restRuns.push(await measured(procs, tasksUrl, { seconds: SECONDS, lua: TASKS_LUA, args: [next(), TOKEN] }));
+    }
+    const stats = await (await fetch(`${hub.url}/api/v1/enrichment/status`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })).json() as { stats?: Record<string, { done: number }> };
+    return {
+      ping,
+      plainRuns,
+      restRuns,
+      rowsStored: stats.stats?.phone?.done ?? 0,
+      hubPeakRss: await peakRssMiB(hub.child.pid),
+      plainPeakRss: await peakRssMiB(plain.child.pid),
     };
-    await load(ping, WARM_UP);
-    const pingR = await measured(ping);
-    let taskId = 0; // unique over warm-up and measurement: every request is a new task → one DaData call
-    const post = () =>
-      new Request(`${hub.url}/api/v1/tasks`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          task_id: ++taskId,
-          task_type: "phone",
-          data: `+7 916 ${String(taskId).padStart(7, "0")}`,
-        }),
-      });
-    await load(post, WARM_UP);
-    const restR = await measured(post);
-    return { ping: pingR, rest: restR };
   } finally {
     const status = await hub.stop();
     if (!status.success && status.signal !== "SIGTERM") {
       // deno-lint-ignore no-console
-      console.error(`hub${label} exited with ${status.code}:\n${hub.stderrTail()}`);
+      console.error(`hub exited with ${status.code}:\n${hub.stderrTail()}`);
     }
+    await plain.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
-type Measured = LoadResult & { cpu: string };
+const lat = (r: WrkResult) => `${r.p50ms} / ${r.p99ms}`;
+const sum = (rs: WrkResult[], f: (r: WrkResult) => number) => rs.reduce((n, r) => n + f(r), 0);
 
-function restFigures(label: string, { ping, rest }: { ping: Measured; rest: Measured }) {
-  return {
-    [`ping${label}_rps`]: ping.rps,
-    [`ping${label}_p50_p99_ms`]: `${ping.p50ms} / ${ping.p99ms}`,
-    [`ping${label}_errors`]: ping.errors,
-    [`ping${label}_cpu_hub_fake_bench`]: ping.cpu,
-    [`rest_sync${label}_rps`]: rest.rps,
-    [`rest_sync${label}_p50_p99_ms`]: `${rest.p50ms} / ${rest.p99ms}`,
-    [`rest_sync${label}_requests`]: rest.requests,
-    [`rest_sync${label}_errors`]: rest.errors,
-    [`rest_sync${label}_cpu_hub_fake_bench`]: rest.cpu,
-    [`rest_sync${label}_share_of_ping`]: `${Math.round((rest.rps / ping.rps) * 100)}%`,
+function restFigures(r: Awaited<ReturnType<typeof syncRest>>): Record<string, number | string> {
+  const plainRps = Math.round(sum(r.plainRuns, (x) => x.rps) / r.plainRuns.length);
+  const restRps = Math.round(sum(r.restRuns, (x) => x.rps) / r.restRuns.length);
+  const rest2xx = sum(r.restRuns, (x) => x.requests - x.errors);
+  const out: Record<string, number | string> = {
+    ping_rps: r.ping.rps,
+    ping_p50_p99_ms: lat(r.ping),
+    ping_cpu_hub_fake_plain: r.ping.cpu,
   };
+  r.plainRuns.forEach((p, i) => {
+    const q = r.restRuns[i];
+    out[`round${i + 1}_plain_ceiling_rps`] = p.rps;
+    out[`round${i + 1}_plain_ceiling_p50_p99_ms`] = lat(p);
+    out[`round${i + 1}_plain_ceiling_cpu_hub_fake_plain`] = p.cpu;
+    out[`round${i + 1}_rest_sync_rps`] = q.rps;
+    out[`round${i + 1}_rest_sync_p50_p99_ms`] = lat(q);
+    out[`round${i + 1}_rest_sync_cpu_hub_fake_plain`] = q.cpu;
+    out[`round${i + 1}_rest_over_plain`] = (q.rps / p.rps).toFixed(2);
+  });
+  Object.assign(out, {
+    plain_ceiling_rps: plainRps,
+    rest_sync_rps: restRps,
+    rest_sync_over_plain_ceiling: (restRps / plainRps).toFixed(2),
+    rest_sync_errors: sum(r.restRuns, (x) => x.errors),
+    rest_sync_2xx_measured: rest2xx,
+    rest_rows_stored_incl_warm_up: r.rowsStored,
+    hub_peak_rss_mib: r.hubPeakRss,
+    plain_peak_rss_mib: r.plainPeakRss,
+  });
+  return out;
 }
 
 /** Runs the enrichment benchmarks and prints the figures. */
 export async function run(): Promise<Record<string, number | string>> {
   const out: Record<string, number | string> = {};
   const dadataProc = await startDadataProcess();
-  const dir = await Deno.makeTempDir({ prefix: "shlyuz_bench_rest_" });
   try {
-    Object.assign(out, restFigures("", await syncRest(`${dir}/hub.kv`, dadataProc, "")));
-    Object.assign(out, restFigures("_memory_kv", await syncRest(":memory:", dadataProc, "_memory_kv")));
+    Object.assign(out, restFigures(await syncRest(dadataProc)));
   } finally {
     await dadataProc.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   const dadata = await startDadataFake();
   try {
     out.kv_queue_noop_ceiling_msg_s = await rawQueueCeiling(10_000);
     out.drain_10k_kv_sink_tasks_s = await withHub({}, dadata.url, (t) => drain(t, 10_000));
+    out.drain_kv_sink_over_queue_ceiling = (out.drain_10k_kv_sink_tasks_s / out.kv_queue_noop_ceiling_msg_s).toFixed(2);
     if (await postgresAvailable()) {
       const schema = `enrich_bench_${crypto.randomUUID().slice(0, 8)}`;
       try {
@@ -219,6 +279,9 @@ export async function run(): Promise<Record<string, number | string>> {
           dadata.url,
           (t) => drain(t, 10_000),
         );
+        out.drain_postgres_sink_over_queue_ceiling = (
+          (out.drain_10k_postgres_sink_tasks_s as number) / (out.kv_queue_noop_ceiling_msg_s as number)
+        ).toFixed(2);
       } finally {
         const sql = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
         await sql.unsafe(`drop schema if exists ${schema} cascade`);
@@ -232,9 +295,8 @@ export async function run(): Promise<Record<string, number | string>> {
   }
   // deno-lint-ignore no-console
   console.log(
-    "enrichment bench (connections=50, loopback, file-backed KV unless _memory_kv; hub and DaData fake in their\n" +
-      "own processes for ping/rest_sync; cpu_hub_fake_bench = % of one core each process used meanwhile — a bench\n" +
-      "process near 100% means that figure is bound by the load generator, not the hub)\n" +
+    `enrichment bench (wrk -t2 -c50, ${SECONDS} s per figure after ${WARM_UP_SECONDS} s warm-up, loopback, file-backed KV;\n` +
+      "hub, DaData fake and plain ceiling each their own process; cpu_hub_fake_plain = % of one core each used)\n" +
       Object.entries(out).map(([k, v]) => `  ${k.padEnd(40)} ${v}`).join("\n"),
   );
   return out;

@@ -194,3 +194,118 @@ export function freePort(): number {
   l.close();
   return port;
 }
+
+/** What one wrk run measured (wrk 4.1 with `--latency`). */
+export interface WrkResult {
+  requests: number;
+  /** Non-2xx/3xx answers plus socket errors (connect, read, write, timeout). */
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+}
+
+/**
+ * Runs `wrk` (its own process, 2 threads) against `url` for `seconds` at
+ * `connections`. `lua` is a wrk script (e.g. one that sends a new task_id per
+ * request); `args` reach its `init(args)`. wrk is Debian's package `wrk`.
+ */
+export async function wrk(
+  url: string,
+  { connections = 50, seconds = 10, threads = 2, lua, args = [] }: {
+    connections?: number;
+    seconds?: number;
+    threads?: number;
+    lua?: string;
+    args?: string[];
+  } = {},
+): Promise<WrkResult> {
+  let script: string | undefined;
+  if (lua) {
+    script = await Deno.makeTempFile({ prefix: "shlyuz_wrk_", suffix: ".lua" });
+    await Deno.writeTextFile(script, lua);
+  }
+  try {
+    const out = await new Deno.Command("wrk", {
+      args: [
+        `-t${threads}`,
+        `-c${connections}`,
+        `-d${seconds}s`,
+        "--latency",
+        "--timeout",
+        "10s",
+        ...(script ? ["-s", script] : []),
+        url,
+        ...(args.length ? ["--", ...args] : []),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    if (!out.success) throw new Error(`wrk failed: ${new TextDecoder().decode(out.stderr)}\n${text}`);
+    return parseWrk(text);
+  } finally {
+    if (script) await Deno.remove(script).catch(() => {});
+  }
+}
+
+/** Parses wrk's text report. */
+export function parseWrk(text: string): WrkResult {
+  const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60_000 }[unit] ?? NaN);
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(text);
+    return m ? round(ms(m[1], m[2]), 2) : NaN;
+  };
+  const done = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(text);
+  const requests = Number(done?.[1] ?? NaN);
+  const seconds = done ? ms(done[2], done[3]) / 1000 : NaN;
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const socketErrors = sock ? sock.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
+  return {
+    requests,
+    errors: non2xx + socketErrors,
+    seconds: round(seconds, 2),
+    rps: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN)),
+    p50ms: pct("50"),
+    p99ms: pct("99"),
+  };
+}
+
+/** Peak resident memory of a process so far, MiB (Linux /proc VmHWM). */
+export async function peakRssMiB(pid: number): Promise<number> {
+  const text = await Deno.readTextFile(`/proc/${pid}/status`);
+  return round(Number(/VmHWM:\s+(\d+)/.exec(text)?.[1] ?? NaN) / 1024, 1);
+}
+
+/**
+ * The in-runtime non-durable ceiling of an enrichment: HTTP in → POST the
+ * phone to the DaData fake (keep-alive, parsed JSON) → answer `{task_id, id}`
+ * with a counter for id. Stores nothing, checks nothing — what a
+ * Node-RED "http in → http request → http response" flow does, in Deno.
+ * `deno run -A tests/bench/load.ts plain-enrich PORT DADATA_URL`.
+ */
+function servePlainEnrich(port: number, dadataUrl: string): void {
+  let id = 0;
+  const headers = {
+    authorization: "Token test-dadata-key",
+    "x-secret": "test-dadata-secret",
+    "content-type": "application/json",
+  };
+  Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
+    if (req.method !== "POST") return new Response("ok");
+    const task = await req.json() as { task_id: number; data: string };
+    const res = await fetch(`${dadataUrl}/api/v1/clean/phone`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify([task.data]),
+    });
+    const [record] = await res.json() as unknown[];
+    return Response.json({ task_id: task.task_id, id: ++id, qc: (record as { qc?: unknown })?.qc });
+  });
+}
+
+if (import.meta.main && Deno.args[0] === "plain-enrich") {
+  servePlainEnrich(Number(Deno.args[1]), Deno.args[2]);
+}

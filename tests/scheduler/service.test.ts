@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HttpError } from "../../lib/errors.ts";
+import { ValidationError } from "../../lib/errors.ts";
 import { MASK } from "../../lib/scheduler/schedule_schema.ts";
 import { setup } from "./_setup.ts";
 
@@ -7,9 +7,8 @@ async function rejects422(fn: () => unknown, field: string, message?: RegExp) {
   try {
     await fn();
   } catch (error) {
-    assert.ok(error instanceof HttpError, `expected HttpError, got ${error}`);
-    assert.equal(error.status, 422);
-    const details = error.details as Array<{ field: string; message: string }>;
+    assert.ok(error instanceof ValidationError, `expected ValidationError, got ${error}`);
+    const details = error.fields;
     assert.ok(details.some((d) => d.field === field), `expected field ${field} in ${JSON.stringify(details)}`);
     if (message) assert.match(error.message, message);
     return;

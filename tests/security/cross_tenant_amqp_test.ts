@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import amqp from "amqplib";
 import { AMQP_URL, serviceOrSkip } from "../helpers/services.ts";
-import { HttpError } from "../../lib/errors.ts";
+import { ValidationError } from "../../lib/errors.ts";
 import { Scheduler } from "../../lib/scheduler/service.ts";
 import { startHarness, waitFor } from "../enrichment/_harness.ts";
 
@@ -36,8 +36,7 @@ Deno.test({
         await assert.rejects(
           () =>
             scheduler.create("org-b", scheduler.parse({ name: "x", cron: "* * * * *", action: { ...forged, job } })),
-          (e: unknown) =>
-            e instanceof HttpError && e.status === 422 && /not a job organizations may schedule/.test(e.message),
+          (e: unknown) => e instanceof ValidationError && /not a job organizations may schedule/.test(e.message),
           `${job} must not be schedulable`,
         );
       }
