@@ -7,11 +7,10 @@
 import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
 import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
-import { HttpError, httpErrors } from "../lib/errors.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { notifyOf } from "../jobs/notify_jobs.ts";
-import { NotifyInputError } from "../lib/notify/mod.ts";
-import { BotTokenError, botView } from "../lib/notify/bots.ts";
+import { botView } from "../lib/notify/bots.ts";
 import { ruleInputSchema } from "../lib/notify/rules.ts";
 import { eventTypes } from "../lib/notify/catalogue.ts";
 import type { ChatRecord, DeliveryRecord } from "../lib/notify/store.ts";
@@ -102,25 +101,6 @@ function deliveryOut(d: DeliveryRecord) {
   return rest;
 }
 
-/** Maps the capability's input errors to the API's error shape. */
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof NotifyInputError) {
-      if (error.status === 404) throw new HttpError(404, "not_found", error.message);
-      if (error.status === 409) throw httpErrors.conflict(error.message);
-      throw httpErrors.unprocessable(error.message, error.problems.length ? error.problems : undefined);
-    }
-    if (error instanceof BotTokenError) {
-      if (error.status === 409) throw httpErrors.conflict(error.message);
-      if (error.status === 502) throw new HttpError(502, "upstream_failed", error.message);
-      throw httpErrors.unprocessable(error.message, [{ field: "token", message: error.message }]);
-    }
-    throw error;
-  }
-}
-
 export function notifyRoutes(hub: Hub) {
   const app = newApi();
   for (const p of ["/bots", "/bots/*", "/groups", "/groups/*", "/contacts", "/contacts/*", "/rules", "/rules/*"]) {
@@ -176,7 +156,7 @@ export function notifyRoutes(hub: Hub) {
     }),
     async (c) => {
       const auth = c.var.auth;
-      const bot = await mapped(() => n().bots.add(auth.org, c.req.valid("json").token));
+      const bot = await (n().bots.add(auth.org, c.req.valid("json").token));
       await audit(hub.kv, auth.org, auth.actor, "bot.added", { target: bot.id, details: { username: bot.username } });
       return c.json(botView(bot), 201);
     },
@@ -193,7 +173,7 @@ export function notifyRoutes(hub: Hub) {
     }),
     async (c) => {
       const bot = await n().store.getBot(c.var.auth.org, c.req.valid("param").id);
-      if (!bot) throw httpErrors.notFound("bot");
+      if (!bot) throw new NotFoundError("bot");
       return c.json(botView(await n().bots.check(bot)), 200);
     },
   );
@@ -210,7 +190,7 @@ export function notifyRoutes(hub: Hub) {
     async (c) => {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
-      if (!(await n().bots.remove(auth.org, id))) throw httpErrors.notFound("bot");
+      if (!(await n().bots.remove(auth.org, id))) throw new NotFoundError("bot");
       await audit(hub.kv, auth.org, auth.actor, "bot.removed", { target: id });
       return c.body(null, 204);
     },
@@ -258,7 +238,7 @@ export function notifyRoutes(hub: Hub) {
       }),
       async (c) => {
         const auth = c.var.auth;
-        const chat = await mapped(() => n().addChat(auth.org, { ...c.req.valid("json"), kind }));
+        const chat = await (n().addChat(auth.org, { ...c.req.valid("json"), kind }));
         await audit(hub.kv, auth.org, auth.actor, `${kind}.added`, { target: chat.id, details: { title: chat.title } });
         return c.json(chatOut(chat), 201);
       },
@@ -293,8 +273,8 @@ export function notifyRoutes(hub: Hub) {
         const auth = c.var.auth;
         const { id } = c.req.valid("param");
         const cur = await n().store.getChat(auth.org, id);
-        if (!cur || cur.kind !== kind) throw httpErrors.notFound(kind);
-        const chat = await mapped(() => n().updateChat(auth.org, id, c.req.valid("json")));
+        if (!cur || cur.kind !== kind) throw new NotFoundError(kind);
+        const chat = await (n().updateChat(auth.org, id, c.req.valid("json")));
         await audit(hub.kv, auth.org, auth.actor, `${kind}.updated`, { target: id, details: c.req.valid("json") });
         return c.json(chatOut(chat), 200);
       },
@@ -313,7 +293,7 @@ export function notifyRoutes(hub: Hub) {
         const auth = c.var.auth;
         const { id } = c.req.valid("param");
         const cur = await n().store.getChat(auth.org, id);
-        if (!cur || cur.kind !== kind) throw httpErrors.notFound(kind);
+        if (!cur || cur.kind !== kind) throw new NotFoundError(kind);
         await n().store.deleteChat(auth.org, id);
         await audit(hub.kv, auth.org, auth.actor, `${kind}.removed`, { target: id });
         return c.body(null, 204);
@@ -367,7 +347,7 @@ export function notifyRoutes(hub: Hub) {
     }),
     async (c) => {
       const auth = c.var.auth;
-      const rule = await mapped(() => n().createRule(auth.org, c.req.valid("json")));
+      const rule = await (n().createRule(auth.org, c.req.valid("json")));
       await audit(hub.kv, auth.org, auth.actor, "rule.created", { target: rule.id, details: { name: rule.name } });
       return c.json(rule, 201);
     },
@@ -414,7 +394,7 @@ export function notifyRoutes(hub: Hub) {
     async (c) => {
       const body = c.req.valid("json");
       const rule = body.rule ? { name: "draft", ...body.rule } : undefined;
-      return c.json(await mapped(() => n().testRules(c.var.auth.org, { ...body, rule })), 200);
+      return c.json(await (n().testRules(c.var.auth.org, { ...body, rule })), 200);
     },
   );
   app.openapi(
@@ -429,7 +409,7 @@ export function notifyRoutes(hub: Hub) {
     }),
     async (c) => {
       const rule = await n().rules.get(c.var.auth.org, c.req.valid("param").id);
-      if (!rule) throw httpErrors.notFound("rule");
+      if (!rule) throw new NotFoundError("rule");
       return c.json(rule, 200);
     },
   );
@@ -446,7 +426,7 @@ export function notifyRoutes(hub: Hub) {
     async (c) => {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
-      const rule = await mapped(() => n().updateRule(auth.org, id, c.req.valid("json")));
+      const rule = await (n().updateRule(auth.org, id, c.req.valid("json")));
       await audit(hub.kv, auth.org, auth.actor, "rule.updated", { target: id });
       return c.json(rule, 200);
     },
@@ -464,7 +444,7 @@ export function notifyRoutes(hub: Hub) {
     async (c) => {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
-      if (!(await n().rules.remove(auth.org, id))) throw httpErrors.notFound("rule");
+      if (!(await n().rules.remove(auth.org, id))) throw new NotFoundError("rule");
       await audit(hub.kv, auth.org, auth.actor, "rule.deleted", { target: id });
       return c.body(null, 204);
     },
@@ -496,7 +476,7 @@ export function notifyRoutes(hub: Hub) {
     }),
     async (c) => {
       const auth = c.var.auth;
-      const items = await mapped(() => n().sendNow(auth.org, c.req.valid("json")));
+      const items = await (n().sendNow(auth.org, c.req.valid("json")));
       await audit(hub.kv, auth.org, auth.actor, "notification.sent", { details: { chats: items.length } });
       return c.json({ items: items.map(deliveryOut) }, 202);
     },
@@ -534,7 +514,7 @@ export function notifyRoutes(hub: Hub) {
     }),
     async (c) => {
       const auth = c.var.auth;
-      const d = await mapped(() => n().resend(auth.org, c.req.valid("param").id));
+      const d = await (n().resend(auth.org, c.req.valid("param").id));
       await audit(hub.kv, auth.org, auth.actor, "notification.resent", { target: d.id });
       return c.json(deliveryOut(d), 202);
     },

@@ -17,6 +17,7 @@ import type { EventBus } from "../events.ts";
 import type { Clock } from "../clock.ts";
 import type { FetchFn } from "../http/request.ts";
 import { claimOnce } from "../kv/dedupe.ts";
+import { ConflictError, UpstreamHttpError, ValidationError } from "../errors.ts";
 import { type BotRecord, type ChatRecord, type ChatStatus, NotifyStore } from "./store.ts";
 import { botIdOfToken, classifyTelegramError, grammyFetch, telegramApi, TOKEN_PATTERN } from "./telegram.ts";
 
@@ -52,12 +53,8 @@ export function botView(b: BotRecord): BotView {
   return { id, username, name, status, mode, lastError, lastErrorAt, createdAt };
 }
 
-/** Why adding a bot failed, said so a person can fix it. */
-export class BotTokenError extends Error {
-  override name = "BotTokenError";
-  constructor(message: string, readonly status: 409 | 422 | 502 = 422) {
-    super(message);
-  }
+function badToken(message: string): ValidationError {
+  return new ValidationError([{ field: "token", message }], { message });
 }
 
 export interface BotServiceDeps {
@@ -108,7 +105,7 @@ export class BotService {
   async add(org: string, token: string): Promise<BotRecord> {
     token = token.trim();
     if (!TOKEN_PATTERN.test(token)) {
-      throw new BotTokenError("Cannot add the bot: the token must look like 123456789:AA… (from @BotFather)");
+      throw badToken("Cannot add the bot: the token must look like 123456789:AA… (from @BotFather)");
     }
     const probe = telegramApi(token, { apiRoot: this.#d.apiRoot, fetch: this.#d.fetch });
     let me: UserFromGetMe;
@@ -117,14 +114,16 @@ export class BotService {
     } catch (error) {
       const f = classifyTelegramError(error);
       if (f.kind === "token") {
-        throw new BotTokenError(
+        throw badToken(
           `Cannot add the bot: Telegram refused the token (${f.reason}); copy it again from @BotFather`,
         );
       }
-      throw new BotTokenError(`Cannot add the bot: Telegram did not answer getMe (${f.reason})`, 502);
+      throw new UpstreamHttpError(`Cannot add the bot: Telegram did not answer getMe (${f.reason})`, {
+        service: "Telegram",
+      });
     }
     const existing = (await this.#d.store.listBots(org)).find((b) => b.tgId === me.id);
-    if (existing) throw new BotTokenError(`Cannot add the bot: @${me.username} is already added`, 409);
+    if (existing) throw new ConflictError(`Cannot add the bot: @${me.username} is already added`);
     const id = newId(this.#d.clock.now());
     const bot: BotRecord = {
       id,
@@ -371,7 +370,7 @@ export class BotService {
   }
 
   /** Starts long polling for every bot in polling mode whose lease is free (called on start and by the cron). */
-  async startPollers(bots: BotRecord[]): Promise<void> {
+  startPollers(bots: BotRecord[]): void {
     for (const b of bots) {
       if (b.mode === "polling" && b.status !== "revoked" && !this.#pollers.has(b.id)) this.startPoller(b);
     }

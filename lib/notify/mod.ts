@@ -20,16 +20,18 @@ import { type Rule, type RuleInput, ruleInputSchema, ruleProblems, RuleStore } f
 import { type ChatRecord, type DeliveryRecord, NotifyStore } from "./store.ts";
 import { classifyTelegramError } from "./telegram.ts";
 import { orgUrlProblem } from "../http/org_url.ts";
+import { NotFoundError, ValidationError } from "../errors.ts";
 
 export { SEND_KIND } from "./delivery.ts";
 export { DIGEST_KIND } from "./router.ts";
 
-/** A problem with a request, naming the field (routes answer 422, or 404/409 with `status`). */
-export class NotifyInputError extends Error {
-  override name = "NotifyInputError";
-  constructor(message: string, readonly status: 404 | 409 | 422 = 422, readonly problems: string[] = []) {
-    super(message);
-  }
+/** "field: message" problems as the API's field issues (a 422 naming each field). */
+function invalid(prefix: string, problems: string[]): ValidationError {
+  const fields = problems.map((p) => {
+    const i = p.indexOf(": ");
+    return i > 0 ? { field: p.slice(0, i), message: p.slice(i + 2) } : { field: "", message: p };
+  });
+  return new ValidationError(fields, { prefix });
 }
 
 export type NotifyHub = Pick<
@@ -92,7 +94,7 @@ export class NotifyService {
     if (this.#unsubscribe) return;
     this.#unsubscribe = this.#hub.events.subscribeAll((e) => this.#onEvent(e));
     for (const org of await listOrgs(this.#hub.kv)) {
-      await this.bots.startPollers(await this.store.listBots(org.id));
+      this.bots.startPollers(await this.store.listBots(org.id));
     }
   }
 
@@ -136,7 +138,7 @@ export class NotifyService {
       const p = await orgUrlProblem(this.#hub, org, rule.webhookUrl);
       if (p) problems.push(`webhookUrl: ${p}`);
     }
-    if (problems.length) throw new NotifyInputError(`Cannot save the rule: ${problems.join("; ")}`, 422, problems);
+    if (problems.length) throw invalid("Cannot save the rule", problems);
     return rule;
   }
 
@@ -146,7 +148,7 @@ export class NotifyService {
 
   async updateRule(org: string, id: string, input: RuleInput): Promise<Rule> {
     const cur = await this.rules.get(org, id);
-    if (!cur) throw new NotifyInputError("Cannot find rule", 404);
+    if (!cur) throw new NotFoundError("rule");
     const next: Rule = {
       ...cur,
       ...await this.#validateRule(org, input),
@@ -175,10 +177,10 @@ export class NotifyService {
     let event: HubEvent | undefined;
     if (sample.eventId) {
       event = (await this.#hub.events.recent(org, { limit: 1000 })).find((e) => e.id === sample.eventId);
-      if (!event) throw new NotifyInputError("Cannot find event: it is not among the recent events", 404);
+      if (!event) throw new NotFoundError("event among the recent events");
     } else {
       if (!sample.type) {
-        throw new NotifyInputError("Cannot test: give eventId, or type and data", 422, ["type: required"]);
+        throw invalid("Cannot test rules", ["type: give eventId, or type and data"]);
       }
       const now = this.#hub.clock.now();
       event = { id: newId(now), org, type: sample.type, at: new Date(now).toISOString(), data: sample.data ?? {} };
@@ -204,16 +206,14 @@ export class NotifyService {
   ) {
     const bot = await this.store.getBot(org, botId);
     if (!bot) {
-      throw new NotifyInputError("Cannot add the chat: botId: no such bot in this organization", 422, ["botId"]);
+      throw invalid("Cannot add the chat", ["botId: no such bot in this organization"]);
     }
     let chat;
     try {
       chat = await (await this.bots.api(bot)).getChat(tgChatId);
     } catch (error) {
       const f = classifyTelegramError(error);
-      throw new NotifyInputError(`Cannot add the chat: @${bot.username} cannot see it (${f.reason})`, 422, [
-        "tgChatId",
-      ]);
+      throw invalid("Cannot add the chat", [`tgChatId: @${bot.username} cannot see it (${f.reason})`]);
     }
     const title = "title" in chat && chat.title ? chat.title : [
       "first_name" in chat ? chat.first_name : "",
@@ -240,7 +240,7 @@ export class NotifyService {
       const bots = new Set((await this.store.listBots(org)).map((b) => b.id));
       const bad = patch.botIds.filter((b) => !bots.has(b));
       if (bad.length) {
-        throw new NotifyInputError(`Cannot link bots: botIds: no such bot ${bad.join(", ")}`, 422, ["botIds"]);
+        throw invalid("Cannot link bots", [`botIds: no such bot ${bad.join(", ")}`]);
       }
     }
     const next = await this.store.updateChat(org, id, (c) => ({
@@ -249,7 +249,7 @@ export class NotifyService {
       ...(patch.status ? { status: patch.status, statusReason: undefined } : {}),
       kind: c.kind,
     }));
-    if (!next) throw new NotifyInputError("Cannot find group or contact", 404);
+    if (!next) throw new NotFoundError("group or contact");
     return next;
   }
 
@@ -263,12 +263,10 @@ export class NotifyService {
     const chats = new Map((await this.store.listChats(org)).map((c) => [c.id, c]));
     const missing = chatIds.filter((id) => !chats.has(id));
     if (missing.length) {
-      throw new NotifyInputError(`Cannot send: chatIds: no such group or contact ${missing.join(", ")}`, 422, [
-        "chatIds",
-      ]);
+      throw invalid("Cannot send", [`chatIds: no such group or contact ${missing.join(", ")}`]);
     }
     if (botId && !(await this.store.getBot(org, botId))) {
-      throw new NotifyInputError("Cannot send: botId: no such bot in this organization", 422, ["botId"]);
+      throw invalid("Cannot send", ["botId: no such bot in this organization"]);
     }
     const now = new Date(this.#hub.clock.now()).toISOString();
     const source = newId(this.#hub.clock.now());
@@ -302,7 +300,7 @@ export class NotifyService {
   /** Re-sends a delivery from the log as a new delivery (the old one stays as it was). */
   async resend(org: string, id: string): Promise<DeliveryRecord> {
     const old = await this.store.getDelivery(org, id);
-    if (!old) throw new NotifyInputError("Cannot find delivery", 404);
+    if (!old) throw new NotFoundError("delivery");
     const now = new Date(this.#hub.clock.now()).toISOString();
     const d: DeliveryRecord = {
       ...old,

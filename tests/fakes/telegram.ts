@@ -314,13 +314,16 @@ export function startTelegramFake(
     return Object.fromEntries(url.searchParams);
   }
 
-  const methods: Record<string, (bot: FakeBot, body: Record<string, unknown>, req: Request) => Promise<Response>> = {
-    getme: async (bot) => ok({ ...botUser(bot), can_join_groups: true, can_read_all_group_messages: false }),
-    getchat: async (bot, body) => {
+  const methods: Record<
+    string,
+    (bot: FakeBot, body: Record<string, unknown>, req: Request) => Response | Promise<Response>
+  > = {
+    getme: (bot) => ok({ ...botUser(bot), can_join_groups: true, can_read_all_group_messages: false }),
+    getchat: (bot, body) => {
       const c = chatFor(bot, body.chat_id);
       return "code" in c ? fail(c) : ok(chatObj(c));
     },
-    sendmessage: async (bot, body) => {
+    sendmessage: (bot, body) => {
       const c = chatFor(bot, body.chat_id);
       if ("code" in c) return fail(c);
       const text = String(body.text ?? "");
@@ -353,7 +356,7 @@ export function startTelegramFake(
       sent.push(msg);
       return ok({ message_id: msg.message_id, date: msg.date, chat: chatObj(c), text: visible, from: botUser(bot) });
     },
-    senddocument: async (bot, body) => {
+    senddocument: (bot, body) => {
       const c = chatFor(bot, body.chat_id);
       if ("code" in c) return fail(c);
       const doc = body.document as { filename: string; size: number } | string | undefined;
@@ -381,7 +384,7 @@ export function startTelegramFake(
         document: { file_name: doc.filename },
       });
     },
-    setwebhook: async (bot, body) => {
+    setwebhook: (bot, body) => {
       const url = String(body.url ?? "");
       const secret = body.secret_token === undefined ? undefined : String(body.secret_token);
       if (secret !== undefined) {
@@ -413,13 +416,13 @@ export function startTelegramFake(
       wake(bot.token);
       return ok(true, same ? "Webhook is already set" : "Webhook was set");
     },
-    deletewebhook: async (bot, body) => {
+    deletewebhook: (bot, body) => {
       const had = bot.webhook.url !== "";
       bot.webhook = { url: "" };
       if (body.drop_pending_updates) bot.queue = [];
       return ok(true, had ? "Webhook was deleted" : "Webhook is already deleted");
     },
-    getwebhookinfo: async (bot) =>
+    getwebhookinfo: (bot) =>
       ok({
         url: bot.webhook.url,
         has_custom_certificate: false,
