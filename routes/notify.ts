@@ -14,6 +14,7 @@ import { botView } from "../lib/notify/bots.ts";
 import { ruleInputSchema } from "../lib/notify/rules.ts";
 import { eventTypes } from "../lib/notify/catalogue.ts";
 import type { ChatRecord, DeliveryRecord } from "../lib/notify/store.ts";
+import { mailboxRoutes } from "./notify_mail.ts";
 
 const json = <S extends z.ZodType>(schema: S, description = "OK") => ({
   description,
@@ -107,7 +108,9 @@ export function notifyRoutes(hub: Hub) {
     app.use(
       p,
       (c, next) =>
-        c.req.path.endsWith("/rules/test") ? requireRole("viewer")(c, next) : requireRoles("viewer", "admin")(c, next),
+        c.req.path.endsWith("/rules/test")
+          ? requireRole("operator")(c, next)
+          : requireRoles("viewer", "admin")(c, next),
     );
   }
   app.use("/notifications", requireRole("operator"));
@@ -519,5 +522,6 @@ export function notifyRoutes(hub: Hub) {
       return c.json(deliveryOut(d), 202);
     },
   );
+  app.route("/", mailboxRoutes(hub));
   return app;
 }

@@ -19,6 +19,7 @@ import { deliveryId, Router, type RuleTrial } from "./router.ts";
 import { type Rule, type RuleInput, ruleInputSchema, ruleProblems, RuleStore } from "./rules.ts";
 import { type ChatRecord, type DeliveryRecord, NotifyStore } from "./store.ts";
 import { classifyTelegramError } from "./telegram.ts";
+import { MailboxService } from "./mail/mailboxes.ts";
 import { orgUrlProblem } from "../http/org_url.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 
@@ -51,6 +52,7 @@ export class NotifyService {
   readonly gate: RateGate;
   readonly router: Router;
   readonly delivery: DeliveryWorker;
+  readonly mailboxes: MailboxService;
   readonly #hub: NotifyHub;
   readonly #pending = new Set<Promise<unknown>>();
   #unsubscribe: (() => void) | null = null;
@@ -85,6 +87,16 @@ export class NotifyService {
       clock: hub.clock,
       log,
       fetch: hub.fetch,
+      addressPolicy,
+    });
+    this.mailboxes = new MailboxService({
+      kv: hub.kv,
+      secrets: hub.secrets,
+      events: hub.events,
+      queue: hub.queue,
+      router: this.router,
+      log: log.child("mail"),
+      clock: hub.clock,
       addressPolicy,
     });
   }

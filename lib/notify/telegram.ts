@@ -4,7 +4,7 @@
  * 429 waits (longer ones go back to the queue with their `retry_after`), and
  * one classification of Telegram's answers that every caller uses.
  */
-import { Api, GrammyError, HttpError as GrammyHttpError } from "grammy";
+import { Api, GrammyError } from "grammy";
 import { autoRetry } from "@grammyjs/auto-retry";
 import type { FetchFn } from "../http/request.ts";
 
@@ -87,8 +87,10 @@ export function classifyTelegramError(error: unknown): TelegramFailure {
     if (error.error_code >= 500) return { kind: "transient", reason };
     return { kind: "refused", reason };
   }
-  if (error instanceof GrammyHttpError) {
-    return { kind: "transient", reason: `network error: ${String((error.error as Error)?.message ?? error.message)}` };
+  // grammY's network error wraps the fetch failure in `error`.
+  if (error instanceof Error && "error" in error) {
+    const inner = (error as { error?: unknown }).error;
+    return { kind: "transient", reason: `network error: ${inner instanceof Error ? inner.message : error.message}` };
   }
   return { kind: "transient", reason: error instanceof Error ? error.message : String(error) };
 }

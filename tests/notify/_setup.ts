@@ -69,6 +69,7 @@ export async function startNotifyHarness(
 /** Waits until `check` returns a value (not undefined/null/false) and returns it, typed without the absence. */
 export async function until<T>(
   check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  { timeoutMs = 5000 }: { timeoutMs?: number } = {},
 ): Promise<T> {
-  return (await eventually(check)) as T;
+  return (await eventually(check, { timeoutMs })) as T;
 }

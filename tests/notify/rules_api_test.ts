@@ -82,7 +82,10 @@ Deno.test("a repeat window notifies once per key; a digest collapses a burst int
     await h.publish("schedule.failed", { scheduleId: "s2", scheduleName: "B", runId: 9 });
     await h.hub.notify!.idle();
     await until(() => h.tg.messagesIn(tgChatId).length === 2);
-    assert.deepEqual(h.tg.messagesIn(tgChatId).map((m) => m.text).sort(), ["A #0", "B #9"]);
+    // Events are routed concurrently: whichever of s1's three came first is the one sent.
+    const sent = h.tg.messagesIn(tgChatId).map((m) => m.text).sort();
+    assert.equal(sent.filter((t) => t.startsWith("A #")).length, 1);
+    assert.equal(sent[1], "B #9");
 
     const digest = await h.createRule({
       name: "Задачи",
