@@ -1,10 +1,11 @@
 /**
- * Shlyuz composition root: config → KV and services → jobs and crons →
- * HTTP app → queue listener → server. Nothing else lives here.
+ * Shlyuz composition root: config → KV and the shared services → every
+ * capability (lib/capabilities.ts) → HTTP app → queue listener → capabilities'
+ * start hooks → server. Nothing else lives here.
  */
 import { ConfigError, loadConfig } from "./lib/config.ts";
 import { openHub } from "./lib/boot.ts";
-import { registerCrons, registerJobs } from "./jobs/mod.ts";
+import { registerCapabilities } from "./lib/capabilities.ts";
 import { createApp } from "./routes/app.ts";
 
 let config;
@@ -17,14 +18,11 @@ try {
   Deno.exit(1);
 }
 
-const { hub } = await openHub(config);
-registerJobs(hub);
-registerCrons(hub);
+const hub = await registerCapabilities((await openHub(config)).hub);
 const app = createApp(hub);
 const listening = hub.queue.listen();
-// After the listener: recovers batches a killed process had in flight, then connects the RabbitMQ bridge.
-hub.enrichment?.start().catch((error) => hub.log.error("enrichment start failed", { error }));
-hub.notify?.start().catch((error) => hub.log.error("notifications start failed", { error }));
+// After the listener, and not awaited: a broker that is down must not keep the server from listening.
+const started = hub.start();
 
 const server = Deno.serve({
   hostname: config.HOST,
@@ -36,6 +34,7 @@ async function shutdown() {
   hub.log.info("shutting down");
   hub.beginShutdown(); // end SSE streams, or server.shutdown() would wait for them forever
   await server.shutdown();
+  await started;
   await hub.close();
   await listening.catch(() => {});
   Deno.exit(0);

@@ -89,7 +89,9 @@ export default function EnrichmentLive({ initial, timeZone, canSubmit }: Enrichm
         </form>
       )}
       <p>
-        <small data-testid="live-state">{live ? "● live" : "○ connecting…"}</small>
+        <small data-testid="live-state" data-state={live ? "live" : "connecting"}>
+          {live ? "● live" : "○ connecting…"}
+        </small>
       </p>
       {/* Long error messages must not widen the page on a phone: the table scrolls in its own box. */}
       <div class="overflow-auto">

@@ -5,29 +5,32 @@ import { api } from "./_lib.ts";
 export interface RoleSelectProps {
   action: string;
   role: string;
-  roles: string[];
+  roles: Array<{ value: string; label: string }>;
+  /** The select's accessible name and the fallback error text, in the page's language. */
+  label: string;
+  failed: string;
 }
 
-export default function RoleSelect({ action, role, roles }: RoleSelectProps) {
+export default function RoleSelect({ action, role, roles, label, failed }: RoleSelectProps) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   return (
     <span>
       <select
-        aria-label="Role"
+        aria-label={label}
         aria-busy={busy}
         disabled={busy}
-        style="margin:0;padding-block:0.25rem"
+        class="compact"
         onChange={async (e) => {
           const next = (e.currentTarget as HTMLSelectElement).value;
           setBusy(true);
           const res = await api(action, { method: "PATCH", body: { role: next } });
           setBusy(false);
-          if (!res.ok) setError(res.error ?? "failed");
+          if (!res.ok) setError(res.error ?? failed);
           else location.reload();
         }}
       >
-        {roles.map((r) => <option key={r} value={r} selected={r === role}>{r}</option>)}
+        {roles.map((r) => <option key={r.value} value={r.value} selected={r.value === role}>{r.label}</option>)}
       </select>
       {error && <small role="alert" class="error">{error}</small>}
     </span>

@@ -136,7 +136,10 @@ export default function SchedulerLive(
       </div>
       {message && <p role="status">{message}</p>}
       <h2>
-        Runs <small data-testid="stream-state">{live ? "● live" : "○ connecting…"}</small>
+        Runs{" "}
+        <small data-testid="stream-state" data-state={live ? "live" : "connecting"}>
+          {live ? "● live" : "○ connecting…"}
+        </small>
       </h2>
       <div class="overflow-auto">
         <table class="striped" data-testid="runs-table">

@@ -5,36 +5,30 @@
  * caches fresh. The cron enqueues one per configured organization every
  * 5 minutes; the Scheduler may enqueue it too.
  */
-import { z } from "zod";
 import { listOrgs } from "../lib/accounts/store.ts";
-import type { Hub } from "../lib/hub.ts";
-import { defineJob } from "../lib/queue/queue.ts";
+import type { CoreHub } from "../lib/hub.ts";
+import { bitrixCacheRefreshKind, type OnecKinds } from "../lib/onec/kinds.ts";
+import type { OnecService } from "../lib/onec/service.ts";
+import { defineJob, type OutgoingMessage, type QueueFor } from "../lib/queue/queue.ts";
 
-export const BITRIX_CACHE_REFRESH = "bitrix.cache.refresh";
-
-/** The job definition (registered in jobs/mod.ts). */
-export function bitrixCacheRefreshJob(hub: Hub) {
-  return defineJob({
-    kind: BITRIX_CACHE_REFRESH,
-    payload: z.object({ force: z.boolean().optional() }),
-    schedulable: true, // refreshes the message's own organization's caches
+export function bitrixCacheRefreshJob(onec: OnecService) {
+  return defineJob(bitrixCacheRefreshKind, {
     async handle(payload, ctx) {
-      if (!hub.onec) return;
-      const r = await hub.onec.refreshCaches(ctx.org, { force: payload.force });
+      const r = await onec.refreshCaches(ctx.org, { force: payload.force });
       if (r.refreshed.length) ctx.log.info("Bitrix24 caches refreshed", { org: ctx.org, ...r });
     },
   });
 }
 
 /** Every 5 minutes: one refresh message per organization with a webhook. */
-export function registerBitrixCacheCron(hub: Hub): void {
+export function registerBitrixCacheCron(hub: CoreHub, onec: OnecService): void {
+  const queue: QueueFor<OnecKinds> = hub.queue;
   hub.cron("bitrix-cache-refresh", "*/5 * * * *", async () => {
-    if (!hub.onec) return;
-    const items = [];
+    const messages: Array<OutgoingMessage<OnecKinds>> = [];
     for (const org of await listOrgs(hub.kv)) {
-      const s = await hub.onec.settings(org.id);
-      if (s.webhookUrl) items.push({ kind: BITRIX_CACHE_REFRESH, org: org.id, payload: {} });
+      const s = await onec.settings(org.id);
+      if (s.webhookUrl) messages.push({ kind: "bitrix.cache.refresh", payload: {}, org: org.id });
     }
-    if (items.length) await hub.queue.enqueueMany(items);
+    if (messages.length) await queue.enqueueMany(messages);
   });
 }

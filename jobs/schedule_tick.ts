@@ -5,20 +5,19 @@
  * runs at start-up, so occurrences missed while the hub was down are handled
  * (and recorded) without waiting for the first cron minute.
  */
-import type { Hub } from "../lib/hub.ts";
-import { schedulerOf } from "./schedule_fire.ts";
+import type { CoreHub } from "../lib/hub.ts";
+import type { Scheduler } from "../lib/scheduler/service.ts";
 
-export function registerSchedulerCron(hub: Hub): void {
+export function registerSchedulerCron(hub: CoreHub, scheduler: Scheduler): void {
   if (hub.config.SHLYUZ_DISABLE_CRON) return;
   const log = hub.log.child("scheduler");
   hub.metrics.describe("shlyuz_scheduler_tick_seconds", "Time to plan the coming minute of every schedule");
   const run = async () => {
-    const report = await schedulerOf(hub).tick();
+    const report = await scheduler.tick();
     hub.metrics.observe("shlyuz_scheduler_tick_seconds", report.durationMs / 1000);
     hub.metrics.inc("shlyuz_scheduler_fires_planned_total", {}, report.enqueued);
     if (report.missed) log.warn("occurrences missed while the hub was down", { missed: report.missed });
   };
   hub.cron("scheduler.tick", "* * * * *", run);
-  const first = run().catch((error) => log.error("start-up tick failed", { error }));
-  hub.onClose(() => first);
+  hub.onStart(() => run().catch((error) => log.error("start-up tick failed", { error })));
 }

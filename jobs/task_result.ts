@@ -3,26 +3,16 @@
  * SSE), then the RabbitMQ result queue (`task.amqp`) and the organization's
  * webhook (`task.webhook`) as their own messages with their own retries.
  */
-import { z } from "zod";
-import type { Hub } from "../lib/hub.ts";
+import type { CoreHub } from "../lib/hub.ts";
 import { dedupeKey } from "../lib/kv/dedupe.ts";
-import type { EnrichmentService } from "../lib/enrichment/mod.ts";
-import { RESULT_KIND } from "../lib/enrichment/mod.ts";
+import { type EnrichmentKinds, taskAmqpKind, taskResultKind, taskWebhookKind } from "../lib/enrichment/kinds.ts";
+import type { EnrichmentService } from "../lib/enrichment/service.ts";
 import { sendWebhook } from "../lib/enrichment/webhooks.ts";
-import { defineJob } from "../lib/queue/queue.ts";
+import { defineJob, type QueueFor } from "../lib/queue/queue.ts";
 import { orgAddressPolicy } from "../lib/general_settings.ts";
 import { TerminalJobError } from "../lib/errors.ts";
+import { labelledFetch } from "../lib/http/instrumented_fetch.ts";
 
-const resultSchema = z.object({
-  cursor: z.string(),
-  task_id: z.int(),
-  id: z.int(),
-  task_type: z.string(),
-  at: z.string(),
-});
-export const taskResultPayload = z.object({ results: z.array(resultSchema).min(1) });
-export const WEBHOOK_KIND = "task.webhook";
-export const AMQP_KIND = "task.amqp";
 const DAY = 24 * 3600_000;
 
 /**
@@ -31,12 +21,13 @@ const DAY = 24 * 3600_000;
  * exactly once, and a RabbitMQ outage (long retries of `task.amqp`) never holds
  * up or dead-letters the webhooks.
  */
-export function taskResultJob(hub: Pick<Hub, "events" | "queue" | "kv">, svc: EnrichmentService) {
-  return defineJob({
-    kind: RESULT_KIND,
-    payload: taskResultPayload,
+export function taskResultJob(
+  hub: Pick<CoreHub, "events"> & { queue: QueueFor<EnrichmentKinds> },
+  svc: EnrichmentService,
+) {
+  return defineJob(taskResultKind, {
     async handle(p, ctx) {
-      const key = dedupeKey(RESULT_KIND, ctx.id);
+      const key = dedupeKey(taskResultKind.kind, ctx.id);
       const marker = await ctx.kv.get<string[]>(key);
       const done = new Set(marker.value ?? []);
       if (done.has("handed-off")) return;
@@ -51,24 +42,19 @@ export function taskResultJob(hub: Pick<Hub, "events" | "queue" | "kv">, svc: En
         await hub.events.publish(ctx.org, "task.done", { ...one, count: results.length, results });
       }
       const op = ctx.kv.atomic().check(marker).set(key, ["event", "handed-off"], { expireIn: DAY });
-      if (svc.bridge && ctx.org === (await svc.bridgeOrg())) hub.queue.addTo(op, AMQP_KIND, ctx.org, { results });
-      if (await svc.webhook(ctx.org)) hub.queue.addTo(op, WEBHOOK_KIND, ctx.org, { results });
+      if (svc.bridge && ctx.org === (await svc.bridgeOrg())) {
+        hub.queue.stage(op, { kind: "task.amqp", payload: { results }, org: ctx.org });
+      }
+      if (await svc.webhook(ctx.org)) hub.queue.stage(op, { kind: "task.webhook", payload: { results }, org: ctx.org });
       // A failed check means another delivery of this message handed off first: nothing left to do.
       await op.commit();
     },
   });
 }
 
-export const taskAmqpPayload = z.object({
-  results: z.array(z.object({ task_id: z.int(), id: z.int() }).loose()).min(1),
-});
-
 /** Publishes results to the RabbitMQ result queue; retried for about 40 minutes while the broker is away. */
 export function taskAmqpJob(svc: EnrichmentService) {
-  return defineJob({
-    kind: AMQP_KIND,
-    payload: taskAmqpPayload,
-    backoffMs: [1000, 5000, 30_000, 120_000, 600_000, 1_800_000],
+  return defineJob(taskAmqpKind, {
     async handle(p, ctx) {
       if (!svc.bridge) return; // bridge switched off meanwhile
       // The result queue is the operator's and carries one organization's results: a message
@@ -84,16 +70,9 @@ export function taskAmqpJob(svc: EnrichmentService) {
   });
 }
 
-export const taskWebhookPayload = z.object({
-  results: z.array(z.object({ task_id: z.int(), id: z.int() }).loose()).min(1),
-});
-
 /** Delivers one signed webhook; failures retry on the queue's backoff, then dead-letter. */
-export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock" | "settings" | "config">, svc: EnrichmentService) {
-  return defineJob({
-    kind: WEBHOOK_KIND,
-    payload: taskWebhookPayload,
-    backoffMs: [1000, 5000, 30_000, 120_000, 600_000],
+export function taskWebhookJob(hub: Pick<CoreHub, "fetch" | "clock" | "settings" | "config">, svc: EnrichmentService) {
+  return defineJob(taskWebhookKind, {
     async handle(p, ctx) {
       const hook = await svc.webhook(ctx.org);
       if (!hook) return; // switched off meanwhile
@@ -103,7 +82,7 @@ export function taskWebhookJob(hub: Pick<Hub, "fetch" | "clock" | "settings" | "
         policy: { ...await orgAddressPolicy(hub, ctx.org), refusedAs: "Cannot deliver the result webhook" },
         secret: hook.secret,
         payload: { event: "task.result", results: p.results.map((r) => ({ task_id: r.task_id, id: r.id })) },
-        fetch: hub.fetch,
+        fetch: labelledFetch(hub.fetch, { org: ctx.org, service: "result_webhook" }),
         now: hub.clock.now(),
       });
     },

@@ -1,9 +1,10 @@
 /**
  * Opening the hub for a process: where KV lives, where the secret key comes
- * from, and the first-start bootstrap. Used by main.ts and by the tests.
+ * from, and the first-start bootstrap. Used by main.ts and by the tests;
+ * capabilities register on the result (lib/capabilities.ts).
  */
 import { type Config, ConfigError } from "./config.ts";
-import { createHub, type Hub } from "./hub.ts";
+import { type CoreHub, createHub } from "./hub.ts";
 import { loadOrCreateDevKey } from "./crypto/secret_box.ts";
 import { bootstrap, type BootstrapResult } from "./accounts/bootstrap.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -17,7 +18,10 @@ export interface OpenHubOptions {
 }
 
 /** Opens KV, resolves the secret key, builds the hub and runs the first-start bootstrap. */
-export async function openHub(config: Config, opts: OpenHubOptions = {}): Promise<{ hub: Hub; boot: BootstrapResult }> {
+export async function openHub(
+  config: Config,
+  opts: OpenHubOptions = {},
+): Promise<{ hub: CoreHub; boot: BootstrapResult }> {
   const log = opts.log ?? createLogger({ level: config.SHLYUZ_LOG_LEVEL });
   const onDeploy = Boolean(config.DENO_DEPLOYMENT_ID);
   let kv: Deno.Kv;

@@ -1,7 +1,8 @@
 /**
- * The services every part of Shlyuz shares, built once from the config.
- * `main.ts` and the tests build the hub the same way; capabilities add their
- * services in `createHub` and their handlers in `jobs/mod.ts`.
+ * The services every part of Shlyuz shares, built once from the config
+ * (`createHub` → `CoreHub`). Capabilities (lib/capabilities.ts) then register
+ * on it and add their services, which makes it a `Hub`: `main.ts` and the
+ * tests build it the same way and name no capability.
  */
 import type { Config } from "./config.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -13,13 +14,10 @@ import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Queue } from "./queue/queue.ts";
 import { SettingsStore } from "./settings.ts";
-import { Scheduler } from "./scheduler/service.ts";
-import { OnecService } from "./onec/service.ts";
-import { createEnrichment, type EnrichmentService } from "./enrichment/mod.ts";
-import { listOrgs } from "./accounts/store.ts";
-import { type NotifyService, register as registerNotify } from "./notify/mod.ts";
+import type { AppKinds, CapabilityServices } from "./capabilities.ts";
 
-export interface Hub {
+/** The shared services, before capabilities register (what `register(hub)` receives). */
+export interface CoreHub {
   config: Config;
   kv: Deno.Kv;
   log: Logger;
@@ -31,10 +29,15 @@ export interface Hub {
   clock: Clock;
   /** The fetch every external client uses (tests swap it or point base URLs at fakes). */
   fetch: FetchFn;
-  /** 1C → Bitrix24 intake (lib/onec). */
-  onec?: OnecService;
   /** Registers a Deno.cron unless crons are disabled; stopped on close. */
   cron(name: string, schedule: string, fn: () => Promise<void>): void;
+  /** Runs `fn` in `start()`, once the queue listener is up (recovery, connecting bridges, a first tick). */
+  onStart(fn: () => Promise<void> | void): void;
+  /**
+   * Runs the start hooks in registration order; a failing hook is logged, not thrown, so one
+   * capability's broker being down does not keep the others from starting.
+   */
+  start(): Promise<void>;
   /** Runs `fn` on close (capabilities release pools, sockets, timers). */
   onClose(fn: () => Promise<void> | void): void;
   /** Aborted when shutdown begins: long-lived work (SSE streams) ends so the server can drain. */
@@ -42,13 +45,13 @@ export interface Hub {
   /** Ends long-lived streams; call before `server.shutdown()`. `close()` calls it too. */
   beginShutdown(): void;
   close(): Promise<void>;
-  /** Cron schedules with HTTP and internal actions (lib/scheduler). */
-  scheduler?: Scheduler;
-  /** Enrichment (DaData/YandexGPT tasks, sinks, RabbitMQ bridge); `status()` feeds /healthz. */
-  enrichment?: EnrichmentService;
-  /** Notifications: Telegram bots, groups and contacts, rules, deliveries, mailboxes (lib/notify). */
-  notify?: NotifyService;
 }
+
+/**
+ * The hub with every capability registered: `hub.<name>` for each capability in
+ * lib/capabilities.ts, and a queue typed by all their message kinds.
+ */
+export type Hub = Omit<CoreHub, "queue"> & { queue: Queue<AppKinds> } & CapabilityServices;
 
 export interface HubDeps {
   kv: Deno.Kv;
@@ -59,7 +62,7 @@ export interface HubDeps {
 }
 
 /** Builds the shared services. Does not start listeners or crons by itself. */
-export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
+export async function createHub(config: Config, deps: HubDeps): Promise<CoreHub> {
   const log = deps.log ?? createLogger({ level: config.SHLYUZ_LOG_LEVEL });
   const metrics = new Metrics();
   const clock = deps.clock ?? systemClock;
@@ -77,11 +80,12 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
     now: () => clock.now(),
   });
   const closers: Array<() => Promise<void> | void> = [];
+  const starters: Array<() => Promise<void> | void> = [];
   const cronAbort = new AbortController();
   const cronNames = new Set<string>();
   let closed = false;
 
-  const hub: Hub = {
+  const hub: CoreHub = {
     config,
     kv,
     log,
@@ -104,6 +108,18 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
           log.error("cron failed", { cron: name, error });
         }
       });
+    },
+    onStart(fn) {
+      starters.push(fn);
+    },
+    async start() {
+      for (const fn of starters.splice(0)) {
+        try {
+          await fn();
+        } catch (error) {
+          log.error("start hook failed", { error });
+        }
+      }
     },
     onClose(fn) {
       closers.push(fn);
@@ -130,10 +146,6 @@ export async function createHub(config: Config, deps: HubDeps): Promise<Hub> {
       kv.close();
     },
   };
-  hub.scheduler = new Scheduler(hub);
-  hub.onec = new OnecService({ ...hub, log: log.child("onec") });
-  hub.enrichment = await createEnrichment(hub, { defaultOrg: async () => (await listOrgs(kv))[0]?.id ?? "default" });
-  registerNotify(hub);
   metrics.gauge("shlyuz_queue_in_flight", () => queue.inFlight, "Queue handlers running in this process");
   metrics.gauge(
     "shlyuz_queue_backlog",

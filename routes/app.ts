@@ -27,6 +27,7 @@ import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
 import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
+import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
 import { notifyRoutes } from "./notify.ts";
@@ -109,8 +110,7 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
     description: "An organization API token (shz_…) or, from the admin panel, the session cookie",
   });
 
-  const enrichment = hub.enrichment;
-  if (enrichment && !checks.enrichment) checks = { ...checks, enrichment: () => enrichment.status() };
+  if (!checks.enrichment) checks = { ...checks, enrichment: () => hub.enrichment.status() };
   app.route("/", healthRoutes(hub, checks));
   app.route("/", staticRoutes());
   app.route("/", docsRoutes());
@@ -130,12 +130,13 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/admin/scheduler", schedulerPages(hub));
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));
+  app.route("/admin/settings", settingsPages(hub));
   app.route(
     "/admin/connectors",
     plannedAreaPage(hub, {
       key: "connectors",
-      title: "Connectors & SLA",
-      about: "Agents inside customer networks dial out to the hub, run ticket-system queries and report SLA breaches.",
+      title: "common.nav.connectors",
+      about: "planned.connectors.about",
       types: ["connector.*", "sla.*"],
     }),
   );
@@ -143,8 +144,8 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
     "/admin/notifications",
     plannedAreaPage(hub, {
       key: "notifications",
-      title: "Notifications",
-      about: "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
+      title: "common.nav.notifications",
+      about: "planned.notifications.about",
       types: ["mail.*", "notify.*"],
     }),
   );

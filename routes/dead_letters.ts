@@ -47,7 +47,7 @@ export function deadLetterRoutes(hub: Hub) {
         ...errorResponses,
       },
     }),
-    async (c) => c.json(await hub.queue.deadLetters(c.var.auth.org, c.req.valid("query")), 200),
+    async (c) => c.json(await hub.queue.dead.list(c.var.auth.org, c.req.valid("query")), 200),
   );
 
   app.openapi(
@@ -64,7 +64,7 @@ export function deadLetterRoutes(hub: Hub) {
       },
     }),
     async (c) => {
-      const dl = await hub.queue.deadLetter(c.var.auth.org, c.req.valid("param").id);
+      const dl = await hub.queue.dead.get(c.var.auth.org, c.req.valid("param").id);
       if (!dl) throw new NotFoundError("dead letter");
       return c.json(dl, 200);
     },
@@ -86,7 +86,7 @@ export function deadLetterRoutes(hub: Hub) {
     async (c) => {
       const { id } = c.req.valid("param");
       const auth = c.var.auth;
-      if (!(await hub.queue.redrive(auth.org, id))) throw new NotFoundError("dead letter");
+      if (!(await hub.queue.dead.redrive(auth.org, id))) throw new NotFoundError("dead letter");
       await audit(hub.kv, auth.org, auth.actor, "dead_letter.redriven", { target: id });
       return c.json({ id }, 202);
     },
@@ -105,7 +105,7 @@ export function deadLetterRoutes(hub: Hub) {
     async (c) => {
       const { id } = c.req.valid("param");
       const auth = c.var.auth;
-      if (!(await hub.queue.discard(auth.org, id))) throw new NotFoundError("dead letter");
+      if (!(await hub.queue.dead.discard(auth.org, id))) throw new NotFoundError("dead letter");
       await audit(hub.kv, auth.org, auth.actor, "dead_letter.discarded", { target: id });
       return c.body(null, 204);
     },

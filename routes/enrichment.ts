@@ -7,7 +7,7 @@ import { bearer, createRoute, errorResponses, errorSchema, newApi, resumeId, z }
 import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../lib/errors.ts";
-import { HttpError, httpErrors } from "./errors.ts";
+import { HttpError } from "./errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { MAX_DATA_CHARS, taskSchema } from "../lib/enrichment/task_schema.ts";
 import { TaskBusyError, TaskConflictError, TaskFailedError } from "../lib/enrichment/mod.ts";
@@ -39,10 +39,6 @@ const rowSchema = z.object({
 /** The enrichment sub-app, mounted at /api/v1. */
 export function enrichmentRoutes(hub: Hub) {
   const app = newApi();
-  const svc = () => {
-    if (!hub.enrichment) throw httpErrors.unavailable("Enrichment is not enabled in this hub");
-    return hub.enrichment;
-  };
   // One middleware per prefix: Hono's "/x/*" also matches "/x", and a second one would authenticate twice.
   app.use("/tasks/*", requireRole("operator"));
   app.use("/results", requireRole("viewer"));
@@ -76,12 +72,12 @@ export function enrichmentRoutes(hub: Hub) {
       const task = c.req.valid("json");
       const org = c.var.auth.org;
       if (/respond-async/i.test(c.req.header("prefer") ?? "")) {
-        await svc().processor.submit(org, [task], "rest");
+        await hub.enrichment.processor.submit(org, [task], "rest");
         c.header("preference-applied", "respond-async");
         return c.json({ task_id: task.task_id, status: "accepted" as const }, 202);
       }
       try {
-        return c.json(await svc().processor.processNow(org, task), 200);
+        return c.json(await hub.enrichment.processor.processNow(org, task), 200);
       } catch (error) {
         throw toHttp(error);
       }
@@ -108,7 +104,7 @@ export function enrichmentRoutes(hub: Hub) {
     }),
     async (c) => {
       const { tasks } = c.req.valid("json");
-      const messages = await svc().processor.submit(c.var.auth.org, tasks, "batch");
+      const messages = await hub.enrichment.processor.submit(c.var.auth.org, tasks, "batch");
       return c.json({ queued: tasks.length, messages }, 202);
     },
   );
@@ -138,7 +134,7 @@ export function enrichmentRoutes(hub: Hub) {
     }),
     async (c) => {
       const { after, limit } = c.req.valid("query");
-      const items = await svc().processor.results(c.var.auth.org, { after, limit });
+      const items = await hub.enrichment.processor.results(c.var.auth.org, { after, limit });
       return c.json({ items, cursor: items.length ? items[items.length - 1].cursor : after }, 200);
     },
   );
@@ -162,7 +158,7 @@ export function enrichmentRoutes(hub: Hub) {
         ...errorResponses,
       },
     }),
-    async (c) => c.json(await svc().sink.list(c.var.auth.org, c.req.valid("query")), 200),
+    async (c) => c.json(await hub.enrichment.sink.list(c.var.auth.org, c.req.valid("query")), 200),
   );
 
   app.openapi(
@@ -176,7 +172,7 @@ export function enrichmentRoutes(hub: Hub) {
       responses: { 200: json(rowSchema), 404: err("No such row in this organization"), ...errorResponses },
     }),
     async (c) => {
-      const row = await svc().sink.get(c.var.auth.org, c.req.valid("param").id);
+      const row = await hub.enrichment.sink.get(c.var.auth.org, c.req.valid("param").id);
       if (!row) throw new NotFoundError("row");
       return c.json(row, 200);
     },
@@ -192,7 +188,7 @@ export function enrichmentRoutes(hub: Hub) {
       responses: { 200: json(z.record(z.string(), z.unknown())), ...errorResponses },
     }),
     async (c) => {
-      const s = svc();
+      const s = hub.enrichment;
       return c.json({ ...s.status(), stats: await s.processor.stats(c.var.auth.org) }, 200);
     },
   );
@@ -264,7 +260,7 @@ export function enrichmentRoutes(hub: Hub) {
           message: `Invalid ${section} settings: ${resend.join(", ")}: ${message}`,
         });
       }
-      await svc().writeSettings(auth.org, section, { ...parsed.data, ...cleared });
+      await hub.enrichment.writeSettings(auth.org, section, { ...parsed.data, ...cleared });
       // Field names only: the values may be secrets.
       await audit(hub.kv, auth.org, auth.actor, "settings.changed", {
         target: section,

@@ -9,7 +9,6 @@ import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
-import { notifyOf } from "../jobs/notify_jobs.ts";
 import { botView } from "../lib/notify/bots.ts";
 import { ruleInputSchema } from "../lib/notify/rules.ts";
 import { eventTypes } from "../lib/notify/catalogue.ts";
@@ -116,7 +115,7 @@ export function notifyRoutes(hub: Hub) {
   app.use("/notifications", requireRole("operator"));
   app.use("/deliveries", requireRole("viewer"));
   app.use("/deliveries/*", requireRoles("viewer", "operator"));
-  const n = () => notifyOf(hub);
+  const n = () => hub.notify;
 
   // ---- bots
   app.openapi(

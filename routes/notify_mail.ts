@@ -4,7 +4,6 @@ import { requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { NotFoundError, ValidationError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
-import { notifyOf } from "../jobs/notify_jobs.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
 import { mailboxInputSchema, mailboxView } from "../lib/notify/mail/mailboxes.ts";
 
@@ -42,7 +41,7 @@ const mailboxSchema = mailboxInputSchema.omit({ password: true }).extend({
 export function mailboxRoutes(hub: Hub) {
   const app = newApi();
   for (const p of ["/mailboxes", "/mailboxes/*"]) app.use(p, requireRoles("viewer", "admin"));
-  const mb = () => notifyOf(hub).mailboxes;
+  const mb = () => hub.notify.mailboxes;
 
   /** The organization's address policy applies to the host when saved (what it says; DNS again on every poll). */
   async function checked(org: string, input: z.infer<typeof mailboxInputSchema>) {
@@ -146,7 +145,7 @@ export function mailboxRoutes(hub: Hub) {
     async (c) => {
       const { id } = c.req.valid("param");
       if (!(await mb().get(c.var.auth.org, id))) throw new NotFoundError("mailbox");
-      await hub.queue.enqueue("mail.poll", c.var.auth.org, { mailboxId: id });
+      await hub.queue.enqueue("mail.poll", { mailboxId: id }, { org: c.var.auth.org });
       return c.json({ queued: true }, 202);
     },
   );

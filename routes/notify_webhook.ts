@@ -8,13 +8,12 @@ import { Hono } from "hono";
 import { webhookCallback } from "grammy";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
-import { notifyOf } from "../jobs/notify_jobs.ts";
 import { NotFoundError } from "../lib/errors.ts";
 
 export function telegramWebhookRoutes(hub: Hub) {
   const app = new Hono<AppEnv>();
   app.post("/telegram/:botId", async (c) => {
-    const n = notifyOf(hub);
+    const n = hub.notify;
     const bot = await n.store.botById(c.req.param("botId").slice(0, 100));
     if (!bot) throw new NotFoundError("bot");
     const handle = webhookCallback(await n.bots.grammyBot(bot), "hono", {

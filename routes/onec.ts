@@ -16,7 +16,7 @@ import { parseWebhookUrl } from "../lib/bitrix/client.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
 import { UPDATE_FAILED_MESSAGE } from "../lib/onec/intake.ts";
 import { onecRequestSchema, sampleRequest } from "../lib/onec/request_schema.ts";
-import { NOT_CONFIGURED_MESSAGE, type OnecService } from "../lib/onec/service.ts";
+import { NOT_CONFIGURED_MESSAGE } from "../lib/onec/service.ts";
 import { onecSettingsSchema, SECRET_FIELDS, SETTINGS_SECTION } from "../lib/onec/settings.ts";
 
 // zod 4 binds methods to a schema when it is created, so a schema built in lib/ before
@@ -45,15 +45,10 @@ const intakeResponses = {
   ...errorResponses,
 } as const;
 
-function service(hub: Hub): OnecService {
-  if (!hub.onec) throw new Error("Cannot serve 1C: the hub was built without the onec service");
-  return hub.onec;
-}
-
 /** The shared handler of both intake addresses. */
 async function intake(hub: Hub, c: Context<AppEnv>, body: z.output<typeof onecRequestSchema>) {
   const requestId = c.var.requestId;
-  const res = await service(hub).intake(c.var.auth.org, body, { requestId });
+  const res = await hub.onec.intake(c.var.auth.org, body, { requestId });
   if (res.outcome === "failed") {
     c.var.log.error("1C request failed", { requestId, failure: res.failure });
     return c.text(res.failure ?? "Ошибка", 500);
@@ -185,7 +180,7 @@ export function onecRoutes(hub: Hub) {
         ...errorResponses,
       },
     }),
-    async (c) => c.json({ items: await service(hub).readLog(c.var.auth.org, c.req.valid("query").limit) }, 200),
+    async (c) => c.json({ items: await hub.onec.readLog(c.var.auth.org, c.req.valid("query").limit) }, 200),
   );
 
   app.openapi(
@@ -203,7 +198,7 @@ export function onecRoutes(hub: Hub) {
         ...errorResponses,
       },
     }),
-    async (c) => c.json({ sections: await service(hub).loadBoard(c.var.auth.org) }, 200),
+    async (c) => c.json({ sections: await hub.onec.loadBoard(c.var.auth.org) }, 200),
   );
 
   app.openapi(
@@ -221,7 +216,7 @@ export function onecRoutes(hub: Hub) {
         ...errorResponses,
       },
     }),
-    async (c) => c.json({ items: await service(hub).cacheState(c.var.auth.org) }, 200),
+    async (c) => c.json({ items: await hub.onec.cacheState(c.var.auth.org) }, 200),
   );
 
   app.openapi(
@@ -242,16 +237,16 @@ export function onecRoutes(hub: Hub) {
       },
     }),
     async (c) => {
-      const settings = await service(hub).settings(c.var.auth.org);
+      const settings = await hub.onec.settings(c.var.auth.org);
       if (!settings.webhookUrl) throw new ConflictError(`Cannot refresh: ${NOT_CONFIGURED_MESSAGE}`);
-      return c.json(await service(hub).refreshCaches(c.var.auth.org, { force: true }), 200);
+      return c.json(await hub.onec.refreshCaches(c.var.auth.org, { force: true }), 200);
     },
   );
   return app;
 }
 
 async function maskedSettings(hub: Hub, org: string) {
-  const s = await service(hub).settings(org);
+  const s = await hub.onec.settings(org);
   return { ...s, webhookUrl: s.webhookUrl ? maskWebhook(s.webhookUrl) : null };
 }
 

@@ -7,7 +7,6 @@ import { requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
-import { schedulerOf } from "../jobs/schedule_fire.ts";
 
 const scheduleSchema = z.looseObject({
   id: z.string(),
@@ -51,7 +50,7 @@ const json = <S extends z.ZodType>(schema: S, description = "OK") => ({
 const notFound = { 404: json(z.object({ error: z.unknown() }), "No such schedule or run in this organization") };
 
 export function schedulerRoutes(hub: Hub) {
-  const scheduler = schedulerOf(hub);
+  const scheduler = hub.scheduler;
   const input = scheduler.inputSchema;
   const app = newApi();
   for (const path of ["/schedules", "/schedules/*", "/runs", "/runs/*"]) app.use(path, requireRoles("viewer", "admin"));

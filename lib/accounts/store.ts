@@ -95,12 +95,6 @@ export async function createUser(
   return user;
 }
 
-export async function setPassword(kv: Deno.Kv, userId: string, password: string): Promise<void> {
-  const entry = await kv.get<User>(["user", userId]);
-  if (!entry.value) throw new NotFoundError("user");
-  await kv.set(["user", userId], { ...entry.value, passwordHash: await hashPassword(password) });
-}
-
 function addMemberInto(op: Deno.AtomicOperation, org: string, userId: string, role: Role, now: number) {
   op.set(["member", org, userId], { role, addedAt: new Date(now).toISOString() });
   op.set(["membership", userId, org], role);

@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import amqp from "amqplib";
-import type { Clock } from "../clock.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { redactText } from "../log.ts";
 import { isSizeError } from "./commit_size.ts";
@@ -40,6 +40,7 @@ export interface AmqpBridgeOptions {
   /** Records a malformed message as a dead letter. */
   deadLetter(org: string, raw: unknown, reason: string): Promise<void>;
   log: Logger;
+  /** Times the pause before a batch that could not be moved goes back to the broker. Default: the real clock. */
   clock?: Clock;
   /** Unacked messages the broker may push at once. Default 1000. */
   prefetch?: number;
@@ -66,7 +67,8 @@ export class AmqpBridge {
   #failures = 0;
   /** Failed moves to the KV queue in a row (the pause before returning a batch grows with it). */
   #flushFailures = 0;
-  #wake: (() => void) | undefined;
+  /** Aborted on close: ends a pause at once. */
+  readonly #closing = new AbortController();
 
   constructor(options: AmqpBridgeOptions) {
     this.#o = options;
@@ -115,7 +117,7 @@ export class AmqpBridge {
 
   async close(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#closing.abort();
     clearTimeout(this.#timer);
     clearTimeout(this.#flushTimer);
     await this.#flush();
@@ -243,16 +245,9 @@ export class AmqpBridge {
   }
 
   /** Waits `ms`, or less when the bridge closes. */
-  #pause(ms: number): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    }).finally(() => this.#wake = undefined);
+  async #pause(ms: number): Promise<void> {
+    if (this.#stopped) return;
+    await (this.#o.clock ?? systemClock).sleep(ms, this.#closing.signal).catch(() => {}); // aborted: closing
   }
 
   async #reject(ch: amqp.Channel, msg: Msg, reason: string) {

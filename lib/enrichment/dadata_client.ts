@@ -1,11 +1,11 @@
 /**
  * DaData "clean" API client for phones and e-mails (one record per request,
- * as the API requires). 429, 5xx, network failures and malformed answers are
+ * as the API requires). 408, 425, 429, 5xx, network failures and malformed answers are
  * retried with backoff and jitter; other 4xx fail at once with a message a
  * person can act on. Credentials never appear in messages.
  */
 import { z } from "zod";
-import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
+import { excerpt, isTransientStatus, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
 import { type CallOptions, type EnrichmentClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
@@ -114,14 +114,13 @@ export class DadataClient {
     const said = scrub(excerpt(upstreamMessage(raw.text), 200), [o.apiKey, o.secretKey]);
     const tail = said ? `: ${said}` : "";
     const s = raw.status;
-    if (s === 429) {
-      return new UpstreamHttpError(`DaData is rate limiting requests (HTTP 429)${tail}`, {
-        service: SERVICE,
-        status: s,
-        retryAfterMs: retryAfterMs(raw.headers),
-      });
+    // What is worth retrying is decided once, for every client (lib/errors.ts).
+    if (isTransientStatus(s)) {
+      return new UpstreamHttpError(
+        s === 429 ? `DaData is rate limiting requests (HTTP 429)${tail}` : `DaData failed with HTTP ${s}${tail}`,
+        { service: SERVICE, status: s, retryAfterMs: retryAfterMs(raw.headers) },
+      );
     }
-    if (s >= 500) return new UpstreamHttpError(`DaData failed with HTTP ${s}${tail}`, { service: SERVICE, status: s });
     if (s === 401) {
       return new UpstreamApiError(
         `DaData rejected the request without valid credentials (HTTP 401${tail}) — check DADATA_API_KEY and DADATA_SECRET_KEY`,

@@ -7,9 +7,10 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { Queue } from "../queue/queue.ts";
+import type { QueueFor } from "../queue/queue.ts";
 import { chunkBySize, estimateBytes } from "./commit_size.ts";
-import { COMMIT_CHUNK, PROCESS_KIND, type ProcessPayload, type QueuedTask } from "./processor_types.ts";
+import { COMMIT_CHUNK } from "./processor_types.ts";
+import type { EnrichmentKinds, ProcessPayload, QueuedTask } from "./kinds.ts";
 
 interface InboxEntry {
   org: string;
@@ -22,15 +23,15 @@ const INBOX_TTL = 7 * 24 * 3600_000;
 const inboxKey = (id: string): Deno.KvKey => ["inbox", id];
 
 export class Inbox {
-  readonly #o: { kv: Deno.Kv; queue: Queue; clock: Clock; log: Logger };
+  readonly #o: { kv: Deno.Kv; queue: QueueFor<EnrichmentKinds>; clock: Clock; log: Logger };
 
-  constructor(options: { kv: Deno.Kv; queue: Queue; clock: Clock; log: Logger }) {
+  constructor(options: { kv: Deno.Kv; queue: QueueFor<EnrichmentKinds>; clock: Clock; log: Logger }) {
     this.#o = options;
   }
 
   /** Adds a `task.process` message and its inbox record to an atomic operation. */
   add(op: Deno.AtomicOperation, org: string, payload: ProcessPayload, delayMs?: number): void {
-    const env = this.#o.queue.addTo(op, PROCESS_KIND, org, payload, { delayMs });
+    const env = this.#o.queue.stage(op, { kind: "task.process", payload, org, delayMs });
     op.set(inboxKey(env.id), { org, payload, at: this.#o.clock.now() + (delayMs ?? 0) } satisfies InboxEntry, {
       expireIn: INBOX_TTL,
     });

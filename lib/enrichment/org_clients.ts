@@ -15,6 +15,7 @@ import type { SettingsStore } from "../settings.ts";
 import { DadataClient } from "./dadata_client.ts";
 import type { Enrich } from "./processor_types.ts";
 import { YandexGptClient } from "./yandexgpt_client.ts";
+import { labelledFetch } from "../http/instrumented_fetch.ts";
 
 // Lengths are capped so a section stays far below KV's 64 KiB value limit (keys are sealed, which adds more).
 const shortText = z.string().max(500);
@@ -80,6 +81,21 @@ export class OrgClients {
     this.#cache.delete(org);
   }
 
+  /**
+   * Calls the organization's DaData (one clean/email, a paid call) or YandexGPT
+   * (one short completion) with its current settings, for "test connection".
+   * Answers what came back: the cleaned address or the model's reply.
+   */
+  async probe(org: string, service: "dadata" | "yandexgpt"): Promise<string> {
+    this.invalidate(org); // the settings may have just been saved
+    const c = await this.#clients(org);
+    if (service === "dadata") {
+      const record = await c.dadata.cleanEmail("info@example.com");
+      return String(record.email ?? record.source ?? "");
+    }
+    return (await c.gpt.complete("Ответь одним словом: готов?")).text.slice(0, 200);
+  }
+
   readonly enrich: Enrich = async (org, task, call = {}) => {
     const c = await this.#clients(org);
     if (task.task_type === "phone") return await c.dadata.cleanPhone(task.data, call);
@@ -137,7 +153,6 @@ export class OrgClients {
         ? OPERATOR_POLICY
         : { ...orgPolicy, refusedAs: `Refused the organization's ${service} base URL (${setting}) for ${service}` };
     const common = {
-      fetch,
       clock,
       timeoutMs: c.ENRICH_TIMEOUT_MS,
       retry: { retries: c.ENRICH_RETRIES, baseMs: retryBaseMs },
@@ -146,6 +161,7 @@ export class OrgClients {
       dadata: new DadataClient({
         ...dd,
         ...common,
+        fetch: fetch && labelledFetch(fetch, { org, service: "dadata" }),
         policy: policyFor(dd.baseUrl, c.DADATA_BASE_URL, "DaData", "dadata.baseUrl"),
         credentialsFrom: ddOwn ? "organization" : "env",
       }),
@@ -153,6 +169,7 @@ export class OrgClients {
         ...yg,
         systemPrompt: yg.systemPrompt || undefined,
         ...common,
+        fetch: fetch && labelledFetch(fetch, { org, service: "yandexgpt" }),
         policy: policyFor(yg.baseUrl, c.YANDEXGPT_BASE_URL, "YandexGPT", "yandexgpt.baseUrl"),
         credentialsFrom: ygOwn ? "organization" : "env",
       }),

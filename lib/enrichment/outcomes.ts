@@ -7,17 +7,7 @@
 import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./commit_size.ts";
 import type { Inbox } from "./inbox.ts";
-import {
-  type Claimed,
-  COMMIT_CHUNK,
-  type Item,
-  PROCESS_KIND,
-  type ProcessorOptions,
-  type ProcessPayload,
-  RESULT_KIND,
-  type ResultMessage,
-  TaskConflictError,
-} from "./processor_types.ts";
+import { type Claimed, COMMIT_CHUNK, type Item, type ProcessorOptions, TaskConflictError } from "./processor_types.ts";
 import { type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
 
 const RESULT_TTL = 7 * 24 * 3600_000;
@@ -152,7 +142,7 @@ export class Outcomes {
       perType.set(c.task.task_type, (perType.get(c.task.task_type) ?? 0) + 1);
     });
     for (const [type, n] of perType) op.sum(statKey(org, type, "done"), BigInt(n));
-    queue.addTo(op, RESULT_KIND, org, { results } satisfies ResultMessage);
+    queue.stage(op, { kind: "task.result", payload: { results }, org });
     const res = await op.commit();
     if (!res.ok) return false;
     results.forEach((r) => out.set(r.task_id, { id: r.id }));
@@ -288,13 +278,19 @@ export class Outcomes {
     source: string,
   ): () => void {
     const now = this.#o.clock.now();
-    return this.#o.queue.addDeadLettersTo(
+    const { queue } = this.#o;
+    return queue.dead.addTo(
       op,
-      items.map(({ task, reason, attempts }) => {
-        const id = newId(now);
-        const payload: ProcessPayload = { tasks: [{ task, attempt: 0 }], source };
-        return { envelope: { v: 1, kind: PROCESS_KIND, org, id, payload }, reason, attempts };
-      }),
+      items.map(({ task, reason, attempts }) => ({
+        envelope: queue.envelope({
+          kind: "task.process",
+          payload: { tasks: [{ task, attempt: 0 }], source },
+          org,
+          id: newId(now),
+        }),
+        reason,
+        attempts,
+      })),
     );
   }
 }

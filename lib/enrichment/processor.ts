@@ -22,23 +22,18 @@ import {
   errorMessage,
   type Item,
   type ProcessorOptions,
-  type QueuedTask,
   TaskBusyError,
   TaskConflictError,
   TaskFailedError,
 } from "./processor_types.ts";
+import type { QueuedTask } from "./kinds.ts";
 import type { RowSink } from "./sinks/types.ts";
 import { type Task, taskHash, type TaskResult, validateTask } from "./task_schema.ts";
 import { Limiter, type ResultEntry, resultKey } from "./task_state.ts";
 
 export {
   type Enrich,
-  PROCESS_KIND,
   type ProcessorOptions,
-  type ProcessPayload,
-  type QueuedTask,
-  RESULT_KIND,
-  type ResultMessage,
   TaskBusyError,
   TaskConflictError,
   TaskFailedError,

@@ -1,15 +1,13 @@
-/** The processor's message kinds, payloads, options and errors, shared by its parts. */
+/** The processor's options and errors, shared by its parts (its message kinds are in kinds.ts). */
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Queue } from "../queue/queue.ts";
+import type { QueueFor } from "../queue/queue.ts";
+import type { EnrichmentKinds } from "./kinds.ts";
 import type { Clock } from "../clock.ts";
 import type { RowSink } from "./sinks/types.ts";
 import type { Task } from "./task_schema.ts";
-import type { ResultEntry } from "./task_state.ts";
 
-export const PROCESS_KIND = "task.process";
-export const RESULT_KIND = "task.result";
 /** Tasks per atomic commit: 100 checks is Deno KV's limit, and 4–5 mutations per task stay under 1000. */
 export const COMMIT_CHUNK = 100;
 
@@ -19,25 +17,10 @@ export const COMMIT_CHUNK = 100;
  */
 export type Enrich = (org: string, task: Task, call?: { deadline?: number }) => Promise<unknown>;
 
-/** A queued task: the raw task (validated by the handler) and how many rounds it has failed. */
-export interface QueuedTask {
-  task: unknown;
-  attempt?: number;
-}
-
-export interface ProcessPayload {
-  tasks: QueuedTask[];
-  source: string;
-}
-
-export interface ResultMessage {
-  results: ResultEntry[];
-}
-
 export interface ProcessorOptions {
   kv: Deno.Kv;
   sink: RowSink;
-  queue: Queue;
+  queue: QueueFor<EnrichmentKinds>;
   events: EventBus;
   log: Logger;
   metrics: Metrics;

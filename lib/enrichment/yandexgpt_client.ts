@@ -1,11 +1,11 @@
 /**
  * YandexGPT synchronous completion client (`/foundationModels/v1/completion`).
  * Model, system prompt, temperature and max tokens come from the
- * organization's settings. Retries 429 (the concurrent-generations gauge),
+ * organization's settings. Retries 408, 425, 429 (the concurrent-generations gauge),
  * 5xx, network failures and malformed answers; other 4xx fail at once.
  */
 import { z } from "zod";
-import { excerpt, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
+import { excerpt, isTransientStatus, UpstreamApiError, UpstreamHttpError } from "../errors.ts";
 import { parseJsonBody, type RawResponse, requestText, retryAfterMs } from "../http/request.ts";
 import { withRetry } from "../http/retry.ts";
 import { type CallOptions, type EnrichmentClientOptions, joinUrl, retryOptions, scrub } from "./client_options.ts";
@@ -130,15 +130,12 @@ export class YandexGptClient {
     const said = scrub(excerpt(upstreamMessage(raw.text), 200), [o.apiKey]);
     const tail = said ? `: ${said}` : "";
     const s = raw.status;
-    if (s === 429) {
-      return new UpstreamHttpError(`YandexGPT quota exceeded (HTTP 429)${tail}`, {
-        service: SERVICE,
-        status: s,
-        retryAfterMs: retryAfterMs(raw.headers),
-      });
-    }
-    if (s >= 500) {
-      return new UpstreamHttpError(`YandexGPT failed with HTTP ${s}${tail}`, { service: SERVICE, status: s });
+    // What is worth retrying is decided once, for every client (lib/errors.ts).
+    if (isTransientStatus(s)) {
+      return new UpstreamHttpError(
+        s === 429 ? `YandexGPT quota exceeded (HTTP 429)${tail}` : `YandexGPT failed with HTTP ${s}${tail}`,
+        { service: SERVICE, status: s, retryAfterMs: retryAfterMs(raw.headers) },
+      );
     }
     if (s === 401) {
       return new UpstreamApiError(`YandexGPT rejected the API key (HTTP 401${tail}) — check YANDEXGPT_API_KEY`, {

@@ -42,11 +42,33 @@ export interface Translator {
   t(key: MessageKey, params?: MessageParams): string;
   /** A date and time in one format (`02.12.2026, 10:33`), in `timeZone` when given. */
   dateTime(value: Date | number | string, timeZone?: string): string;
+  /**
+   * A date and time in `timeZone`, followed by the zone's name only when it is
+   * not the page's zone (`pageZone`): one zone on a page reads without labels.
+   */
+  zoned(value: Date | number | string, timeZone: string, pageZone: string): string;
   /** A number with the language's grouping (`12 345`). */
   number(value: number, options?: Intl.NumberFormatOptions): string;
 }
 
-const INTL_LOCALE: Record<Locale, string> = { ru: "ru-RU", en: "en-GB" };
+/** The `Intl` locale behind each panel language. */
+export const INTL_LOCALE: Record<Locale, string> = { ru: "ru-RU", en: "en-GB" };
+
+/** The one date-and-time format of the panel (islands use the same options). */
+export const DATE_TIME_OPTIONS: Intl.DateTimeFormatOptions = { dateStyle: "short", timeStyle: "short" };
+
+/**
+ * The source text of every message whose key starts with one of `prefixes`:
+ * what an island gets as a prop to format its own strings (islands/_i18n.ts).
+ */
+export function messagesFor(locale: Locale, prefixes: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, text] of Object.entries(MESSAGES[locale])) {
+    if (prefixes.some((p) => key.startsWith(p))) out[key] = text;
+  }
+  return out;
+}
+
 const compiled = new Map<string, IntlMessageFormat>();
 const translators = new Map<Locale, Translator>();
 
@@ -62,6 +84,22 @@ function format(locale: Locale, key: MessageKey, params?: MessageParams): string
   return String(message.format(params));
 }
 
+function dateTimeIn(locale: Locale, value: Date | number | string, timeZone?: string): string {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return "—";
+  const key = `${locale}\0${timeZone ?? ""}`;
+  let formatter = dateFormats.get(key);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat(INTL_LOCALE[locale], {
+      ...DATE_TIME_OPTIONS,
+      ...(timeZone ? { timeZone } : {}),
+    });
+    dateFormats.set(key, formatter);
+  }
+  return formatter.format(date);
+}
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The translator for `locale` (built once per language). */
 export function translator(locale: Locale): Translator {
   let tr = translators.get(locale);
@@ -70,12 +108,9 @@ export function translator(locale: Locale): Translator {
   tr = {
     locale,
     t: (key, params) => format(locale, key, params),
-    dateTime: (value, timeZone) =>
-      new Intl.DateTimeFormat(INTL_LOCALE[locale], {
-        dateStyle: "short",
-        timeStyle: "short",
-        ...(timeZone ? { timeZone } : {}),
-      }).format(new Date(value)),
+    dateTime: (value, timeZone) => dateTimeIn(locale, value, timeZone),
+    zoned: (value, timeZone, pageZone) =>
+      dateTimeIn(locale, value, timeZone) + (timeZone === pageZone ? "" : ` (${timeZone})`),
     number: (value, options) =>
       options ? new Intl.NumberFormat(INTL_LOCALE[locale], options).format(value) : numbers.format(value),
   };

@@ -16,7 +16,6 @@ import type { Logger } from "../log.ts";
 import type { EventBus } from "../events.ts";
 import type { Clock } from "../clock.ts";
 import type { FetchFn } from "../http/request.ts";
-import { claimOnce } from "../kv/dedupe.ts";
 import { ConflictError, UpstreamHttpError, ValidationError } from "../errors.ts";
 import { type BotRecord, type ChatRecord, type ChatStatus, NotifyStore } from "./store.ts";
 import { botIdOfToken, classifyTelegramError, grammyFetch, telegramApi, TOKEN_PATTERN } from "./telegram.ts";
@@ -260,10 +259,11 @@ export class BotService {
     });
     g.use(async (ctx, next) => {
       // Telegram re-sends an update it thinks was not received: handle each update_id once.
-      const first = await claimOnce(this.#d.kv, ["dedupe", "tg.update", bot.id, ctx.update.update_id], {
+      const key = ["dedupe", "tg.update", bot.id, ctx.update.update_id];
+      const first = await this.#d.kv.atomic().check({ key, versionstamp: null }).set(key, true, {
         expireIn: 2 * 24 * 3600_000,
-      });
-      if (first) await next();
+      }).commit();
+      if (first.ok) await next();
     });
     g.command("help", (ctx) => this.#reply(ctx, HELP_TEXT));
     g.command("start", async (ctx) => {

@@ -10,7 +10,7 @@
  * or a deleted chat marks the chat, fails the delivery and raises events;
  * a revoked token marks the bot and another bot of the chat takes over.
  */
-import { z } from "zod";
+import { SEND_KIND, type SendPayload } from "./kinds.ts";
 import type { Clock } from "../clock.ts";
 import type { EventBus } from "../events.ts";
 import type { Logger } from "../log.ts";
@@ -25,11 +25,6 @@ import { type BotRecord, type ChatRecord, type DeliveryRecord, NotifyStore } fro
 import { splitMessage } from "./split.ts";
 import { htmlToPlain } from "./template.ts";
 import { classifyTelegramError } from "./telegram.ts";
-
-export const SEND_KIND = "notify.send";
-/** The payload of `notify.send`, shared by producers and the job. */
-export const sendPayloadSchema = z.object({ deliveryId: z.string().min(1).max(100) });
-export type SendPayload = z.infer<typeof sendPayloadSchema>;
 
 /** Waits up to this long in the handler; longer waits go back on the queue. */
 const INLINE_WAIT_MS = 1500;
@@ -66,7 +61,7 @@ export class DeliveryWorker {
     }).commit();
     if (!lease.ok) {
       // Another handler is sending it right now: look again a little later.
-      await this.d.queue.enqueue(SEND_KIND, org, { deliveryId }, { delayMs: 5000 });
+      await this.d.queue.enqueue(SEND_KIND, { deliveryId: deliveryId }, { org: org, delayMs: 5000 });
       return;
     }
     try {
@@ -83,7 +78,7 @@ export class DeliveryWorker {
           return;
         }
         await this.d.store.updateDelivery(org, deliveryId, () => ({ status: "retrying", error: error.message }));
-        await this.d.queue.enqueue(SEND_KIND, org, { deliveryId }, { delayMs: OUTAGE_RETRY_MS });
+        await this.d.queue.enqueue(SEND_KIND, { deliveryId: deliveryId }, { org: org, delayMs: OUTAGE_RETRY_MS });
         return;
       }
       await this.d.store.updateDelivery(org, deliveryId, () => ({ status: "retrying", error: error.message }));
@@ -171,7 +166,7 @@ export class DeliveryWorker {
       const wait = this.d.gate.reserve(bot.id, String(chat.tgChatId), { group: chat.kind === "group" });
       if (wait > 0) {
         if (wait > INLINE_WAIT_MS) {
-          await this.d.queue.enqueue(SEND_KIND, d.org, { deliveryId: d.id }, { delayMs: wait });
+          await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: wait });
           return;
         }
         await this.d.clock.sleep(wait);
@@ -197,7 +192,7 @@ export class DeliveryWorker {
           case "rate":
             this.d.gate.block(String(chat.tgChatId), f.retryAfterMs);
             await this.d.store.updateDelivery(d.org, d.id, () => ({ status: "retrying", error: f.reason }));
-            await this.d.queue.enqueue(SEND_KIND, d.org, { deliveryId: d.id }, { delayMs: f.retryAfterMs });
+            await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: f.retryAfterMs });
             return;
           case "migrated": {
             const moved = await this.d.store.migrateChat(d.org, chat.tgChatId, f.newChatId);

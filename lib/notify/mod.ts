@@ -1,19 +1,23 @@
 /**
- * The notifications capability: Telegram bots, groups and contacts, rules
- * over every event in the hub, deliveries through the queue, and mailboxes
- * watched over IMAP/POP3. `register(hub)` builds the service once as
- * `hub.notify` and closes it with the hub; its queue kinds (`notify.send`,
- * `notify.digest`, `mail.poll`) and crons are in jobs/notify_jobs.ts;
- * `start()` (after the queue listener) subscribes the router to events and
- * starts the bots' pollers.
+ * The notifications capability (`hub.notify`): Telegram bots, groups and
+ * contacts, rules over every event in the hub, deliveries through the queue,
+ * and mailboxes watched over IMAP/POP3. `register(hub)` builds the service and
+ * wires its queue kinds (`notify.send`, `notify.digest`, `mail.poll`,
+ * lib/notify/kinds.ts; handlers in jobs/notify_jobs.ts), its crons (bot
+ * checks, due mailboxes), its start hook (the router subscribes to every
+ * event, the bots' pollers start) and its close.
  */
-import type { Hub } from "../hub.ts";
+import type { CoreHub } from "../hub.ts";
+import { defineCapability } from "../capability.ts";
+import { notifyKinds } from "./kinds.ts";
+import { registerNotifyCrons, registerNotifyJobs } from "../../jobs/notify_jobs.ts";
 import { listOrgs } from "../accounts/store.ts";
 import { orgAddressPolicy } from "../general_settings.ts";
 import { newId } from "../ids.ts";
 import type { HubEvent } from "../events.ts";
 import { BotService } from "./bots.ts";
-import { DeliveryWorker, SEND_KIND } from "./delivery.ts";
+import { DeliveryWorker } from "./delivery.ts";
+import { SEND_KIND } from "./kinds.ts";
 import { RateGate } from "./rate_gate.ts";
 import { deliveryId, Router, type RuleTrial } from "./router.ts";
 import { type Rule, type RuleInput, ruleInputSchema, ruleProblems, RuleStore } from "./rules.ts";
@@ -23,8 +27,7 @@ import { MailboxService } from "./mail/mailboxes.ts";
 import { orgUrlProblem } from "../http/org_url.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 
-export { SEND_KIND } from "./delivery.ts";
-export { DIGEST_KIND } from "./router.ts";
+export { DIGEST_KIND, POLL_KIND, SEND_KIND } from "./kinds.ts";
 
 /** "field: message" problems as the API's field issues (a 422 naming each field). */
 function invalid(prefix: string, problems: string[]): ValidationError {
@@ -36,8 +39,8 @@ function invalid(prefix: string, problems: string[]): ValidationError {
 }
 
 export type NotifyHub = Pick<
-  Hub,
-  "config" | "kv" | "log" | "queue" | "events" | "secrets" | "settings" | "clock" | "fetch" | "onClose"
+  CoreHub,
+  "config" | "kv" | "log" | "queue" | "events" | "secrets" | "settings" | "clock" | "fetch"
 >;
 
 export interface NotifyOptions {
@@ -302,7 +305,7 @@ export class NotifyService {
         updatedAt: now,
       };
       this.store.addDelivery(op, d);
-      this.#hub.queue.addTo(op, SEND_KIND, org, { deliveryId: d.id });
+      this.#hub.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
       out.push(d);
     }
     if (!(await op.commit()).ok) throw new Error("Cannot queue the messages: the KV commit was rejected");
@@ -328,16 +331,21 @@ export class NotifyService {
     };
     const op = this.#hub.kv.atomic();
     this.store.addDelivery(op, d);
-    this.#hub.queue.addTo(op, SEND_KIND, org, { deliveryId: d.id });
+    this.#hub.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
     if (!(await op.commit()).ok) throw new Error("Cannot queue the message: the KV commit was rejected");
     return d;
   }
 }
 
-/** Builds the capability into the hub (`hub.notify`) and closes it with the hub. */
-export function register(hub: NotifyHub & { notify?: NotifyService }, opts: NotifyOptions = {}): NotifyService {
-  const service = new NotifyService(hub, opts);
-  hub.notify = service;
-  hub.onClose(() => service.close());
-  return service;
-}
+export const notify = defineCapability({
+  name: "notify",
+  kinds: notifyKinds,
+  register(hub: CoreHub, options: NotifyOptions = {}): Promise<NotifyService> {
+    const svc = new NotifyService(hub, options);
+    registerNotifyJobs(hub, svc);
+    registerNotifyCrons(hub, svc);
+    hub.onStart(() => svc.start());
+    hub.onClose(() => svc.close());
+    return Promise.resolve(svc);
+  },
+});

@@ -9,7 +9,6 @@
  * else the event id. The repeat window's marker is in the same operation; a
  * digest collects items and one `notify.digest` message sends them later.
  */
-import { z } from "zod";
 import type { HubEvent } from "../events.ts";
 import { matchesType } from "../events.ts";
 import type { Logger } from "../log.ts";
@@ -19,10 +18,7 @@ import { compileConditions } from "./conditions.ts";
 import { type DeliveryRecord, NotifyStore } from "./store.ts";
 import { eventView, type Rule, RuleStore } from "./rules.ts";
 import { renderTemplate } from "./template.ts";
-import { SEND_KIND } from "./delivery.ts";
-
-export const DIGEST_KIND = "notify.digest";
-export const digestPayloadSchema = z.object({ ruleId: z.string().min(1).max(100), window: z.string().min(1).max(40) });
+import { DIGEST_KIND, type DigestPayload, SEND_KIND } from "./kinds.ts";
 
 /** Event types rules never see (a rule about its own messages would loop). */
 const UNROUTED = new Set(["notify.sent"]);
@@ -38,7 +34,7 @@ export interface RouterDeps {
   kv: Deno.Kv;
   store: NotifyStore;
   rules: RuleStore;
-  queue: Pick<Queue, "addTo" | "enqueue">;
+  queue: Pick<Queue, "stage">;
   log: Logger;
   now: () => number;
 }
@@ -154,7 +150,10 @@ export class Router {
         if (!window) {
           window = String(this.#d.now());
           op.check(open).set(openKey, window, { expireIn: rule.digestMinutes * 60_000 * 3 });
-          this.#d.queue.addTo(op, DIGEST_KIND, org, { ruleId: rule.id, window }, {
+          this.#d.queue.stage(op, {
+            kind: DIGEST_KIND,
+            payload: { ruleId: rule.id, window },
+            org,
             delayMs: rule.digestMinutes * 60_000,
           });
         } else op.check(open);
@@ -208,7 +207,7 @@ export class Router {
         text,
       };
       this.#d.store.addDelivery(op, d);
-      this.#d.queue.addTo(op, SEND_KIND, org, { deliveryId: d.id });
+      this.#d.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
       n++;
     }
     if (rule.webhookUrl) {
@@ -226,14 +225,14 @@ export class Router {
         }),
       };
       this.#d.store.addDelivery(op, d);
-      this.#d.queue.addTo(op, SEND_KIND, org, { deliveryId: d.id });
+      this.#d.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
       n++;
     }
     return n;
   }
 
   /** Sends a digest window: its items as one message per target. Idempotent per window. */
-  async digest(org: string, { ruleId, window }: z.infer<typeof digestPayloadSchema>): Promise<number> {
+  async digest(org: string, { ruleId, window }: DigestPayload): Promise<number> {
     const rule = await this.#d.rules.get(org, ruleId);
     const items: Array<{ key: Deno.KvKey; text: string }> = [];
     for await (const e of this.#d.kv.list<string>({ prefix: ["ndigest_item", org, ruleId, window] })) {

@@ -22,6 +22,7 @@ import type { OnecRequest } from "./request_schema.ts";
 import { loadOnecSettings, type OnecSettings } from "./settings.ts";
 import { appendLog, type LogEntry, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
+import { labelledFetch } from "../http/instrumented_fetch.ts";
 
 export interface OnecServiceDeps {
   kv: Deno.Kv;
@@ -88,7 +89,7 @@ export class OnecService {
     return new BitrixClient({
       baseUrl: settings.webhookUrl,
       policy,
-      fetch: this.#d.fetch,
+      fetch: labelledFetch(this.#d.fetch, { org, service: "bitrix24" }),
       clock: this.#d.clock,
       log: this.#d.log.child("bitrix"),
       deadline,

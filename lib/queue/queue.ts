@@ -1,10 +1,16 @@
 /**
  * The typed layer over the Deno KV queue. Every message is an envelope
- * `{ v: 1, kind, org, id, payload }`; each kind has a zod schema and one
- * handler. Failures are retried on the queue's own `backoffSchedule`; when the
- * attempts are used up, or the error is terminal, or the message does not
- * validate, the message goes to the dead-letter list with its reason, where the
- * API and the admin page can re-drive or discard it.
+ * `{ v: 1, kind, org, id, payload }`: a discriminated union on `kind`, each kind
+ * declared once with its payload schema (lib/queue/kind.ts) and handled by one
+ * job. `enqueue(kind, payload, { org })` is typed by kind and checks the
+ * payload at run time too. Failures are retried on the queue's own
+ * `backoffSchedule`; when the attempts are used up, or the error is terminal,
+ * or the message does not validate, the message goes to the dead-letter list
+ * (lib/queue/dead_letters.ts) with its reason.
+ *
+ * The queue does not make handlers idempotent by itself: KV delivers at least
+ * once, so each handler writes its effect in one `kv.atomic()` with a check of
+ * what it claimed (see the README's "Idempotency").
  */
 import { z } from "zod";
 import { isRetryableJobError } from "../errors.ts";
@@ -12,18 +18,21 @@ import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { formatZodError } from "../validation.ts";
-import { fromCursor } from "../kv/cursor.ts";
+import { deadKey, type DeadLetterItem, DeadLetterStore } from "./dead_letters.ts";
+import {
+  type AnyKinds,
+  type EnqueueOptions,
+  type Envelope,
+  envelopeBaseSchema,
+  envelopeSchemaOf,
+  type MessageKind,
+  type OutgoingMessage,
+  type PayloadIn,
+} from "./kind.ts";
 
-export const envelopeSchema = z.object({
-  v: z.literal(1),
-  kind: z.string().min(1),
-  org: z.string().min(1),
-  id: z.string().min(1),
-  payload: z.unknown(),
-  /** Set on our own re-enqueues; absent (0) on the first delivery and after a re-drive. */
-  attempt: z.number().int().min(0).optional(),
-});
-export type Envelope = z.infer<typeof envelopeSchema>;
+export type { DeadLetter } from "./dead_letters.ts";
+export type { EnqueueOptions, Envelope, MessageKind, OutgoingMessage } from "./kind.ts";
+export { defineKind } from "./kind.ts";
 
 export interface JobContext {
   kv: Deno.Kv;
@@ -38,62 +47,62 @@ export interface JobContext {
   lastAttempt: boolean;
 }
 
-// deno-lint-ignore no-explicit-any
-export interface JobDefinition<S extends z.ZodType = any> {
-  kind: string;
-  payload: S;
-  handle(payload: z.infer<S>, ctx: JobContext): Promise<void>;
-  /** Waits between attempts (ms); attempts = length + 1. Default: the queue's. */
-  backoffMs?: number[];
-  /**
-   * True when an organization may schedule this kind as a scheduler internal
-   * action (its payload acts only on that organization's own data). Default
-   * false: bridge and operator kinds (`task.amqp`, `task.result`, …) never are.
-   */
-  schedulable?: boolean;
+/** The handler of one kind. */
+export interface JobDefinition<D extends MessageKind = MessageKind> {
+  kind: D;
+  handle(payload: z.output<D["payload"]>, ctx: JobContext): Promise<void>;
   /** Called once when the message is dead-lettered, e.g. to publish a `*.failed` event. */
-  onDeadLetter?(payload: z.infer<S> | undefined, ctx: JobContext, reason: string): Promise<void>;
+  onDeadLetter?(payload: z.output<D["payload"]> | undefined, ctx: JobContext, reason: string): Promise<void>;
 }
 
-/** Declares a job with its payload type inferred from the schema. */
-export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
-  return def;
+/** Declares the job of a kind, with the payload type inferred from the kind's schema. */
+export function defineJob<D extends MessageKind>(
+  kind: D,
+  handlers: Omit<JobDefinition<D>, "kind">,
+): JobDefinition<D> {
+  return { kind, ...handlers };
 }
 
-export interface DeadLetter {
-  id: string;
-  org: string;
-  kind: string;
-  reason: string;
-  attempts: number;
-  failedAt: string;
-  envelope: unknown;
+/** A payload or kind a producer got wrong (a programmer error, or a tenant's scheduled action). */
+export class InvalidMessageError extends Error {
+  override name = "InvalidMessageError";
+  constructor(readonly kind: string, readonly reason: string) {
+    super(`Cannot enqueue ${kind}: ${reason}`);
+  }
 }
 
-export interface EnqueueOptions {
-  delayMs?: number;
-  /** A fixed id makes the envelope recognisable across producers (e.g. for dedupe). */
-  id?: string;
-  /** Internal: the attempt a retry carries. */
-  attempt?: number;
-}
+/**
+ * The queue as producers and services see it, typed by the kinds they send. The hub's queue (every
+ * capability's kinds) fits `QueueFor<TheirKinds>`; a class type would not (TypeScript measures the
+ * class's kind parameter as invariant), which is why services take this instead of `Queue<…>`.
+ */
+export type QueueFor<M extends AnyKinds> = Omit<Queue<M>, "declare" | "register" | "listen" | "handle" | "stop">;
 
-const DEAD_TTL = 30 * 24 * 60 * 60 * 1000;
 /** Deno KV allows at most 1000 mutations per atomic operation; stay well inside. */
 const ENQUEUE_CHUNK = 200;
 
 export interface QueueOptions {
   log: Logger;
   metrics: Metrics;
+  /** The kinds this queue carries (their jobs are registered later). */
+  kinds?: Iterable<MessageKind>;
   /** Default waits between attempts (ms). */
   backoffMs?: number[];
   now?: () => number;
 }
 
-/** The queue: register handlers, enqueue, listen, and manage dead letters. */
-export class Queue {
+/**
+ * The queue: declare kinds, register their jobs, enqueue, listen. `M` maps each kind to its payload
+ * schema; the hub's queue is `Queue<AppKinds>` (lib/capabilities.ts), a queue built without it takes
+ * any kind (the queue's own tests).
+ */
+export class Queue<M extends AnyKinds = AnyKinds> {
+  /** The dead-letter list (list, inspect, re-drive, discard). */
+  readonly dead: DeadLetterStore;
   readonly #kv: Deno.Kv;
+  readonly #kinds = new Map<string, MessageKind>();
   readonly #jobs = new Map<string, JobDefinition>();
+  #envelope: z.ZodType | null = null;
   readonly #log: Logger;
   readonly #metrics: Metrics;
   readonly #backoffMs: number[];
@@ -106,37 +115,55 @@ export class Queue {
 
   constructor(
     kv: Deno.Kv,
-    { log, metrics, backoffMs = [1000, 5000, 30_000, 60_000, 300_000], now = Date.now }: QueueOptions,
+    { log, metrics, kinds = [], backoffMs = [1000, 5000, 30_000, 60_000, 300_000], now = Date.now }: QueueOptions,
   ) {
     this.#kv = kv;
     this.#log = log;
     this.#metrics = metrics;
     this.#backoffMs = backoffMs;
     this.#now = now;
+    for (const k of kinds) this.declare(k);
+    this.dead = new DeadLetterStore(kv, {
+      log,
+      metrics,
+      now,
+      requeue: (op, envelope) => this.#stage(op, envelope),
+    });
     metrics.describe("shlyuz_queue_handled_total", "Queue messages handled, by kind and outcome");
     metrics.describe("shlyuz_queue_handler_seconds", "Queue handler latency, by kind");
   }
 
-  /** Registers the handler of one message kind. Registering a kind twice is a programmer error. */
-  register(def: JobDefinition): void {
-    if (this.#jobs.has(def.kind)) throw new Error(`Cannot register job ${def.kind}: already registered`);
-    this.#jobs.set(def.kind, def);
+  /** Declares a kind the queue carries. Declaring another kind under a taken name is a programmer error. */
+  declare(kind: MessageKind): void {
+    const known = this.#kinds.get(kind.kind);
+    if (known === kind) return;
+    if (known) throw new Error(`Cannot declare message kind ${kind.kind}: another kind has this name`);
+    this.#kinds.set(kind.kind, kind);
+    this.#envelope = null;
   }
 
-  /** Kinds with a handler, e.g. for validating scheduler actions. */
+  /** Registers the job of one kind (declaring the kind if needed). Registering a kind twice is a programmer error. */
+  register(job: JobDefinition): void {
+    const name = job.kind.kind;
+    if (this.#jobs.has(name)) throw new Error(`Cannot register job ${name}: already registered`);
+    this.declare(job.kind);
+    this.#jobs.set(name, job);
+  }
+
+  /** Kinds with a handler, sorted. */
   kinds(): string[] {
     return [...this.#jobs.keys()].sort();
   }
 
   /** Kinds an organization may schedule (each declares it with `schedulable: true`), sorted. */
   schedulableKinds(): string[] {
-    return [...this.#jobs.values()].filter((d) => d.schedulable === true).map((d) => d.kind).sort();
+    return [...this.#jobs.values()].filter((j) => j.kind.schedulable).map((j) => j.kind.kind).sort();
   }
 
   /** The payload schema of a schedulable kind as JSON Schema (shown in the schedule form), or null. */
   schedulablePayloadSchema(kind: string): Record<string, unknown> | null {
-    const def = this.#jobs.get(kind);
-    if (!def || def.schedulable !== true) return null;
+    const def = this.#jobs.get(kind)?.kind;
+    if (!def?.schedulable) return null;
     return z.toJSONSchema(def.payload, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
   }
 
@@ -144,54 +171,85 @@ export class Queue {
     return this.#jobs.has(kind);
   }
 
+  /** The envelope schema: a discriminated union on `kind` of every declared kind. */
+  envelopeSchema(): z.ZodType {
+    return this.#envelope ??= envelopeSchemaOf(this.#kinds.values());
+  }
+
   /** Validates a payload against its kind's schema without enqueuing it. */
   validate(kind: string, payload: unknown): { ok: true } | { ok: false; reason: string } {
-    const def = this.#jobs.get(kind);
-    if (!def) return { ok: false, reason: `no handler for kind ${kind}` };
-    const parsed = def.payload.safeParse(payload);
+    if (!this.#jobs.has(kind)) return { ok: false, reason: `no handler for kind ${kind}` };
+    const parsed = this.#kinds.get(kind)!.payload.safeParse(payload);
     return parsed.success ? { ok: true } : { ok: false, reason: formatZodError(parsed.error) };
   }
 
-  /** Builds the envelope and adds the enqueue to an atomic operation (so it commits with other writes). */
-  addTo(op: Deno.AtomicOperation, kind: string, org: string, payload: unknown, opts: EnqueueOptions = {}): Envelope {
-    const envelope: Envelope = { v: 1, kind, org, id: opts.id ?? newId(), payload };
-    if (opts.attempt) envelope.attempt = opts.attempt;
-    const def = this.#jobs.get(kind);
-    op.enqueue(envelope, {
-      delay: opts.delayMs && opts.delayMs > 0 ? Math.round(opts.delayMs) : undefined,
-      // KV's own schedule (the crash safety net) takes at most 5 waits; our re-enqueue uses them all.
-      backoffSchedule: (def?.backoffMs ?? this.#backoffMs).slice(0, 5),
-      keysIfUndelivered: [["dead", org, envelope.id]],
-    });
-    op.sum(["qstat", "enqueued"], 1n);
-    return envelope;
-  }
-
-  /** Enqueues one message; returns its envelope id. */
-  async enqueue(kind: string, org: string, payload: unknown, opts: EnqueueOptions = {}): Promise<string> {
+  /** Enqueues one message; returns its envelope id. Throws InvalidMessageError on a payload its kind refuses. */
+  async enqueue<K extends keyof M & string>(kind: K, payload: PayloadIn<M, K>, opts: EnqueueOptions): Promise<string> {
     const op = this.#kv.atomic();
-    const env = this.addTo(op, kind, org, payload, opts);
+    const env = this.stage(op, { kind, payload, ...opts } as OutgoingMessage<M>);
     const res = await op.commit();
     if (!res.ok) throw new Error(`Cannot enqueue ${kind}: the KV commit was rejected`);
     this.#metrics.inc("shlyuz_queue_enqueued_total", { kind });
     return env.id;
   }
 
+  /**
+   * Enqueues a message whose kind is chosen at run time (a scheduler internal action): the kind
+   * must have a handler and the payload must fit it, or InvalidMessageError says why.
+   */
+  enqueueDynamic(kind: string, payload: unknown, opts: EnqueueOptions): Promise<string> {
+    const valid = this.validate(kind, payload);
+    if (!valid.ok) return Promise.reject(new InvalidMessageError(kind, valid.reason));
+    return this.enqueue(kind as keyof M & string, payload as PayloadIn<M, keyof M & string>, opts);
+  }
+
+  /**
+   * Adds one message to an atomic operation, so it commits with the caller's other writes; returns
+   * its envelope. The payload is checked against its kind now, not when the commit lands.
+   */
+  stage(op: Deno.AtomicOperation, message: OutgoingMessage<M>): Envelope {
+    return this.#stage(op, this.envelope(message), message.delayMs);
+  }
+
+  /**
+   * Builds the envelope of a message without enqueuing it (e.g. to dead-letter one task of a
+   * batch as a re-drivable message of its own). Throws InvalidMessageError like `enqueue`.
+   */
+  envelope(message: OutgoingMessage<M>): Envelope {
+    const { kind, payload, org, id } = message;
+    const def = this.#kinds.get(kind);
+    if (!def) throw new InvalidMessageError(kind, `no message kind ${kind} is declared`);
+    const parsed = def.payload.safeParse(payload);
+    if (!parsed.success) throw new InvalidMessageError(kind, formatZodError(parsed.error));
+    return { v: 1, kind, org, id: id ?? newId(), payload };
+  }
+
   /** Enqueues many messages in few atomic commits. */
-  async enqueueMany(
-    items: Array<{ kind: string; org: string; payload: unknown; opts?: EnqueueOptions }>,
-  ): Promise<string[]> {
+  async enqueueMany(messages: Array<OutgoingMessage<M>>): Promise<string[]> {
     const ids: string[] = [];
-    for (let i = 0; i < items.length; i += ENQUEUE_CHUNK) {
+    for (let i = 0; i < messages.length; i += ENQUEUE_CHUNK) {
       const op = this.#kv.atomic();
-      for (const it of items.slice(i, i + ENQUEUE_CHUNK)) {
-        ids.push(this.addTo(op, it.kind, it.org, it.payload, it.opts).id);
-        this.#metrics.inc("shlyuz_queue_enqueued_total", { kind: it.kind });
+      for (const m of messages.slice(i, i + ENQUEUE_CHUNK)) {
+        ids.push(this.stage(op, m).id);
+        this.#metrics.inc("shlyuz_queue_enqueued_total", { kind: m.kind });
       }
       const res = await op.commit();
       if (!res.ok) throw new Error("Cannot enqueue messages: the KV commit was rejected");
     }
     return ids;
+  }
+
+  /** Puts an envelope on the queue as it is (retries, re-drives): no payload check. */
+  #stage(op: Deno.AtomicOperation, envelope: Envelope, delayMs?: number): Envelope {
+    const backoff = this.#kinds.get(envelope.kind)?.backoffMs ?? this.#backoffMs;
+    op.enqueue(envelope, {
+      delay: delayMs && delayMs > 0 ? Math.round(delayMs) : undefined,
+      // KV's own schedule (the crash safety net) takes at most 5 waits; our re-enqueue uses them all.
+      backoffSchedule: backoff.slice(0, 5),
+      keysIfUndelivered: [deadKey(envelope.org, envelope.id)],
+    });
+    op.sum(["qstat", "enqueued"], 1n);
+    return envelope;
   }
 
   /** Starts the KV queue listener. Resolves when the KV handle closes. */
@@ -211,51 +269,54 @@ export class Queue {
     const started = performance.now();
     let kind = "unknown";
     try {
-      const env = envelopeSchema.safeParse(raw);
-      if (!env.success) {
+      const base = envelopeBaseSchema.safeParse(raw);
+      if (!base.success) {
         const r = raw as Partial<Envelope> | null;
-        await this.deadLetterEnvelope(
-          {
-            v: 1,
+        await this.dead.file({
+          envelope: {
             kind: String(r?.kind ?? "unknown"),
             org: String(r?.org ?? "unknown"),
             id: String(r?.id ?? newId()),
-            payload: r,
           },
-          `invalid message: ${formatZodError(env.error)}`,
-          0,
-        );
+          reason: `invalid message: ${formatZodError(base.error)}`,
+          attempts: 0,
+        });
         return;
       }
-      const envelope = env.data;
+      const envelope = base.data as Envelope;
       kind = envelope.kind;
-      const def = this.#jobs.get(kind);
-      if (!def) {
-        await this.deadLetterEnvelope(envelope, `invalid message: no handler for kind ${kind}`, 0);
+      const job = this.#jobs.get(kind);
+      if (!job) {
+        const reason = this.#kinds.has(kind)
+          ? `invalid message: no handler for kind ${kind}`
+          : `invalid message: unknown kind ${kind}`;
+        await this.#deadLetter(envelope, reason, 0);
         return;
       }
       // The attempt travels in the envelope: no KV read on the hot path. A redelivery after a
       // crash repeats the attempt it crashed in, which is what it is.
       const attempt = envelope.attempt ?? 0;
-      const maxAttempts = (def.backoffMs ?? this.#backoffMs).length + 1;
+      const waits = job.kind.backoffMs ?? this.#backoffMs;
       const ctx: JobContext = {
         kv: this.#kv,
         envelope,
         org: envelope.org,
         id: envelope.id,
         attempt,
-        lastAttempt: attempt + 1 >= maxAttempts,
+        lastAttempt: attempt + 1 >= waits.length + 1,
         log: this.#log.child(kind),
       };
-      const payload = def.payload.safeParse(envelope.payload);
-      if (!payload.success) {
-        const reason = `invalid message: ${formatZodError(payload.error)}`;
-        await this.deadLetterEnvelope(envelope, reason, attempt);
-        await this.#safeOnDead(def, undefined, ctx, reason);
+      // The envelope's discriminated union picks the branch of this kind; its issues are the payload's.
+      const parsed = this.envelopeSchema().safeParse(raw);
+      if (!parsed.success) {
+        const reason = `invalid message: ${formatZodError(payloadIssues(parsed.error))}`;
+        await this.#deadLetter(envelope, reason, attempt);
+        await this.#safeOnDead(job, undefined, ctx, reason);
         return;
       }
+      const payload = (parsed.data as Envelope).payload;
       try {
-        await def.handle(payload.data, ctx);
+        await job.handle(payload, ctx);
         this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -264,13 +325,8 @@ export class Queue {
           // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
           // count and prints the error to stderr; that path stays as the safety net for a
           // crash mid-handler.)
-          const waits = def.backoffMs ?? this.#backoffMs;
           const op = this.#kv.atomic();
-          this.addTo(op, envelope.kind, envelope.org, envelope.payload, {
-            id: envelope.id,
-            delayMs: waits[attempt],
-            attempt: attempt + 1,
-          });
+          this.#stage(op, { ...envelope, attempt: attempt + 1 }, waits[attempt]);
           const res = await op.commit();
           if (!res.ok) throw error;
           this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
@@ -278,8 +334,8 @@ export class Queue {
           return;
         }
         this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
-        await this.deadLetterEnvelope(envelope, reason, attempt + 1);
-        await this.#safeOnDead(def, payload.data, ctx, reason);
+        await this.#deadLetter(envelope, reason, attempt + 1);
+        await this.#safeOnDead(job, payload, ctx, reason);
       }
     } finally {
       this.#metrics.observe("shlyuz_queue_handler_seconds", (performance.now() - started) / 1000, { kind });
@@ -290,54 +346,19 @@ export class Queue {
     }
   }
 
-  async #safeOnDead(def: JobDefinition, payload: unknown, ctx: JobContext, reason: string) {
-    if (!def.onDeadLetter) return;
+  /** The record keeps the envelope as it came (without our attempt counter), so a re-drive starts afresh. */
+  #deadLetter(envelope: Envelope, reason: string, attempts: number): Promise<void> {
+    const { attempt: _attempt, ...rest } = envelope;
+    return this.dead.file({ envelope: rest as DeadLetterItem["envelope"], reason, attempts });
+  }
+
+  async #safeOnDead(job: JobDefinition, payload: unknown, ctx: JobContext, reason: string) {
+    if (!job.onDeadLetter) return;
     try {
-      await def.onDeadLetter(payload, ctx, reason);
+      await job.onDeadLetter(payload, ctx, reason);
     } catch (error) {
       ctx.log.error("onDeadLetter failed", { id: ctx.id, error });
     }
-  }
-
-  /**
-   * Dead-letters a message now (its own commit): listed, re-drivable, counted in `qstat` and
-   * `shlyuz_dead_letters_total`. For a message that is not on the queue, e.g. one task of a batch.
-   */
-  async deadLetterEnvelope(envelope: Envelope, reason: string, attempts: number): Promise<void> {
-    const op = this.#kv.atomic();
-    const committed = this.addDeadLettersTo(op, [{ envelope, reason, attempts }]);
-    if (!(await op.commit()).ok) throw new Error(`Cannot dead-letter ${envelope.kind}: the KV commit was rejected`);
-    committed();
-  }
-
-  /**
-   * Adds dead letters to an atomic operation, so they commit together with other writes (3 mutations
-   * each, plus one). Call the returned function once the commit succeeded: it counts and logs them.
-   */
-  addDeadLettersTo(
-    op: Deno.AtomicOperation,
-    items: Array<{ envelope: Envelope; reason: string; attempts: number }>,
-  ): () => void {
-    const failedAt = new Date(this.#now()).toISOString();
-    for (const { envelope, reason, attempts } of items) {
-      const record: DeadLetter = {
-        id: envelope.id,
-        org: envelope.org,
-        kind: envelope.kind,
-        reason,
-        attempts,
-        failedAt,
-        envelope,
-      };
-      op.set(["dead", envelope.org, envelope.id], record, { expireIn: DEAD_TTL });
-    }
-    if (items.length) op.sum(["qstat", "dead"], BigInt(items.length));
-    return () => {
-      for (const { envelope, reason } of items) {
-        this.#metrics.inc("shlyuz_dead_letters_total", { kind: envelope.kind });
-        this.#log.warn("message dead-lettered", { kind: envelope.kind, id: envelope.id, org: envelope.org, reason });
-      }
-    };
   }
 
   async #maybeFlush(force = false) {
@@ -380,64 +401,10 @@ export class Queue {
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((r) => this.#idle.push(r));
   }
-
-  /** Dead letters of one organization, newest first. */
-  async deadLetters(
-    org: string,
-    { kind, limit = 100, cursor }: { kind?: string; limit?: number; cursor?: string } = {},
-  ): Promise<{ items: DeadLetter[]; cursor?: string }> {
-    const items: DeadLetter[] = [];
-    const iter = this.#kv.list<unknown>({ prefix: ["dead", org] }, {
-      reverse: true,
-      cursor,
-      limit: kind ? undefined : limit,
-    });
-    for await (const entry of fromCursor(iter, cursor)) {
-      const dl = toDeadLetter(entry.key, entry.value);
-      if (kind && dl.kind !== kind) continue;
-      items.push(dl);
-      if (items.length >= limit) return { items, cursor: iter.cursor };
-    }
-    return { items };
-  }
-
-  async deadLetter(org: string, id: string): Promise<DeadLetter | null> {
-    const entry = await this.#kv.get(["dead", org, id]);
-    return entry.versionstamp ? toDeadLetter(entry.key, entry.value) : null;
-  }
-
-  /** Puts a dead letter back on the queue with a fresh attempt count. Returns false when it does not exist. */
-  async redrive(org: string, id: string): Promise<boolean> {
-    const entry = await this.#kv.get(["dead", org, id]);
-    if (!entry.versionstamp) return false;
-    const dl = toDeadLetter(entry.key, entry.value);
-    const env = envelopeSchema.safeParse(dl.envelope);
-    if (!env.success) return false;
-    const op = this.#kv.atomic().check(entry).delete(entry.key);
-    this.addTo(op, env.data.kind, org, env.data.payload, { id: env.data.id });
-    const res = await op.commit();
-    return res.ok;
-  }
-
-  async discard(org: string, id: string): Promise<boolean> {
-    const entry = await this.#kv.get(["dead", org, id]);
-    if (!entry.versionstamp) return false;
-    await this.#kv.atomic().check(entry).delete(entry.key).commit();
-    return true;
-  }
 }
 
-/** A value under `["dead", …]` is either our record or a raw envelope that the KV queue gave up on. */
-function toDeadLetter(key: Deno.KvKey, value: unknown): DeadLetter {
-  const v = value as Partial<DeadLetter> & Partial<Envelope>;
-  if (v && typeof v === "object" && "reason" in v && "envelope" in v) return v as DeadLetter;
-  return {
-    id: String(key[2]),
-    org: String(key[1]),
-    kind: String(v?.kind ?? "unknown"),
-    reason: "undelivered: the queue gave up after its retries (the handler kept crashing)",
-    attempts: 0,
-    failedAt: "",
-    envelope: value,
-  };
+/** The issues of a failed envelope parse with paths relative to the payload (`task_id`, not `payload.task_id`). */
+function payloadIssues(error: z.ZodError): z.ZodError {
+  const issues = error.issues.map((i) => i.path[0] === "payload" ? { ...i, path: i.path.slice(1) } : i);
+  return { ...error, issues } as z.ZodError;
 }

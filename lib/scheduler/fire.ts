@@ -12,7 +12,8 @@ import type { FetchFn } from "../http/request.ts";
 import { newId } from "../ids.ts";
 import { dedupeKey } from "../kv/dedupe.ts";
 import type { Logger } from "../log.ts";
-import type { Queue } from "../queue/queue.ts";
+import { InvalidMessageError, type QueueFor } from "../queue/queue.ts";
+import type { SchedulerKinds } from "./kinds.ts";
 import { runHttpAction } from "./http_action.ts";
 import { isOccurrence, nextOccurrence } from "./occurrences.ts";
 import { runKey, type RunStore } from "./runs.ts";
@@ -20,12 +21,13 @@ import type { FirePayload, Run, RunOutcome, Schedule } from "./schedule_schema.t
 import type { ScheduleStore } from "./store.ts";
 import { LATE_TOLERANCE_MS } from "./tick.ts";
 import type { AddressPolicy } from "../http/url_guard.ts";
+import { labelledFetch } from "../http/instrumented_fetch.ts";
 
 const CLAIM_TTL = 7 * 24 * 60 * 60 * 1000;
 
 export interface FireDeps {
   kv: Deno.Kv;
-  queue: Pick<Queue, "enqueue" | "has" | "validate">;
+  queue: Pick<QueueFor<SchedulerKinds>, "enqueueDynamic">;
   events: Pick<EventBus, "publish">;
   /** The organization's outgoing-address policy (its setting within the operator's ceiling). */
   addressPolicy(org: string): Promise<AddressPolicy>;
@@ -131,7 +133,7 @@ async function execute(deps: FireDeps, schedule: Schedule, run: Run, holdsLease:
         headers: await deps.store.openHeaders(schedule),
         body: schedule.action.body,
       }, {
-        fetch: deps.fetch,
+        fetch: labelledFetch(deps.fetch, { org: schedule.org, service: "scheduler" }),
         clock: deps.clock,
         timeoutMs: schedule.timeoutMs,
         retry: schedule.retry,
@@ -146,14 +148,16 @@ async function execute(deps: FireDeps, schedule: Schedule, run: Run, holdsLease:
       finish(run, result.outcome, deps.clock.now(), result.reason);
     } else {
       const { job, payload } = schedule.action;
-      const valid = deps.queue.has(job) ? deps.queue.validate(job, payload) : { ok: false as const, reason: "" };
-      if (!valid.ok) {
-        const why = valid.reason || `no job named ${job} is registered`;
-        finish(run, "failed", deps.clock.now(), `Cannot enqueue ${job}: ${why}`);
-      } else {
+      // The kind and payload are the tenant's: checked against the kind's schema now (the schedule may
+      // be older than a change of it), and a refusal is the run's outcome, not a retry.
+      try {
         run.attempts = 1;
-        run.jobId = await deps.queue.enqueue(job, schedule.org, payload);
+        run.jobId = await deps.queue.enqueueDynamic(job, payload, { org: schedule.org });
         finish(run, "ok", deps.clock.now());
+      } catch (error) {
+        if (!(error instanceof InvalidMessageError)) throw error;
+        delete run.attempts;
+        finish(run, "failed", deps.clock.now(), error.message);
       }
     }
   } catch (error) {

@@ -1,8 +1,8 @@
 /**
  * Runs an `http` action: the guarded request (the address policy on the URL
  * and every redirect hop, at most 5) with its timeout, the
- * schedule's retry policy (network errors, timeouts, 429 and 5xx are retried;
- * other 4xx are not), and the last response kept for the run history, cut to
+ * schedule's retry policy (what lib/errors.ts calls transient — network
+ * errors, timeouts, 408, 425, 429 and 5xx — is retried; other 4xx are not), and the last response kept for the run history, cut to
  * a size that fits a KV value.
  */
 import type { Clock } from "../clock.ts";
@@ -92,7 +92,6 @@ export async function runHttpAction(spec: HttpRequestSpec, opts: HttpActionOptio
       maxMs: Math.max(backoffMs * 16, backoffMs),
       clock: opts.clock,
       signal: opts.signal,
-      isRetryable: (e) => e instanceof UpstreamHttpError && e.transient,
     });
     return { outcome: "ok", attempts, ...responseFields(last, opts.responseLimit) };
   } catch (error) {

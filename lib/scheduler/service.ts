@@ -11,7 +11,8 @@ import type { EventBus } from "../events.ts";
 import type { FetchFn } from "../http/request.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import type { Queue } from "../queue/queue.ts";
+import type { QueueFor } from "../queue/queue.ts";
+import type { SchedulerKinds } from "./kinds.ts";
 import type { SettingsStore } from "../settings.ts";
 import { zodIssues } from "../validation.ts";
 import { type GeneralSettings, generalSettingsSchema, orgAddressPolicy } from "../general_settings.ts";
@@ -28,7 +29,7 @@ import {
   scheduleInputSchema,
 } from "./schedule_schema.ts";
 import { planKey, scheduleKey, ScheduleStore, toPublic } from "./store.ts";
-import { addPlan, FIRE_KIND, horizonOf, type PlanDeps, tick, type TickReport } from "./tick.ts";
+import { addPlan, horizonOf, type PlanDeps, tick, type TickReport } from "./tick.ts";
 import { type Resolver, urlProblem } from "../http/url_guard.ts";
 
 /** How every refusal to save a schedule begins. */
@@ -36,7 +37,7 @@ const SAVE = "Cannot save schedule";
 
 export interface SchedulerDeps {
   kv: Deno.Kv;
-  queue: Queue;
+  queue: QueueFor<SchedulerKinds>;
   events: EventBus;
   secrets: SecretBox;
   settings: SettingsStore;
@@ -196,7 +197,7 @@ export class Scheduler {
     };
     const op = this.#deps.kv.atomic();
     this.runs.put(op, run);
-    this.#deps.queue.addTo(op, FIRE_KIND, org, payload);
+    this.#deps.queue.stage(op, { kind: "schedule.fire", payload, org });
     if (!(await op.commit()).ok) throw new Error("Cannot queue the run: the KV commit was rejected");
     return run;
   }

@@ -12,7 +12,8 @@
 import type { Clock } from "../clock.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import type { Queue } from "../queue/queue.ts";
+import type { QueueFor } from "../queue/queue.ts";
+import type { SchedulerKinds } from "./kinds.ts";
 import { countIn, floorMinute, occurrencesIn } from "./occurrences.ts";
 import type { RunStore } from "./runs.ts";
 import type { FirePayload, Run, Schedule } from "./schedule_schema.ts";
@@ -20,11 +21,10 @@ import { planKey, type PlanMark, scheduleKey, type ScheduleStore } from "./store
 
 /** Occurrences at most this late are still fired; older ones follow the catch-up policy. */
 export const LATE_TOLERANCE_MS = 60_000;
-export const FIRE_KIND = "schedule.fire";
 
 export interface PlanDeps {
   kv: Deno.Kv;
-  queue: Pick<Queue, "addTo">;
+  queue: Pick<QueueFor<SchedulerKinds>, "stage">;
   runs: RunStore;
   store: ScheduleStore;
   clock: Clock;
@@ -111,7 +111,7 @@ function enqueueFire(
   trigger: FirePayload["trigger"],
 ) {
   const payload: FirePayload = { scheduleId: s.id, plannedAt, revision: s.revision, trigger };
-  deps.queue.addTo(op, FIRE_KIND, s.org, payload, { delayMs: Math.max(0, plannedAt - now) });
+  deps.queue.stage(op, { kind: "schedule.fire", payload, org: s.org, delayMs: Math.max(0, plannedAt - now) });
 }
 
 function missedRun(

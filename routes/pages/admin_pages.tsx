@@ -4,85 +4,99 @@ import type { AppEnv } from "../app_env.ts";
 import type { Hub } from "../../lib/hub.ts";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
-import { Island } from "./island.tsx";
+import { Island, registerIsland } from "./island.tsx";
 import { requirePage } from "../middleware/auth.ts";
 import { listMembers } from "../../lib/accounts/store.ts";
 import { listTokens } from "../../lib/accounts/tokens.ts";
 import { describeTokens } from "../../lib/accounts/token_views.ts";
 import { listAudit } from "../../lib/accounts/audit.ts";
 import { hasRole, ROLES } from "../../lib/accounts/roles.ts";
-import { generalSettings } from "../../lib/general_settings.ts";
+import type { MessageKey } from "../../lib/i18n/mod.ts";
+import { formText, islandI18n, pageT, ROLE_LABEL, roleOptions } from "./i18n.ts";
+import { KeyValues } from "../../islands/_kv.tsx";
+import TokensPanel from "../../islands/tokens_panel.tsx";
 
-function when(iso: string | undefined, tz: string): string {
-  if (!iso) return "—";
-  return new Date(iso).toLocaleString("ru-RU", { timeZone: tz, hour12: false });
-}
+registerIsland("tokens_panel", TokensPanel);
+
+/** Audit actions in words (a literal map, so the catalogue test sees every key used). */
+const AUDIT_ACTION: Record<string, MessageKey> = {
+  "org.created": "audit.action.org.created",
+  "member.added": "audit.action.member.added",
+  "member.role_changed": "audit.action.member.role_changed",
+  "member.removed": "audit.action.member.removed",
+  "token.created": "audit.action.token.created",
+  "token.revoked": "audit.action.token.revoked",
+  "settings.changed": "audit.action.settings.changed",
+  "schedule.created": "audit.action.schedule.created",
+  "schedule.updated": "audit.action.schedule.updated",
+  "schedule.deleted": "audit.action.schedule.deleted",
+  "schedule.run_now": "audit.action.schedule.run_now",
+  "dead_letter.redriven": "audit.action.dead_letter.redriven",
+  "dead_letter.discarded": "audit.action.dead_letter.discarded",
+  "login.locked": "audit.action.login.locked",
+};
+const AUDIT_DETAIL: Record<string, MessageKey> = {
+  role: "audit.detail.role",
+  from: "audit.detail.from",
+  to: "audit.detail.to",
+  tokensRevoked: "audit.detail.tokensRevoked",
+  section: "audit.detail.section",
+  fields: "audit.detail.fields",
+  id: "audit.detail.id",
+  reason: "audit.detail.reason",
+};
 
 export function adminPages(hub: Hub): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
-    const settings = await generalSettings(hub, page.org.id);
+    const { t } = pageT(page);
+    const tz = page.timeZone;
     const recent = await hub.events.recent(page.org.id, { limit: 10 });
-    const dead = await hub.queue.deadLetters(page.org.id, { limit: 500 });
+    const dead = await hub.queue.dead.list(page.org.id, { limit: 500 });
     return render(
       c,
-      <Layout title="Overview" active="home" page={page}>
+      <Layout title={t("overview.title")} active="home" page={page}>
         <div class="kpis">
           <article>
-            <strong data-testid="kpi-backlog">{await hub.queue.backlog()}</strong>queue backlog
+            <strong data-testid="kpi-backlog">{await hub.queue.backlog()}</strong>
+            {t("overview.backlog")}
           </article>
           <article>
-            <strong>{dead.items.length}</strong>dead letters
+            <strong>{dead.items.length}</strong>
+            {t("overview.dead")}
           </article>
           <article>
-            <strong>{settings.timezone}</strong>time zone
+            <strong class="nowrap">{tz}</strong>
+            {t("overview.timezone")}
           </article>
         </div>
-        <h2>Recent events</h2>
-        <ul>
-          {recent.map((e) => (
-            <li key={e.id}>
-              <small>{when(e.at, settings.timezone)}</small> <code>{e.type}</code>
-            </li>
-          ))}
-        </ul>
+        <h2>{t("overview.recent")}</h2>
+        <Island name="events_feed" props={{ initial: recent, types: [], i18n: islandI18n(page, ["events."]) }} />
+        {hasRole(page.role, "admin") && (
+          <p>
+            <a href="/admin/settings">{t("overview.settingsLink")}</a>
+          </p>
+        )}
         {page.role === "owner" && (
           <details>
-            <summary>New organization</summary>
+            <summary>{t("overview.newOrg")}</summary>
             <p>
-              <small>You become its owner; switch between organizations at the top of the page.</small>
+              <small>{t("overview.newOrg.lead")}</small>
             </p>
             <Island
               name="api_form"
               props={{
                 action: "/api/v1/orgs",
-                submitLabel: "Create",
-                fields: [{ name: "name", label: "Name", required: true, placeholder: "ООО «Ромашка»" }],
-              }}
-            />
-          </details>
-        )}
-        {hasRole(page.role, "admin") && (
-          <details>
-            <summary>Organization settings</summary>
-            <Island
-              name="api_form"
-              props={{
-                action: "/api/v1/settings/general",
-                method: "PUT",
-                submitLabel: "Save",
-                fields: [
-                  { name: "timezone", label: "Time zone (IANA)", value: settings.timezone, required: true },
-                  {
-                    name: "allowPrivateNetworks",
-                    label:
-                      "Allow outgoing calls to private networks (10/8, 192.168/16, 127/8) — only within what the operator allows (SHLYUZ_ALLOW_PRIVATE_NETWORKS)",
-                    type: "checkbox",
-                    value: settings.allowPrivateNetworks,
-                  },
-                ],
+                submitLabel: t("common.create"),
+                text: formText(page),
+                fields: [{
+                  name: "name",
+                  label: t("overview.newOrg.name"),
+                  required: true,
+                  placeholder: "ООО «Ромашка»",
+                }],
               }}
             />
           </details>
@@ -93,84 +107,104 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
 
   app.get("/events", requirePage("viewer"), async (c) => {
     const page = c.var.page;
-    const settings = await generalSettings(hub, page.org.id);
+    const { t } = pageT(page);
     const types = (c.req.query("types") ?? "").split(",").map((t) => t.trim()).filter(Boolean);
     const initial = await hub.events.recent(page.org.id, { limit: 50, types: types.length ? types : undefined });
     return render(
       c,
-      <Layout title="Events" active="events" page={page}>
-        <p>Everything that happens in the hub, live.</p>
-        <Island name="events_feed" props={{ initial, types, timeZone: settings.timezone }} />
+      <Layout title={t("events.title")} active="events" page={page}>
+        <p>{t("events.lead")}</p>
+        <Island
+          name="events_feed"
+          props={{ initial, types, filterable: true, i18n: islandI18n(page, ["events."]) }}
+        />
       </Layout>,
     );
   });
 
   app.get("/members", requirePage("viewer"), async (c) => {
     const page = c.var.page;
+    const { t } = pageT(page);
     const members = await listMembers(hub.kv, page.org.id);
     const admin = hasRole(page.role, "admin");
     const roles = page.role === "owner" ? [...ROLES] : ROLES.filter((r) => r !== "owner");
     return render(
       c,
-      <Layout title="Members" active="members" page={page}>
-        <div class="overflow-auto">
-          <table class="striped">
-            <thead>
-              <tr>
-                <th>E-mail</th>
-                <th>Name</th>
-                <th>Role</th>
-                {admin && <th></th>}
-              </tr>
-            </thead>
-            <tbody>
-              {members.map((m) => (
-                <tr key={m.userId}>
-                  <td>{m.email}</td>
-                  <td>{m.name}</td>
-                  <td>
-                    {admin && (m.role !== "owner" || page.role === "owner")
-                      ? (
-                        <Island
-                          name="role_select"
-                          props={{ action: `/api/v1/members/${m.userId}`, role: m.role, roles }}
-                        />
-                      )
-                      : m.role}
+      <Layout title={t("members.title")} active="members" page={page}>
+        <table class="striped cards" data-testid="members-table">
+          <thead>
+            <tr>
+              <th>{t("members.col.name")}</th>
+              <th>{t("members.col.email")}</th>
+              <th>{t("members.col.role")}</th>
+              {admin && <th>{t("members.col.actions")}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {members.map((m) => (
+              <tr key={m.userId}>
+                <td data-label={t("members.col.name")}>
+                  <strong>{m.name || m.email}</strong>
+                  {m.userId === page.user.id && <small>({t("members.you")})</small>}
+                </td>
+                <td data-label={t("members.col.email")}>{m.email}</td>
+                <td data-label={t("members.col.role")}>
+                  {admin && (m.role !== "owner" || page.role === "owner") && m.userId !== page.user.id
+                    ? (
+                      <Island
+                        name="role_select"
+                        props={{
+                          action: `/api/v1/members/${m.userId}`,
+                          role: m.role,
+                          roles: roleOptions(page, roles),
+                          label: t("members.col.role"),
+                          failed: t("common.failed"),
+                        }}
+                      />
+                    )
+                    : t(ROLE_LABEL[m.role])}
+                </td>
+                {admin && (
+                  <td data-label={t("members.col.actions")} class="actions">
+                    {m.userId !== page.user.id && (m.role !== "owner" || page.role === "owner") && (
+                      <Island
+                        name="api_action"
+                        props={{
+                          action: `/api/v1/members/${m.userId}`,
+                          method: "DELETE",
+                          label: t("members.remove"),
+                          confirm: t("members.remove.confirm", { email: m.email }),
+                          done: t("members.removed"),
+                          failed: t("common.failed"),
+                        }}
+                      />
+                    )}
                   </td>
-                  {admin && (
-                    <td>
-                      {m.userId !== page.user.id && (
-                        <Island
-                          name="api_action"
-                          props={{
-                            action: `/api/v1/members/${m.userId}`,
-                            method: "DELETE",
-                            label: "Remove",
-                            confirm: `Remove ${m.email}?`,
-                          }}
-                        />
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
         {admin && (
           <>
-            <h2>Add a member</h2>
+            <h2>{t("members.add.title")}</h2>
             <Island
               name="api_form"
               props={{
                 action: "/api/v1/members",
-                submitLabel: "Add",
+                submitLabel: t("members.add.submit"),
+                text: formText(page),
                 fields: [
-                  { name: "email", label: "E-mail", type: "email", required: true },
-                  { name: "name", label: "Name" },
-                  { name: "password", label: "Initial password (only for a new user)", type: "password" },
-                  { name: "role", label: "Role", type: "select", options: roles, value: "operator" },
+                  { name: "email", label: t("members.add.email"), type: "email", required: true },
+                  { name: "name", label: t("members.add.name") },
+                  { name: "password", label: t("members.add.password"), type: "password" },
+                  {
+                    name: "role",
+                    label: t("members.add.role"),
+                    type: "select",
+                    options: roleOptions(page, roles),
+                    value: "operator",
+                  },
                 ],
               }}
             />
@@ -182,79 +216,23 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
 
   app.get("/tokens", requirePage("admin"), async (c) => {
     const page = c.var.page;
-    const settings = await generalSettings(hub, page.org.id);
+    const { t } = pageT(page);
     const tokens = await describeTokens(hub.kv, page.org.id, await listTokens(hub.kv, page.org.id));
+    const members = await listMembers(hub.kv, page.org.id);
+    const names = Object.fromEntries(members.map((m) => [m.userId, m.name || m.email]));
     const roles = ROLES.filter((r) => hasRole(page.role, r));
+    const [before, after] = t("tokens.lead", { header: "\u0000" }).split("\u0000");
     return render(
       c,
-      <Layout title="API tokens" active="tokens" page={page}>
+      <Layout title={t("tokens.title")} active="tokens" page={page}>
         <p>
-          Programs (1C, scripts, connectors) call the API with{" "}
-          <code>Authorization: Bearer &lt;token&gt;</code>. A token is shown once and stored only as a hash. A token
-          never does more than its creator may now: removing the member revokes their tokens, and a lower role caps
-          them.
+          {before}
+          <code>Authorization: Bearer &lt;token&gt;</code>
+          {after}
         </p>
-        <div class="overflow-auto">
-          <table class="striped">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Role</th>
-                <th>Creator</th>
-                <th>Prefix</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>
-                    {t.role}
-                    {t.effectiveRole && t.effectiveRole !== t.role && (
-                      <small title="capped at its creator's current role">→ {t.effectiveRole}</small>
-                    )}
-                  </td>
-                  <td>
-                    {t.creator.kind === "operator" ? <small>operator</small> : t.creator.email ?? t.creator.userId}
-                  </td>
-                  <td>
-                    <code>{t.prefix}…</code>
-                  </td>
-                  <td>{when(t.createdAt, settings.timezone)}</td>
-                  <td>{when(t.lastUsedAt, settings.timezone)}</td>
-                  <td>
-                    {t.revokedAt ? <small>revoked {when(t.revokedAt, settings.timezone)}</small> : (
-                      <Island
-                        name="api_action"
-                        props={{
-                          action: `/api/v1/tokens/${t.id}`,
-                          method: "DELETE",
-                          label: "Revoke",
-                          confirm: `Revoke ${t.name}?`,
-                        }}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <h2>New token</h2>
         <Island
-          name="api_form"
-          props={{
-            action: "/api/v1/tokens",
-            submitLabel: "Create",
-            showResult: "value",
-            fields: [
-              { name: "name", label: "Name", required: true, placeholder: "1C production" },
-              { name: "role", label: "Role", type: "select", options: roles, value: "operator" },
-            ],
-          }}
+          name="tokens_panel"
+          props={{ initial: tokens, roles: roleOptions(page, roles), names, i18n: islandI18n(page, ["tokens."]) }}
         />
       </Layout>,
     );
@@ -262,111 +240,136 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
 
   app.get("/audit", requirePage("admin"), async (c) => {
     const page = c.var.page;
-    const settings = await generalSettings(hub, page.org.id);
+    const { t, dateTime } = pageT(page);
     const { items, cursor } = await listAudit(hub.kv, page.org.id, { limit: 100, cursor: c.req.query("cursor") });
+    const members = await listMembers(hub.kv, page.org.id);
+    const byId = new Map(members.map((m) => [m.userId, m.name || m.email]));
+    const labels = Object.fromEntries(Object.entries(AUDIT_DETAIL).map(([k, key]) => [k, t(key)]));
+    const who = (actor: string, label: string) =>
+      actor === "system" ? t("audit.system") : byId.get(actor.replace(/^user:/, "")) ?? label;
     return render(
       c,
-      <Layout title="Audit log" active="audit" page={page}>
-        <div class="overflow-auto">
-          <table class="striped">
-            <thead>
-              <tr>
-                <th>Time ({settings.timezone})</th>
-                <th>Who</th>
-                <th>Action</th>
-                <th>Target</th>
-                <th>Details</th>
+      <Layout title={t("audit.title")} active="audit" page={page}>
+        <table class="striped cards" data-testid="audit-table">
+          <thead>
+            <tr>
+              <th>{t("audit.col.time")}</th>
+              <th>{t("audit.col.who")}</th>
+              <th>{t("audit.col.action")}</th>
+              <th>{t("audit.col.target")}</th>
+              <th>{t("audit.col.details")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((a) => (
+              <tr key={a.id}>
+                <td data-label={t("audit.col.time")} class="nowrap-cell">{dateTime(a.at, page.timeZone)}</td>
+                <td data-label={t("audit.col.who")}>{who(a.actor, a.actorLabel)}</td>
+                <td data-label={t("audit.col.action")}>
+                  {AUDIT_ACTION[a.action] ? t(AUDIT_ACTION[a.action]) : <code>{a.action}</code>}
+                </td>
+                <td data-label={t("audit.col.target")}>{a.target ? byId.get(a.target) ?? a.target : ""}</td>
+                <td data-label={t("audit.col.details")}>
+                  {a.details && <KeyValues data={translateRoles(a.details, t)} labels={labels} />}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <tr key={a.id}>
-                  <td>{when(a.at, settings.timezone)}</td>
-                  <td>{a.actorLabel}</td>
-                  <td>
-                    <code>{a.action}</code>
-                  </td>
-                  <td>{a.target}</td>
-                  <td>
-                    <small>{a.details ? JSON.stringify(a.details) : ""}</small>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {cursor && <a href={`/admin/audit?cursor=${encodeURIComponent(cursor)}`}>Older →</a>}
+            ))}
+          </tbody>
+        </table>
+        {items.length === 0 && <p>{t("audit.empty")}</p>}
+        {cursor && <a href={`/admin/audit?cursor=${encodeURIComponent(cursor)}`}>{t("common.older")}</a>}
       </Layout>,
     );
   });
 
   app.get("/dead-letters", requirePage("operator"), async (c) => {
     const page = c.var.page;
-    const settings = await generalSettings(hub, page.org.id);
+    const { t, dateTime } = pageT(page);
     const kind = c.req.query("kind") || undefined;
-    const { items } = await hub.queue.deadLetters(page.org.id, { kind, limit: 200 });
+    const { items } = await hub.queue.dead.list(page.org.id, { kind, limit: 200 });
     return render(
       c,
-      <Layout title="Dead letters" active="dead" page={page}>
-        <p>
-          Messages that failed for good: invalid messages, terminal errors, and those that used up their retries.
-          Re-drive puts a message back on the queue with a fresh attempt count.
-        </p>
-        <form method="get" role="search">
-          <input name="kind" placeholder="kind, e.g. task.process" value={kind} />
-          <button type="submit">Filter</button>
+      <Layout title={t("dead.title")} active="dead" page={page}>
+        <p>{t("dead.lead")}</p>
+        <form method="get" role="search" class="filter">
+          <input
+            name="kind"
+            aria-label={t("dead.filter.kind")}
+            placeholder={t("dead.filter.placeholder")}
+            value={kind}
+          />
+          <button type="submit">{t("common.filter")}</button>
         </form>
-        <div class="overflow-auto">
-          <table class="striped" data-testid="dead-letters">
-            <thead>
-              <tr>
-                <th>Failed</th>
-                <th>Kind</th>
-                <th>Reason</th>
-                <th>Attempts</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((d) => (
-                <tr key={d.id}>
-                  <td>{when(d.failedAt, settings.timezone)}</td>
-                  <td>
-                    <code>{d.kind}</code>
-                  </td>
-                  <td>
-                    <details>
-                      <summary>{d.reason}</summary>
-                      <pre><code>{JSON.stringify(d.envelope, null, 2).slice(0, 4000)}</code></pre>
-                    </details>
-                  </td>
-                  <td>{d.attempts}</td>
-                  <td>
+        <p>
+          <small>{t("dead.count", { count: items.length })}</small>
+        </p>
+        <table class="striped cards" data-testid="dead-letters">
+          <thead>
+            <tr>
+              <th>{t("dead.col.failed")}</th>
+              <th>{t("dead.col.kind")}</th>
+              <th>{t("dead.col.reason")}</th>
+              <th>{t("dead.col.attempts")}</th>
+              <th>{t("dead.col.actions")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((d) => (
+              <tr key={d.id} data-dead-id={d.id}>
+                <td data-label={t("dead.col.failed")} class="nowrap-cell">{dateTime(d.failedAt, page.timeZone)}</td>
+                <td data-label={t("dead.col.kind")}>
+                  <code>{d.kind}</code>
+                </td>
+                <td data-label={t("dead.col.reason")}>
+                  <details>
+                    <summary>{d.reason}</summary>
+                    <KeyValues data={(d.envelope as { payload?: unknown })?.payload ?? d.envelope} />
+                  </details>
+                </td>
+                <td data-label={t("dead.col.attempts")}>{d.attempts}</td>
+                <td data-label={t("dead.col.actions")} class="actions">
+                  <Island
+                    name="api_action"
+                    props={{
+                      action: `/api/v1/dead-letters/${d.id}/redrive`,
+                      label: t("dead.redrive"),
+                      done: t("dead.redriven"),
+                      failed: t("common.failed"),
+                      after: "stay",
+                    }}
+                  />
+                  {hasRole(page.role, "admin") && (
                     <Island
                       name="api_action"
-                      props={{ action: `/api/v1/dead-letters/${d.id}/redrive`, label: "Re-drive" }}
+                      props={{
+                        action: `/api/v1/dead-letters/${d.id}`,
+                        method: "DELETE",
+                        label: t("dead.discard"),
+                        confirm: t("dead.discard.confirm"),
+                        done: t("dead.discarded"),
+                        failed: t("common.failed"),
+                        after: "stay",
+                      }}
                     />
-                    {hasRole(page.role, "admin") && (
-                      <Island
-                        name="api_action"
-                        props={{
-                          action: `/api/v1/dead-letters/${d.id}`,
-                          method: "DELETE",
-                          label: "Discard",
-                          confirm: "Discard it for good?",
-                        }}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {items.length === 0 && <p>No dead letters.</p>}
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {items.length === 0 && <p>{t("dead.empty")}</p>}
       </Layout>,
     );
   });
 
   return app;
+}
+
+/** Role values inside audit details (`from: "operator"`) in words. */
+function translateRoles(details: Record<string, unknown>, t: (key: MessageKey) => string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) {
+    out[k] = typeof v === "string" && v in ROLE_LABEL ? t(ROLE_LABEL[v as keyof typeof ROLE_LABEL]) : v;
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import type { Hub } from "../../lib/hub.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
 import { generalSettings } from "../../lib/general_settings.ts";
 import { TASK_TYPES, type TaskType } from "../../lib/enrichment/task_schema.ts";
-import { PROCESS_KIND } from "../../lib/enrichment/mod.ts";
+import { taskProcessKind } from "../../lib/enrichment/kinds.ts";
 import { requirePage } from "../middleware/auth.ts";
 import { Island, registerIsland } from "./island.tsx";
 import { Layout } from "./layout.tsx";
@@ -27,7 +27,6 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
     const page = c.var.page;
     const org = page.org.id;
     const svc = hub.enrichment;
-    if (!svc) return render(c, <Layout title="Enrichment" active="enrichment" page={page}>Not enabled.</Layout>);
     const tz = (await generalSettings(hub, org)).timezone;
     const typeQ = c.req.query("type");
     const type = TASK_TYPES.includes(typeQ as TaskType) ? typeQ as TaskType : undefined;
@@ -52,7 +51,7 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
           task_type: r.task_type,
         }))
     );
-    const dead = await hub.queue.deadLetters(org, { kind: PROCESS_KIND, limit: 50 });
+    const dead = await hub.queue.dead.list(org, { kind: taskProcessKind.kind, limit: 50 });
     const canOperate = hasRole(page.role, "operator");
     const isAdmin = hasRole(page.role, "admin");
     const settings = isAdmin
@@ -263,7 +262,7 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
   app.get("/rows/:id", requirePage("viewer"), async (c) => {
     const page = c.var.page;
     const id = Number(c.req.param("id"));
-    const row = Number.isSafeInteger(id) ? await hub.enrichment?.sink.get(page.org.id, id) : null;
+    const row = Number.isSafeInteger(id) ? await hub.enrichment.sink.get(page.org.id, id) : null;
     return render(
       c,
       <Layout title={`Row ${c.req.param("id")}`} active="enrichment" page={page}>

@@ -3,7 +3,15 @@ import { renderToString } from "preact-render-to-string";
 import { Document } from "./layout.tsx";
 import { type Locale, type MessageKey, translator } from "../../lib/i18n/mod.ts";
 
-const TITLED = new Set([400, 401, 403, 404, 413, 422, 429]);
+const TITLED: Record<number, MessageKey> = {
+  400: "error.400",
+  401: "error.401",
+  403: "error.403",
+  404: "error.404",
+  413: "error.413",
+  422: "error.422",
+  429: "error.429",
+};
 
 /**
  * HTML for an error status in `locale`; `message` is already safe for people
@@ -12,7 +20,7 @@ const TITLED = new Set([400, 401, 403, 404, 413, 422, 429]);
  */
 export function errorPageHtml(status: number, message: string, requestId?: string, locale: Locale = "ru"): string {
   const { t } = translator(locale);
-  const title = t(TITLED.has(status) ? `error.${status}` as MessageKey : "error.other");
+  const title = t(TITLED[status] ?? "error.other");
   return "<!doctype html>" + renderToString(
     <Document title={title} locale={locale}>
       <main class="container narrow">

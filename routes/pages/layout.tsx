@@ -3,6 +3,7 @@ import type { ComponentChildren } from "preact";
 import type { PageContext } from "../app_env.ts";
 import { hasRole, type Role } from "../../lib/accounts/roles.ts";
 import { type Locale, type MessageKey, translator } from "../../lib/i18n/mod.ts";
+import { ROLE_LABEL } from "./i18n.ts";
 
 export type NavKey =
   | "home"
@@ -15,7 +16,8 @@ export type NavKey =
   | "members"
   | "tokens"
   | "audit"
-  | "dead";
+  | "dead"
+  | "settings";
 
 interface NavEntry {
   key: NavKey;
@@ -38,6 +40,7 @@ const ADMIN: NavEntry[] = [
   { key: "tokens", label: "common.nav.tokens", href: "/admin/tokens", min: "admin" },
   { key: "audit", label: "common.nav.audit", href: "/admin/audit", min: "admin" },
   { key: "dead", label: "common.nav.dead", href: "/admin/dead-letters", min: "operator" },
+  { key: "settings", label: "common.nav.settings", href: "/admin/settings", min: "admin" },
 ];
 
 /** Head and body frame shared by every page (login included). */
@@ -110,7 +113,7 @@ export function Layout(
                   <select name="org" aria-label={t("common.org")}>
                     {page.orgs.map(({ org, role }) => (
                       <option value={org.id} selected={org.id === page.org.id}>
-                        {org.name} ({t(`common.role.${role}`)})
+                        {org.name} ({t(ROLE_LABEL[role])})
                       </option>
                     ))}
                   </select>
@@ -120,7 +123,7 @@ export function Layout(
             )}
             {page.orgs.length <= 1 && (
               <li>
-                <small>{page.org.name} · {t(`common.role.${page.role}`)}</small>
+                <small>{page.org.name} · {t(ROLE_LABEL[page.role])}</small>
               </li>
             )}
             <li>

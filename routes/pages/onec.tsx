@@ -6,6 +6,7 @@ import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { Island, registerIsland } from "./island.tsx";
 import { requirePage } from "../middleware/auth.ts";
+import { islandI18n } from "./i18n.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
 import OnecLoadBoard from "../../islands/onec_load_board.tsx";
 import OnecIntakeLog from "../../islands/onec_intake_log.tsx";
@@ -21,7 +22,7 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
     const org = page.org.id;
-    const svc = hub.onec!;
+    const svc = hub.onec;
     const settings = await svc.settings(org);
     const tz = settings.timeZone;
     const when = (ms: number) => new Date(ms).toLocaleString("ru-RU", { timeZone: tz, hour12: false });
@@ -85,7 +86,10 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
         )}
 
         <h2>Live events</h2>
-        <Island name="events_feed" props={{ initial: events, types: ["onec.*"], timeZone: tz }} />
+        <Island
+          name="events_feed"
+          props={{ initial: events, types: ["onec.*"], i18n: islandI18n(page, ["events."]) }}
+        />
 
         {isAdmin && (
           <details>

@@ -9,22 +9,26 @@ import { Layout, type NavKey } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
 import { Island } from "./island.tsx";
-import { generalSettings } from "../../lib/general_settings.ts";
+import type { MessageKey } from "../../lib/i18n/mod.ts";
+import { islandI18n, pageT } from "./i18n.ts";
 
-export function plannedAreaPage(hub: Hub, area: { key: NavKey; title: string; about: string; types: string[] }) {
+export function plannedAreaPage(
+  hub: Hub,
+  area: { key: NavKey; title: MessageKey; about: MessageKey; types: string[] },
+) {
   const app = new Hono<AppEnv>();
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
-    const tz = (await generalSettings(hub, page.org.id)).timezone;
+    const { t } = pageT(page);
     const initial = await hub.events.recent(page.org.id, { types: area.types, limit: 20 });
     return render(
       c,
-      <Layout title={area.title} active={area.key} page={page}>
-        <p>{area.about}</p>
+      <Layout title={t(area.title)} active={area.key} page={page}>
+        <p>{t(area.about)}</p>
         <p>
-          <mark>Not available in this build yet.</mark> Its events will appear below as soon as it is enabled.
+          <mark>{t("planned.notYet")}</mark> {t("planned.eventsBelow")}
         </p>
-        <Island name="events_feed" props={{ initial, types: area.types, timeZone: tz }} />
+        <Island name="events_feed" props={{ initial, types: area.types, i18n: islandI18n(page, ["events."]) }} />
       </Layout>,
     );
   });

@@ -11,7 +11,6 @@ import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
 import { Island, registerIsland } from "./island.tsx";
-import { schedulerOf } from "../../jobs/schedule_fire.ts";
 import SchedulerLive, { type RunRow, toRow } from "../../islands/scheduler_live.tsx";
 import SchedulerForm from "../../islands/scheduler_form.tsx";
 import { schedulableJobs, schedulerDetailPages } from "./scheduler_detail.tsx";
@@ -24,7 +23,7 @@ export function schedulerPages(hub: Hub) {
   app.get("/", requirePage("viewer"), async (c) => {
     const page = c.var.page;
     const org = page.org.id;
-    const scheduler = schedulerOf(hub);
+    const scheduler = hub.scheduler;
     const [list, runs, tz] = await Promise.all([
       scheduler.list(org),
       scheduler.recentRuns(org, { limit: 50 }),

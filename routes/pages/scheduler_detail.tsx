@@ -10,7 +10,6 @@ import type { Hub } from "../../lib/hub.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
 import { formatInZone, type Run, type RunSummary } from "../../lib/scheduler/mod.ts";
 import type { ScheduleView } from "../../lib/scheduler/service.ts";
-import { schedulerOf } from "../../jobs/schedule_fire.ts";
 import { describe } from "../../islands/scheduler_live.tsx";
 import { RunCells } from "../../islands/_run_cells.tsx";
 import { Layout } from "./layout.tsx";
@@ -162,7 +161,7 @@ export function schedulerDetailPages(hub: Hub) {
     const page = c.var.page;
     const runId = c.req.param("runId");
     // An id too long for a KV key cannot name a run.
-    const run = pathId.safeParse(runId).success ? await schedulerOf(hub).getRun(page.org.id, runId) : null;
+    const run = pathId.safeParse(runId).success ? await hub.scheduler.getRun(page.org.id, runId) : null;
     if (!run) {
       return render(
         c,
@@ -202,7 +201,7 @@ export function schedulerDetailPages(hub: Hub) {
     const page = c.var.page;
     const org = page.org.id;
     const id = c.req.param("id");
-    const scheduler = schedulerOf(hub);
+    const scheduler = hub.scheduler;
     const cursor = c.req.query("cursor") || undefined;
     const validId = pathId.safeParse(id).success; // one too long for a KV key cannot name a schedule
     let history: Awaited<ReturnType<typeof scheduler.listRuns>> = { items: [] };

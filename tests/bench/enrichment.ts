@@ -24,7 +24,8 @@ import { startDadataFake } from "../fakes/dadata.ts";
 import { type ChildServer, freePort, peakRssMiB, startHubProcess, startProcess, wrk, type WrkResult } from "./load.ts";
 import { startTestHub, type TestHub } from "../helpers/hub.ts";
 import { POSTGRES_URL } from "../helpers/services.ts";
-import { Queue } from "../../lib/queue/queue.ts";
+import { z } from "zod";
+import { defineJob, defineKind, Queue } from "../../lib/queue/queue.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { createLogger } from "../../lib/log.ts";
 
@@ -76,17 +77,15 @@ async function rawQueueCeiling(n: number): Promise<number> {
   const kv = await Deno.openKv(`${dir}/q.kv`);
   const queue = new Queue(kv, { log: createLogger({ level: "error" }), metrics: new Metrics() });
   let handled = 0;
-  queue.register({
-    kind: "bench.noop",
-    payload: { safeParse: (v: unknown) => ({ success: true, data: v }) } as never,
+  queue.register(defineJob(defineKind({ kind: "bench.noop", payload: z.unknown(), description: "counts" }), {
     handle: () => {
       handled++;
       return Promise.resolve();
     },
-  });
+  }));
   const listening = queue.listen();
   const t0 = performance.now();
-  await queue.enqueueMany(Array.from({ length: n }, (_, i) => ({ kind: "bench.noop", org: "b", payload: { i } })));
+  await queue.enqueueMany(Array.from({ length: n }, (_, i) => ({ kind: "bench.noop", payload: { i }, org: "b" })));
   while (handled < n) await new Promise((r) => setTimeout(r, 10));
   const rate = Math.round(n / ((performance.now() - t0) / 1000));
   await queue.idle();

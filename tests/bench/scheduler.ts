@@ -8,9 +8,9 @@
 import { z } from "zod";
 import { testConfig } from "../../lib/config.ts";
 import { createHub, type Hub } from "../../lib/hub.ts";
+import { registerCapabilities } from "../../lib/capabilities.ts";
 import { memoryLogger } from "../../lib/log.ts";
-import { defineJob } from "../../lib/queue/queue.ts";
-import { registerJobs } from "../../jobs/mod.ts";
+import { defineJob, defineKind } from "../../lib/queue/queue.ts";
 import type { Scheduler } from "../../lib/scheduler/mod.ts";
 
 const N = 1000;
@@ -25,8 +25,15 @@ async function benchHub(kvPath: string, now?: () => number): Promise<Hub> {
   const config = testConfig({ SHLYUZ_KV_PATH: kvPath });
   const kv = await Deno.openKv(kvPath);
   const clock = now ? { now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) } : undefined;
-  const hub = await createHub(config, { kv, secretKey: config.SHLYUZ_SECRET_KEY!, log: memoryLogger("error"), clock });
-  hub.queue.register(defineJob({ kind: "bench.noop", payload: z.object({}), handle: async () => {} }));
+  const core = await createHub(config, { kv, secretKey: config.SHLYUZ_SECRET_KEY!, log: memoryLogger("error"), clock });
+  const hub = await registerCapabilities(core);
+  const noop = defineKind({
+    kind: "bench.noop",
+    payload: z.object({}),
+    description: "does nothing",
+    schedulable: true,
+  });
+  hub.queue.register(defineJob(noop, { handle: async () => {} }));
   return hub;
 }
 
@@ -54,7 +61,7 @@ async function tickFigures(kvPath: string, minutes: number, mixed = false) {
   let t = Date.parse("2025-06-02T09:00:30Z");
   const hub = await benchHub(kvPath, () => t);
   try {
-    const s = hub.scheduler!;
+    const s = hub.scheduler;
     // Mixed: every minute at second i % 60 in one of five zones (300 distinct cron/zone pairs).
     await createMany(s, mixed ? (i) => `${i % 60} * * * * *` : "* * * * *", mixed);
     const durations: number[] = [];
@@ -79,10 +86,9 @@ async function tickFigures(kvPath: string, minutes: number, mixed = false) {
 /** 1,000 schedules due at the same second, fired by the real listener: planned vs actual start. */
 async function firingDelay() {
   const hub = await benchHub(":memory:");
-  registerJobs(hub);
   const listening = hub.queue.listen();
   try {
-    const s = hub.scheduler!;
+    const s = hub.scheduler;
     // Every minute at a second far enough ahead that creating 1,000 schedules finishes first.
     const due = Math.ceil((Date.now() + 12_000) / 1000) * 1000;
     const second = new Date(due).getUTCSeconds();

@@ -24,7 +24,7 @@ Deno.test({
       await page.fill('input[name="password"]', "correct horse battery");
       await page.click('button[type="submit"]');
       await page.waitForURL(`${t.url}/admin/events`);
-      await page.waitForSelector('[data-testid="stream-state"]:has-text("live")', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="stream-state"][data-state="live"]', { timeout: 10_000 });
       const event = await t.hub.events.publish(t.org, "demo.browser", { greeting: "привет" });
       const row = page.locator(`[data-event-id="${event.id}"]`);
       await row.waitFor({ timeout: 10_000 });

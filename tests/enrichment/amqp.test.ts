@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import amqp from "amqplib";
 import { AMQP_URL, serviceOrSkip } from "../helpers/services.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
-import { allResults, startHarness, waitFor } from "./_harness.ts";
+import { allResults, startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const available = await serviceOrSkip("RabbitMQ", async () => {
   const c = await amqp.connect(AMQP_URL);
@@ -66,7 +66,7 @@ Deno.test({
         "(body): is not valid UTF-8 JSON",
         "data: must be a string",
       ]);
-      const kvDead = await h.hub.queue.deadLetters("org-amqp", { kind: "task.process" });
+      const kvDead = await h.hub.queue.dead.list("org-amqp", { kind: "task.process" });
       assert.equal(kvDead.items.length, 2);
       assert.equal((await allResults(h.svc, "org-amqp")).length, 500);
       assert.equal((await drain(ch, q.result, 1, 300)).length, 0, "no duplicate results");

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import amqp from "amqplib";
 import { AmqpBridge } from "../../lib/enrichment/amqp_bridge.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { AMQP_URL, serviceOrSkip } from "../helpers/services.ts";
-import { waitFor } from "./_harness.ts";
+import { waitFor } from "../helpers/enrichment.ts";
 
 const available = await serviceOrSkip("RabbitMQ", async () => {
   const c = await amqp.connect(AMQP_URL);
@@ -14,6 +15,7 @@ const available = await serviceOrSkip("RabbitMQ", async () => {
 async function withBridge(
   submit: (org: string, tasks: unknown[]) => Promise<unknown>,
   fn: (bridge: AmqpBridge, send: (n: number) => Promise<void>) => Promise<void>,
+  clock?: Clock,
 ) {
   const id = crypto.randomUUID().slice(0, 8);
   const q = { task: `enrich_backoff_tasks_${id}`, result: `enrich_backoff_results_${id}` };
@@ -26,6 +28,7 @@ async function withBridge(
     deadLetter: () => Promise.resolve(),
     log: memoryLogger("error"),
     maxBackoffMs: 2000,
+    clock,
   });
   const conn = await amqp.connect(AMQP_URL);
   const ch = await conn.createConfirmChannel();
@@ -49,17 +52,28 @@ Deno.test({
   name: "the RabbitMQ bridge pauses, growing, before returning a batch it cannot move, instead of spinning",
   ignore: !available,
   fn: async () => {
+    // The clock records each pause the bridge asks for; the first five end at once, the sixth
+    // lasts until the bridge closes (so the test ends with no batch spinning).
+    const pauses: number[] = [];
     let calls = 0;
+    const clock: Clock = {
+      now: () => Date.now(),
+      sleep(ms, signal) {
+        pauses.push(ms);
+        if (pauses.length <= 5) return Promise.resolve();
+        return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
+      },
+    };
     await withBridge(() => {
       calls++;
       return Promise.reject(new Error("KV is unavailable"));
     }, async (_bridge, send) => {
       await send(5);
-      await waitFor(() => calls >= 1, 5000, "a first attempt");
-      await new Promise((r) => setTimeout(r, 1200));
-      // Pauses of 250, 500, 1000 ms: a handful of attempts, not hundreds.
-      assert.ok(calls <= 5, `attempts: ${calls}`);
-    });
+      await waitFor(() => pauses.length >= 6, 10_000, "six pauses");
+      // Doubling from 250 ms up to the cap (maxBackoffMs 2000), one pause per failed attempt.
+      assert.deepEqual(pauses.slice(0, 6), [250, 500, 1000, 2000, 2000, 2000]);
+      assert.equal(calls, 6, "no attempt without a pause before the next");
+    }, clock);
   },
 });
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
 import { startDadataFake } from "../fakes/dadata.ts";
 import { parseTaskBytes } from "../../lib/enrichment/task_schema.ts";
-import { startHarness, waitFor } from "./_harness.ts";
+import { startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const ORG = "org_boundary";
 const LONE = "bad\ud800@mail.ru";
@@ -76,7 +76,7 @@ Deno.test("a queued task with a lone surrogate is dead-lettered alone with the r
       { task_id: 3, task_type: "email", data: "c@mail.ru" },
     ], "queue");
     await waitFor(async () => (await h.svc.processor.stats(ORG)).email?.done === 2, 10_000, "two done");
-    const dead = await h.hub.queue.deadLetters(ORG, { kind: "task.process" });
+    const dead = await h.hub.queue.dead.list(ORG, { kind: "task.process" });
     assert.equal(dead.items.length, 1);
     assert.match(dead.items[0].reason, /^invalid task: data: must not contain lone UTF-16 surrogates/);
     assert.deepEqual(calls.sort(), [1, 3]);

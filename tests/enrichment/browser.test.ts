@@ -44,7 +44,7 @@ Deno.test({
       await page.waitForURL(`${t.url}/admin/enrichment`);
       assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll at 390px");
       // Hydrated and subscribed: the island shows the stream as live.
-      await page.waitForSelector('[data-testid="live-state"]:has-text("live")', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="live-state"][data-state="live"]', { timeout: 10_000 });
       const results = page.locator('[data-testid="live-results"] tbody tr');
       assert.equal(await results.count(), 0);
 
@@ -89,7 +89,7 @@ Deno.test({
 
       // After a reload the server renders the same rows, the stored row and the dead letter; still phone-wide.
       await page.reload();
-      await page.waitForSelector('[data-testid="live-state"]:has-text("live")', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="live-state"][data-state="live"]', { timeout: 10_000 });
       assert.equal(await results.count(), 3);
       await page.locator('[data-testid="enrichment-dead"]').waitFor();
       assert.match(await page.locator('[data-testid="rows"]').textContent() ?? "", /4242/);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Claims } from "../../lib/enrichment/claims.ts";
 import type { Item } from "../../lib/enrichment/processor_types.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
-import { startHarness } from "./_harness.ts";
+import { startHarness } from "../helpers/enrichment.ts";
 
 const ORG = "org1";
 const item: Item = { task: { task_id: 5, task_type: "phone", data: "+7 916" }, hash: "h", attempt: 0 };

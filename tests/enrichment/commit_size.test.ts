@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { TaskFailedError } from "../../lib/enrichment/mod.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
-import { allResults, startHarness, waitFor } from "./_harness.ts";
+import { allResults, startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const ORG = "org1";
 
@@ -17,7 +17,7 @@ Deno.test("a queued batch of 100 long Russian answers is stored in several commi
     assert.equal(await h.svc.processor.submit(ORG, tasks, "batch"), 1);
     await waitFor(async () => (await allResults(h.svc, ORG)).length === 100, 15_000, "100 results");
     assert.equal([...calls.values()].reduce((a, b) => a + b, 0), 100);
-    assert.equal((await h.hub.queue.deadLetters(ORG)).items.length, 0);
+    assert.equal((await h.hub.queue.dead.list(ORG)).items.length, 0);
   } finally {
     await h.close();
   }
@@ -67,9 +67,9 @@ Deno.test("a queued answer larger than a whole commit is dead-lettered and its n
   const h = await startHarness({ options: { enrich } });
   try {
     await h.svc.processor.submit(ORG, [11, 12, 13].map((id) => ({ task_id: id, task_type: "gpt", data: "q" })), "q");
-    await waitFor(async () => (await h.hub.queue.deadLetters(ORG)).items.length === 1, 10_000, "dead letter");
+    await waitFor(async () => (await h.hub.queue.dead.list(ORG)).items.length === 1, 10_000, "dead letter");
     await waitFor(async () => (await allResults(h.svc, ORG)).length === 2, 10_000, "two results");
-    assert.match((await h.hub.queue.deadLetters(ORG)).items[0].reason, /too large to store: \d+ bytes/);
+    assert.match((await h.hub.queue.dead.list(ORG)).items[0].reason, /too large to store: \d+ bytes/);
   } finally {
     await h.close();
   }

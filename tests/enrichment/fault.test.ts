@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startDadataFake } from "../fakes/dadata.ts";
 import { readStates } from "../../lib/enrichment/task_state.ts";
-import { allResults, startHarness, waitFor } from "./_harness.ts";
+import { allResults, startHarness, waitFor } from "../helpers/enrichment.ts";
 
 Deno.test("with 30% of DaData calls failing or timing out every task ends done or dead-lettered, without duplicates", async () => {
   const dadata = await startDadataFake({ faults: { failRate: 0.15, hangRate: 0.15, hangMs: 2000 } });
@@ -42,7 +42,7 @@ Deno.test("with 30% of DaData calls failing or timing out every task ends done o
     const done = [...states.values()].filter((e) => e.value?.status === "done");
     const failed = [...states.values()].filter((e) => e.value?.status === "failed");
     assert.equal(done.length + failed.length, N);
-    const dead = await h.hub.queue.deadLetters(ORG, { kind: "task.process", limit: 1000 });
+    const dead = await h.hub.queue.dead.list(ORG, { kind: "task.process", limit: 1000 });
     assert.equal(dead.items.length, failed.length);
     for (const d of dead.items) assert.match(d.reason, /^DaData (failed with HTTP 50\d|did not answer within 150 ms)/);
     const results = await allResults(h.svc, ORG);

@@ -5,7 +5,7 @@ import { PostgresSink } from "../../lib/enrichment/sinks/postgres_sink.ts";
 import { TaskConflictError } from "../../lib/enrichment/mod.ts";
 import { migrate } from "../../lib/enrichment/migrations.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
-import { allResults, startHarness, waitFor } from "./_harness.ts";
+import { allResults, startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const available = await serviceOrSkip("PostgreSQL", async () => {
   const sql = postgres(POSTGRES_URL, { max: 1, connect_timeout: 2, onnotice: () => {} });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { UpstreamApiError, UpstreamHttpError } from "../../lib/errors.ts";
 import { TaskConflictError, TaskFailedError } from "../../lib/enrichment/mod.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
-import { allResults, startHarness, waitFor } from "./_harness.ts";
+import { allResults, startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const ORG = "org1";
 
@@ -100,7 +100,7 @@ Deno.test("the queue path dead-letters invalid and conflicting tasks with the re
     await h.svc.processor.submit(ORG, tasks, "batch");
     await waitFor(async () => (await allResults(h.svc, ORG)).length >= 251, 10_000, "results");
     await waitFor(() => h.hub.queue.backlog().then((n) => n === 0), 10_000, "drain");
-    const dead = await h.hub.queue.deadLetters(ORG, { kind: "task.process" });
+    const dead = await h.hub.queue.dead.list(ORG, { kind: "task.process" });
     const reasons = dead.items.map((d) => d.reason).sort();
     assert.deepEqual(reasons, [
       "Cannot accept task 5: this task_id was already used with a different task_type or data — send new content with a new task_id",
@@ -148,7 +148,7 @@ Deno.test("a transient failure is retried in a later round; a 4xx dead-letters a
     assert.equal(up.calls.get(2), 1);
     assert.equal(up.calls.get(3), 3, "two retry rounds, then dead");
     assert.equal(await deadCount(h), 2);
-    const dead = await h.hub.queue.deadLetters(ORG, { kind: "task.process" });
+    const dead = await h.hub.queue.dead.list(ORG, { kind: "task.process" });
     assert.deepEqual(dead.items.map((d) => d.reason).sort(), [
       "DaData did not answer within 100 ms",
       "DaData rejected the API key (HTTP 403)",
@@ -156,7 +156,7 @@ Deno.test("a transient failure is retried in a later round; a 4xx dead-letters a
     // A re-drive processes the dead task again.
     down = false;
     const d2 = dead.items.find((d) => d.reason.startsWith("DaData did not"))!;
-    assert.equal(await h.hub.queue.redrive(ORG, d2.id), true);
+    assert.equal(await h.hub.queue.dead.redrive(ORG, d2.id), true);
     await waitFor(async () => (await allResults(h.svc, ORG)).length === 2, 10_000, "re-driven task done");
   } finally {
     await h.close();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { UpstreamApiError, UpstreamHttpError } from "../../lib/errors.ts";
 import { TaskConflictError } from "../../lib/enrichment/mod.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
-import { startHarness } from "./_harness.ts";
+import { startHarness } from "../helpers/enrichment.ts";
 
 const ORG = "org1";
 
@@ -53,7 +53,7 @@ Deno.test("fail() still records the other tasks of a chunk when one claim was ta
     const tasks = [1, 2].map((id) => ({ task: { task_id: id, task_type: "phone", data: "+7 916 " + id } }));
     await h.svc.processor.processQueued(ORG, tasks);
     assert.equal((await h.hub.kv.get<{ status: string }>(["task", ORG, 2])).value?.status, "failed");
-    const dead = (await h.hub.queue.deadLetters(ORG)).items;
+    const dead = (await h.hub.queue.dead.list(ORG)).items;
     assert.equal(dead.length, 1);
     assert.match(dead[0].reason, /rejected/);
   } finally {

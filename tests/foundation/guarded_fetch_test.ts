@@ -7,46 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { guardedFetch } from "../../lib/http/guarded_fetch.ts";
-import { type AddressPolicy, effectivePolicy } from "../../lib/http/url_guard.ts";
+import { effectivePolicy } from "../../lib/http/url_guard.ts";
 import { parseCidr } from "../../lib/http/cidr.ts";
 import { UpstreamApiError } from "../../lib/errors.ts";
 import { ConfigError, loadConfig } from "../../lib/config.ts";
 import { sendWebhook } from "../../lib/enrichment/webhooks.ts";
-
-interface Seen {
-  path: string;
-  method: string;
-  headers: Headers;
-  body: string;
-}
-
-function server(handle: (req: Request, seen: Seen[]) => Response) {
-  const seen: Seen[] = [];
-  const s = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const entry = { path: new URL(req.url).pathname, method: req.method, headers: req.headers, body: await req.text() };
-    seen.push(entry);
-    return handle(req, seen);
-  });
-  return { seen, port: s.addr.port, close: () => s.shutdown() };
-}
-
-/** `allowed.test` and `other.test` are public names for the guard; fetch sends them to local ports. */
-function world(ports: Record<string, number>) {
-  const policy: AddressPolicy = {
-    allowPrivate: false,
-    resolve: (h) => Promise.resolve(h.endsWith(".test") ? ["93.184.216.34"] : []),
-  };
-  const fetch: typeof globalThis.fetch = (input, init) => {
-    const u = new URL(String(input));
-    const port = ports[u.hostname];
-    if (port) {
-      u.hostname = "127.0.0.1";
-      u.port = String(port);
-    }
-    return globalThis.fetch(u, init);
-  };
-  return { policy, fetch };
-}
+import { recordingServer as server, redirectWorld as world } from "../helpers/redirect_world.ts";
 
 const refused = (code: string) => (e: unknown) => e instanceof UpstreamApiError && e.code === code;
 

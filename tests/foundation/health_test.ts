@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
-import { testConfig } from "../../lib/config.ts";
-import { openHub } from "../../lib/boot.ts";
-import { createApp } from "../../routes/app.ts";
-import { memoryLogger } from "../../lib/log.ts";
 
 Deno.test("/ping/, /healthz and /metrics answer without a token", async () => {
   const t = await startTestHub();
@@ -56,11 +52,11 @@ Deno.test("/openapi.json describes the API and /docs serves Swagger UI from the 
 });
 
 Deno.test("admin pages redirect to login without a session and the setup link works once", async () => {
-  const { hub, boot } = await openHub(testConfig(), { log: memoryLogger() });
+  const t = await startTestHub({ http: false, owner: false });
   try {
-    assert.match(boot.setupUrl!, /\/admin\/setup\/[\w-]+$/);
-    const path = new URL(boot.setupUrl!).pathname;
-    const app = createApp(hub);
+    assert.match(t.setupUrl!, /\/admin\/setup\/[\w-]+$/);
+    const path = new URL(t.setupUrl!).pathname;
+    const app = t.app;
     const page = await app.request("/admin/members");
     assert.equal(page.status, 302);
     const slash = await app.request("/admin/");
@@ -83,6 +79,6 @@ Deno.test("admin pages redirect to login without a session and the setup link wo
     });
     assert.equal(again.status, 404, "the link works once");
   } finally {
-    await hub.close();
+    await t.close();
   }
 });

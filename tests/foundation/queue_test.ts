@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineJob, Queue } from "../../lib/queue/queue.ts";
+import { defineJob, defineKind, InvalidMessageError, Queue } from "../../lib/queue/queue.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
-import { claimOnce, dedupeKey } from "../../lib/kv/dedupe.ts";
 import { TerminalJobError, UpstreamHttpError } from "../../lib/errors.ts";
-import { eventually } from "../helpers/hub.ts";
+import { eventually, startTestHub } from "../helpers/hub.ts";
+
+/** A test kind: `kind(name, payload)`, optionally with its own backoff. */
+function kind<S extends z.ZodType>(name: string, payload: S, backoffMs?: number[]) {
+  return defineKind({ kind: name, payload, description: "test", backoffMs });
+}
 
 async function setup(backoffMs = [10, 10]) {
   const kv = await Deno.openKv(":memory:");
@@ -18,9 +22,7 @@ Deno.test("queue retries a transient failure, then dead-letters it with the reas
   const { kv, queue } = await setup([10, 10]);
   let calls = 0;
   let deadReason = "";
-  queue.register(defineJob({
-    kind: "test.flaky",
-    payload: z.object({ n: z.number() }),
+  queue.register(defineJob(kind("test.flaky", z.object({ n: z.number() })), {
     handle: () => {
       calls++;
       throw new UpstreamHttpError("Fake answered HTTP 503", { service: "Fake", status: 503 });
@@ -31,8 +33,8 @@ Deno.test("queue retries a transient failure, then dead-letters it with the reas
     },
   }));
   const listening = queue.listen();
-  const id = await queue.enqueue("test.flaky", "org1", { n: 1 });
-  const dead = (await eventually(() => queue.deadLetter("org1", id)))!;
+  const id = await queue.enqueue("test.flaky", { n: 1 }, { org: "org1" });
+  const dead = (await eventually(() => queue.dead.get("org1", id)))!;
   await queue.idle(); // onDeadLetter runs right after the record is written
   assert.equal(calls, 3, "first attempt + two retries");
   assert.equal(dead.reason, "Fake answered HTTP 503");
@@ -46,9 +48,7 @@ Deno.test("queue retries a transient failure, then dead-letters it with the reas
 Deno.test("queue succeeds on a retry after a transient failure", async () => {
   const { kv, queue } = await setup([10, 10]);
   let calls = 0;
-  queue.register(defineJob({
-    kind: "test.once_flaky",
-    payload: z.object({}),
+  queue.register(defineJob(kind("test.once_flaky", z.object({})), {
     handle: () => {
       calls++;
       if (calls === 1) throw new UpstreamHttpError("timeout", { service: "Fake" });
@@ -56,10 +56,10 @@ Deno.test("queue succeeds on a retry after a transient failure", async () => {
     },
   }));
   const listening = queue.listen();
-  const id = await queue.enqueue("test.once_flaky", "org1", {});
+  const id = await queue.enqueue("test.once_flaky", {}, { org: "org1" });
   await eventually(() => calls === 2);
   await queue.idle();
-  assert.equal(await queue.deadLetter("org1", id), null);
+  assert.equal(await queue.dead.get("org1", id), null);
   kv.close();
   await listening;
 });
@@ -67,70 +67,127 @@ Deno.test("queue succeeds on a retry after a transient failure", async () => {
 Deno.test("queue dead-letters a terminal error at once, without retries", async () => {
   const { kv, queue } = await setup([10, 10]);
   let calls = 0;
-  queue.register(defineJob({
-    kind: "test.terminal",
-    payload: z.object({}),
+  queue.register(defineJob(kind("test.terminal", z.object({})), {
     handle: () => {
       calls++;
       throw new TerminalJobError("DaData rejected the API key");
     },
   }));
-  const id = await queue.enqueue("test.terminal", "org1", {});
+  const id = await queue.enqueue("test.terminal", {}, { org: "org1" });
   await queue.handle({ v: 1, kind: "test.terminal", org: "org1", id, payload: {} });
   assert.equal(calls, 1);
-  assert.equal((await queue.deadLetter("org1", id))?.reason, "DaData rejected the API key");
+  assert.equal((await queue.dead.get("org1", id))?.reason, "DaData rejected the API key");
   kv.close();
 });
 
 Deno.test("queue dead-letters an invalid message with the reason naming the field", async () => {
   const { kv, queue } = await setup();
   let calls = 0;
-  queue.register(defineJob({
-    kind: "test.typed",
-    payload: z.object({ task_id: z.number().int() }),
+  queue.register(defineJob(kind("test.typed", z.object({ task_id: z.number().int() })), {
     handle: () => {
       calls++;
       return Promise.resolve();
     },
   }));
+  queue.declare(kind("test.declared", z.object({})));
   await queue.handle({ v: 1, kind: "test.typed", org: "org1", id: "m1", payload: { task_id: "x" } });
   await queue.handle({ v: 1, kind: "test.unknown", org: "org1", id: "m2", payload: {} });
+  await queue.handle({ v: 1, kind: "test.declared", org: "org1", id: "m3", payload: {} });
   await queue.handle({ garbage: true });
   assert.equal(calls, 0);
-  const m1 = await queue.deadLetter("org1", "m1");
+  const m1 = await queue.dead.get("org1", "m1");
   assert.match(m1!.reason, /^invalid message: task_id: /);
-  assert.equal((await queue.deadLetter("org1", "m2"))?.reason, "invalid message: no handler for kind test.unknown");
-  const unknown = await queue.deadLetters("unknown");
+  assert.equal(m1!.kind, "test.typed");
+  assert.deepEqual(m1!.envelope, { v: 1, kind: "test.typed", org: "org1", id: "m1", payload: { task_id: "x" } });
+  assert.equal((await queue.dead.get("org1", "m2"))?.reason, "invalid message: unknown kind test.unknown");
+  assert.equal((await queue.dead.get("org1", "m3"))?.reason, "invalid message: no handler for kind test.declared");
+  const unknown = await queue.dead.list("unknown");
   assert.equal(unknown.items.length, 1);
   assert.match(unknown.items[0].reason, /invalid message: v: /);
   kv.close();
 });
 
-Deno.test("a duplicate delivery of the same message is a no-op", async () => {
-  const { kv, queue } = await setup();
-  const effects: string[] = [];
-  queue.register(defineJob({
-    kind: "test.effect",
-    payload: z.object({ what: z.string() }),
-    handle: async (p, ctx) => {
-      if (!(await claimOnce(ctx.kv, dedupeKey("test.effect", ctx.id)))) return;
-      effects.push(p.what);
-    },
-  }));
-  const envelope = { v: 1, kind: "test.effect", org: "org1", id: "dup-1", payload: { what: "x" } };
-  await Promise.all([queue.handle(envelope), queue.handle(envelope), queue.handle(envelope)]);
-  await queue.handle(envelope);
-  assert.deepEqual(effects, ["x"]);
-  kv.close();
+Deno.test("the hub's queue dead-letters a message of an unknown kind or with a bad payload, with its reason", async () => {
+  const t = await startTestHub({ http: false, listen: false });
+  try {
+    const { queue } = t.hub;
+    // What an old process, a forged re-drive or a hand-written enqueue might leave on the queue.
+    await queue.handle({ v: 1, kind: "task.proces", org: t.org, id: "k1", payload: { tasks: [] } });
+    await queue.handle({
+      v: 1,
+      kind: "schedule.fire",
+      org: t.org,
+      id: "k2",
+      payload: { scheduleId: "s", plannedAt: "soon" },
+    });
+    assert.equal((await queue.dead.get(t.org, "k1"))?.reason, "invalid message: unknown kind task.proces");
+    assert.equal(
+      (await queue.dead.get(t.org, "k2"))?.reason,
+      "invalid message: plannedAt: Invalid input: expected number, received string; revision: Invalid input: expected number, received undefined",
+    );
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("enqueue() refuses a payload its kind does not accept, at compile time and at run time", async () => {
+  const t = await startTestHub({ http: false, listen: false });
+  try {
+    const { queue } = t.hub;
+    const before = await t.enqueued();
+    await assert.rejects(
+      // @ts-expect-error: force must be a boolean
+      () => queue.enqueue("bitrix.cache.refresh", { force: "yes" }, { org: t.org }),
+      (e: unknown) =>
+        e instanceof InvalidMessageError &&
+        e.message === "Cannot enqueue bitrix.cache.refresh: force: Invalid input: expected boolean, received string",
+    );
+    await assert.rejects(
+      // @ts-expect-error: no such kind
+      () => queue.enqueue("task.proces", { tasks: [] }, { org: t.org }),
+      /Cannot enqueue task.proces: no message kind task.proces is declared/,
+    );
+    assert.throws(
+      () => queue.stage(t.hub.kv.atomic(), { kind: "task.webhook", payload: { results: [] }, org: t.org }),
+      /Cannot enqueue task.webhook: results: Too small/,
+    );
+    assert.equal(await t.enqueued(), before, "nothing was enqueued");
+    await queue.enqueue("bitrix.cache.refresh", { force: true }, { org: t.org });
+    assert.equal(await t.enqueued(), before + 1);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a duplicate delivery of task.result hands its results off once", async () => {
+  // The product's dedupe: the handler's marker, checked in the commit that stages the hand-off.
+  const t = await startTestHub({ http: false, listen: false });
+  try {
+    const { hub, org } = t;
+    await hub.enrichment.writeSettings(org, "enrichment", {
+      webhookUrl: "https://hooks.example.ru/results",
+      webhookSecret: "whsec-1",
+    });
+    const envelope = hub.queue.envelope({
+      kind: "task.result",
+      payload: { results: [{ cursor: "c1", task_id: 1, id: 10, task_type: "phone", at: new Date().toISOString() }] },
+      org,
+    });
+    const before = await t.enqueued();
+    await Promise.all([hub.queue.handle(envelope), hub.queue.handle(envelope), hub.queue.handle(envelope)]);
+    await hub.queue.handle(envelope);
+    assert.equal(await t.enqueued() - before, 1, "one task.webhook message for four deliveries");
+    assert.equal((await hub.queue.dead.list(org)).items.length, 0);
+  } finally {
+    await t.close();
+  }
 });
 
 Deno.test("re-driving a dead letter runs it again with a fresh attempt count", async () => {
   const { kv, queue } = await setup([10]);
   let fail = true;
   const done: string[] = [];
-  queue.register(defineJob({
-    kind: "test.redrive",
-    payload: z.object({ n: z.number() }),
+  queue.register(defineJob(kind("test.redrive", z.object({ n: z.number() })), {
     handle: (_p, ctx) => {
       if (fail) throw new TerminalJobError("not yet");
       done.push(ctx.id);
@@ -138,15 +195,15 @@ Deno.test("re-driving a dead letter runs it again with a fresh attempt count", a
     },
   }));
   const listening = queue.listen();
-  const id = await queue.enqueue("test.redrive", "org1", { n: 1 });
-  await eventually(() => queue.deadLetter("org1", id));
+  const id = await queue.enqueue("test.redrive", { n: 1 }, { org: "org1" });
+  await eventually(() => queue.dead.get("org1", id));
   fail = false;
-  assert.equal(await queue.redrive("org1", id), true);
+  assert.equal(await queue.dead.redrive("org1", id), true);
   await eventually(() => done.length === 1);
   assert.deepEqual(done, [id]);
-  assert.equal(await queue.deadLetter("org1", id), null);
-  assert.equal(await queue.redrive("org1", id), false, "a re-driven letter is gone");
-  assert.equal(await queue.redrive("other-org", id), false);
+  assert.equal(await queue.dead.get("org1", id), null);
+  assert.equal(await queue.dead.redrive("org1", id), false, "a re-driven letter is gone");
+  assert.equal(await queue.dead.redrive("other-org", id), false);
   await queue.idle();
   kv.close();
   await listening;
@@ -154,8 +211,8 @@ Deno.test("re-driving a dead letter runs it again with a fresh attempt count", a
 
 Deno.test("queue backlog counts enqueued minus settled", async () => {
   const { kv, queue } = await setup();
-  queue.register(defineJob({ kind: "test.noop", payload: z.object({}), handle: () => Promise.resolve() }));
-  await queue.enqueueMany(Array.from({ length: 5 }, () => ({ kind: "test.noop", org: "o", payload: {} })));
+  queue.register(defineJob(kind("test.noop", z.object({})), { handle: () => Promise.resolve() }));
+  await queue.enqueueMany(Array.from({ length: 5 }, () => ({ kind: "test.noop", payload: {}, org: "o" })));
   assert.equal(await queue.backlog(), 5);
   const listening = queue.listen();
   await eventually(async () => (await queue.backlog()) === 0);
@@ -167,18 +224,15 @@ Deno.test("queue backlog counts enqueued minus settled", async () => {
 Deno.test("a kind may retry more often than the 5 waits KV's own backoffSchedule allows", async () => {
   const { kv, queue } = await setup();
   let calls = 0;
-  queue.register(defineJob({
-    kind: "test.many_retries",
-    payload: z.object({}),
-    backoffMs: [5, 5, 5, 5, 5, 5, 5],
+  queue.register(defineJob(kind("test.many_retries", z.object({}), [5, 5, 5, 5, 5, 5, 5]), {
     handle: () => {
       calls++;
       throw new UpstreamHttpError("down", { service: "Fake", status: 503 });
     },
   }));
   const listening = queue.listen();
-  const id = await queue.enqueue("test.many_retries", "org1", {});
-  const dead = (await eventually(() => queue.deadLetter("org1", id)))!;
+  const id = await queue.enqueue("test.many_retries", {}, { org: "org1" });
+  const dead = (await eventually(() => queue.dead.get("org1", id)))!;
   await queue.idle();
   assert.equal(calls, 8, "first attempt + seven retries");
   assert.equal(dead.reason, "down");

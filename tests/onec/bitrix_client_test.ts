@@ -6,7 +6,7 @@ import { RateLimiter } from "../../lib/bitrix/rate_limiter.ts";
 import { UpstreamApiError, UpstreamHttpError } from "../../lib/errors.ts";
 import { OPERATOR_POLICY as policy } from "../../lib/http/url_guard.ts";
 import { LeakyBucket, startBitrix24Fake } from "../fakes/bitrix24.ts";
-import { VirtualClock } from "./_virtual_clock.ts";
+import { VirtualClock } from "../helpers/virtual_clock.ts";
 
 Deno.test("toQuery() encodes nested params the way PHP reads them back", () => {
   const params = {

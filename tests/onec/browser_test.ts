@@ -11,7 +11,7 @@ import { launchBrowser } from "../helpers/browser.ts";
 import { startTestHub } from "../helpers/hub.ts";
 import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
-import { TestClock } from "./_harness.ts";
+import { TestClock } from "../helpers/onec.ts";
 
 const EMAIL = "owner@example.com";
 const PASSWORD = "correct horse battery";
@@ -70,7 +70,7 @@ Deno.test({
       // A 1C request while the page is open: the log, the board and the events feed update without a reload.
       await page.locator('[data-testid="load-board"][data-ready]').waitFor({ timeout: 10_000 });
       await page.locator('[data-island="onec_intake_log"] [data-ready]').waitFor({ timeout: 10_000 });
-      await page.waitForSelector('[data-testid="stream-state"]:has-text("live")', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="stream-state"][data-state="live"]', { timeout: 10_000 });
       assert.equal(await page.locator('[data-testid="onec-log"] tbody tr').count(), 0);
       const welding = page.locator('[data-testid="load-board"] article[data-section="Сварочный участок"]');
       const before = await openTasks(page, "Сварочный участок");

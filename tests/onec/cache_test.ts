@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { request, setup } from "./_harness.ts";
+import { request, setup } from "../helpers/onec.ts";
 
 const MIN = 60_000;
 

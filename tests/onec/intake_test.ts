@@ -6,7 +6,7 @@ import { createOrg } from "../../lib/accounts/store.ts";
 import { NOT_CONFIGURED_MESSAGE } from "../../lib/onec/service.ts";
 import { MAX_BUDGET_MS, SETTINGS_SECTION } from "../../lib/onec/settings.ts";
 import { LOCK_TTL } from "../../lib/onec/store.ts";
-import { request, setup } from "./_harness.ts";
+import { request, setup } from "../helpers/onec.ts";
 
 const welding = (h: Awaited<ReturnType<typeof setup>>) => h.fake.state.tasks.filter((t) => t.groupId === 31);
 

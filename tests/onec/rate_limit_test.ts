@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { request, setup } from "./_harness.ts";
+import { request, setup } from "../helpers/onec.ts";
 
 Deno.test("a burst of 1C requests never exceeds the portal's rate limit and surfaces no error", async () => {
   // The portal's bucket scaled 10× (20/s, burst 10) to keep the test short; the client is told the same limits.

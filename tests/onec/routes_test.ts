@@ -6,7 +6,7 @@ import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 import { createOrg } from "../../lib/accounts/store.ts";
 import { createToken, OPERATOR_BINDING } from "../../lib/accounts/tokens.ts";
 import { MAX_BUDGET_MS } from "../../lib/onec/settings.ts";
-import { TestClock } from "./_harness.ts";
+import { TestClock } from "../helpers/onec.ts";
 
 async function start() {
   const clock = new TestClock();
@@ -163,7 +163,7 @@ Deno.test("settings keep the webhook sealed; cache refresh, load board and the q
     assert.deepEqual(welding.people.map((p: { openTasks: number }) => p.openTasks), [4, 2, 2]);
 
     await t.hub.kv.delete(["cache", "bitrix", t.org, "departments"]);
-    await t.hub.queue.enqueue("bitrix.cache.refresh", t.org, {});
+    await t.hub.queue.enqueue("bitrix.cache.refresh", {}, { org: t.org });
     await eventually(async () => (await t.hub.kv.get(["cache", "bitrix", t.org, "departments"])).value);
   } finally {
     await close();

@@ -5,7 +5,7 @@ import { UpstreamApiError } from "../../lib/errors.ts";
 import { SETTINGS_SECTION } from "../../lib/onec/settings.ts";
 import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { startTestHub } from "../helpers/hub.ts";
-import { request, setup, TestClock } from "./_harness.ts";
+import { request, setup, TestClock } from "../helpers/onec.ts";
 
 Deno.test("PUT /onec/settings refuses a metadata webhook even with private networks allowed, naming webhookUrl", async () => {
   const t = await startTestHub();

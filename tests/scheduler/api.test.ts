@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { eventually, startTestHub } from "../helpers/hub.ts";
-import { recordingServer } from "./_setup.ts";
+import { recordingServer } from "../helpers/scheduler.ts";
 
 Deno.test("POST /api/v1/schedules answers 422 naming the bad field", async () => {
   const t = await startTestHub({ env: { SHLYUZ_SCHEDULER_BODY_LIMIT: "32" } });

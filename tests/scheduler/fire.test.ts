@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { FirePayload } from "../../lib/scheduler/schedule_schema.ts";
-import { recordingServer, setup } from "./_setup.ts";
+import { recordingServer, setup } from "../helpers/scheduler.ts";
 
 const NOW = "2025-06-02T09:00:30Z";
 const fireAt = (scheduleId: string, plannedAt: number): FirePayload => ({

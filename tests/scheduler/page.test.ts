@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser.ts";
 import { eventually, startTestHub } from "../helpers/hub.ts";
-import { recordingServer } from "./_setup.ts";
+import { recordingServer } from "../helpers/scheduler.ts";
 
 Deno.test({
   name: "browser: the Scheduler page shows a run appear live after Run now",
@@ -46,7 +46,7 @@ Deno.test({
         await scheduleRow.locator('[data-testid="next-run"]').textContent() ?? "",
         /02:30:00 Europe\/Berlin \(GMT\+[12]\)/,
       );
-      await page.waitForSelector('[data-testid="stream-state"]:has-text("live")', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="stream-state"][data-state="live"]', { timeout: 10_000 });
       assert.equal(await page.locator("tr[data-run-id]").count(), 0);
 
       // Run now from the page; the finished run arrives over SSE without a reload.
@@ -145,7 +145,7 @@ Deno.test({
 
       // Disable and enable again from the list.
       await page.goto(`${t.url}/admin/scheduler`);
-      await page.waitForSelector('[data-testid="stream-state"]:has-text("live")', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="stream-state"][data-state="live"]', { timeout: 10_000 });
       const row = page.locator(`[data-schedule-id="${id}"]`);
       assert.match(await row.textContent() ?? "", /Morning export/);
       await row.locator("button", { hasText: "Disable" }).click();

@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
 import { addMember, createOrg } from "../../lib/accounts/store.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
-import { schedulerOf } from "../../jobs/schedule_fire.ts";
-import { recordingServer } from "./_setup.ts";
+import { recordingServer } from "../helpers/scheduler.ts";
 
 const OWNER = { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" };
 
@@ -76,7 +75,7 @@ Deno.test("the run page answers 404 for another organization's run and for an un
   const t = await startTestHub({ env: OWNER });
   try {
     const other = await createOrg(t.hub.kv, "Other", { actor: SYSTEM_ACTOR });
-    const scheduler = schedulerOf(t.hub);
+    const scheduler = t.hub.scheduler;
     const created = await scheduler.create(
       other.id,
       scheduler.parse({ name: "Theirs", cron: "0 3 * * *", action: { type: "http", url: "https://example.com/x" } }),
@@ -100,7 +99,7 @@ Deno.test("the run page answers 404 for another organization's run and for an un
 Deno.test("a schedule's history pages with a cursor, newest first", async () => {
   const t = await startTestHub({ env: OWNER });
   try {
-    const scheduler = schedulerOf(t.hub);
+    const scheduler = t.hub.scheduler;
     const s = await scheduler.create(
       t.org,
       scheduler.parse({ name: "Often", cron: "* * * * *", action: { type: "http", url: "https://example.com/x" } }),
@@ -142,7 +141,7 @@ Deno.test("a viewer sees the Scheduler pages read-only", async () => {
     await addMember(t.hub.kv, t.org, { email: "viewer@example.com", password: "viewer password 1", role: "viewer" }, {
       actor: SYSTEM_ACTOR,
     });
-    const scheduler = schedulerOf(t.hub);
+    const scheduler = t.hub.scheduler;
     const s = await scheduler.create(
       t.org,
       scheduler.parse({ name: "Daily", cron: "0 9 * * *", action: { type: "http", url: "https://example.com/x" } }),

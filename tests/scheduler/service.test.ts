@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "../../lib/errors.ts";
 import { MASK } from "../../lib/scheduler/schedule_schema.ts";
-import { setup } from "./_setup.ts";
+import { setup } from "../helpers/scheduler.ts";
 
 async function rejects422(fn: () => unknown, field: string, message?: RegExp) {
   try {
@@ -52,7 +52,7 @@ Deno.test("create() rejects unknown and scheduler job kinds and bad payloads at 
     await rejects422(
       async () => await s.create(t.org, s.parse({ ...base, action: { type: "internal", job: "nope.job" } })),
       "action.job",
-      /nope\.job is not a job organizations may schedule; schedulable jobs: demo\.ping/,
+      /nope\.job is not a job organizations may schedule; schedulable jobs: bitrix\.cache\.refresh, demo\.ping, task\.process/,
     );
     await rejects422(
       async () => await s.create(t.org, s.parse({ ...base, action: { type: "internal", job: "schedule.fire" } })),

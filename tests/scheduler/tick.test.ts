@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Scheduler } from "../../lib/scheduler/service.ts";
 import type { FirePayload, Run } from "../../lib/scheduler/schedule_schema.ts";
-import { setup } from "./_setup.ts";
+import { setup } from "../helpers/scheduler.ts";
 
 const at = (s: string) => Date.parse(s);
 const internal = { type: "internal", job: "demo.ping", payload: { to: "ops" } };

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import amqp from "amqplib";
 import { AMQP_URL, serviceOrSkip } from "../helpers/services.ts";
 import { ValidationError } from "../../lib/errors.ts";
-import { Scheduler } from "../../lib/scheduler/service.ts";
-import { startHarness, waitFor } from "../enrichment/_harness.ts";
+import { startHarness, waitFor } from "../helpers/enrichment.ts";
 
 const available = await serviceOrSkip("RabbitMQ", async () => {
   const c = await amqp.connect(AMQP_URL);
@@ -30,7 +29,7 @@ Deno.test({
     const ch = await conn.createChannel();
     try {
       await waitFor(() => h.svc.bridge!.status().state === "connected", 5000, "bridge connected");
-      const scheduler = new Scheduler(h.hub);
+      const scheduler = h.hub.scheduler;
       const forged = { type: "internal", job: "task.amqp", payload: { results: [{ task_id: 1000, id: 31337 }] } };
       for (const job of ["task.amqp", "task.result", "task.webhook", "schedule.fire"]) {
         await assert.rejects(
@@ -43,13 +42,13 @@ Deno.test({
       assert.ok(h.hub.queue.schedulableKinds().includes("task.process"), "own-organization kinds stay schedulable");
 
       // Whatever path a message of org B takes onto the queue (a re-drive, an old schedule), the job refuses it.
-      await h.hub.queue.enqueue("task.amqp", "org-b", forged.payload);
+      await h.hub.queue.enqueue("task.amqp", forged.payload, { org: "org-b" });
       await waitFor(
-        async () => (await h.hub.queue.deadLetters("org-b", { kind: "task.amqp" })).items.length === 1,
+        async () => (await h.hub.queue.dead.list("org-b", { kind: "task.amqp" })).items.length === 1,
         10_000,
         "the forged message dead-lettered",
       );
-      const dead = (await h.hub.queue.deadLetters("org-b", { kind: "task.amqp" })).items[0];
+      const dead = (await h.hub.queue.dead.list("org-b", { kind: "task.amqp" })).items[0];
       assert.match(dead.reason, /carries only org-a's results/);
       assert.equal(await ch.get(q.result, { noAck: true }), false, "nothing reached the result queue");
     } finally {

@@ -4,8 +4,15 @@
  */
 import type { AreaMessages } from "../define.ts";
 import { common } from "./common.ts";
+import { overview } from "./overview.ts";
+import { events } from "./events.ts";
+import { members } from "./members.ts";
+import { tokens } from "./tokens.ts";
+import { audit } from "./audit.ts";
+import { deadLetters } from "./dead_letters.ts";
+import { settings } from "./settings.ts";
 
-const AREAS = [common] as const;
+const AREAS = [common, overview, events, members, tokens, audit, deadLetters, settings] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
 export type MessageKey = KeysOf<(typeof AREAS)[number]>;

@@ -21,13 +21,11 @@ import { checkedTarget } from "../../http/guarded_connect.ts";
 import { newId, sha256Hex } from "../../ids.ts";
 import { UpstreamApiError } from "../../errors.ts";
 import { keys } from "../store.ts";
+import { POLL_KIND } from "../kinds.ts";
 import type { Router } from "../router.ts";
 import { parseMail } from "./parse.ts";
 import { imapSession } from "./imap.ts";
 import { pop3Session } from "./pop3.ts";
-
-export const POLL_KIND = "mail.poll";
-export const pollPayloadSchema = z.object({ mailboxId: z.string().min(1).max(100) });
 
 export const mailboxInputSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -87,7 +85,7 @@ export interface MailboxDeps {
   kv: Deno.Kv;
   secrets: SecretBox;
   events: Pick<EventBus, "publish">;
-  queue: Pick<Queue, "enqueue" | "enqueueMany">;
+  queue: Pick<Queue, "enqueueMany">;
   router: Pick<Router, "route">;
   log: Logger;
   clock: Clock;
@@ -229,7 +227,7 @@ export class MailboxService {
       for (const m of await this.list(org)) {
         if (!m.enabled) continue;
         if (m.lastPollAt && Date.parse(m.lastPollAt) + m.pollSeconds * 1000 - 5000 > now) continue;
-        items.push({ kind: POLL_KIND, org, payload: { mailboxId: m.id } });
+        items.push({ kind: POLL_KIND, payload: { mailboxId: m.id }, org });
       }
     }
     if (items.length) await this.#d.queue.enqueueMany(items);

@@ -1,0 +1,37 @@
+/** The Events page and the live event feed (also on the 1C and planned-area pages). */
+import { defineMessages } from "../define.ts";
+
+export const events = defineMessages({
+  ru: {
+    "events.title": "События",
+    "events.lead": "Всё, что происходит в хабе, в реальном времени.",
+    "events.filter.label": "Типы событий",
+    "events.filter.placeholder": "например task.*, schedule.run",
+    "events.filter.showing": "Показаны события: {types}",
+    "events.col.event": "Событие",
+    "events.col.data": "Данные",
+    "events.empty": "Событий пока нет. Они появятся здесь, как только произойдут.",
+    "planned.connectors.about":
+      "Агенты в сетях клиентов подключаются к хабу, выполняют запросы к системам заявок и сообщают о нарушениях SLA.",
+    "planned.notifications.about":
+      "Пересылка почты в Telegram и правила, которые отправляют любое событие хаба в группы Telegram или на веб-хуки.",
+    "planned.notYet": "В этой сборке раздел ещё не доступен.",
+    "planned.eventsBelow": "Его события появятся ниже, как только он заработает.",
+  },
+  en: {
+    "events.title": "Events",
+    "events.lead": "Everything that happens in the hub, live.",
+    "events.filter.label": "Event types",
+    "events.filter.placeholder": "e.g. task.*, schedule.run",
+    "events.filter.showing": "Showing events: {types}",
+    "events.col.event": "Event",
+    "events.col.data": "Data",
+    "events.empty": "No events yet. They appear here as they happen.",
+    "planned.connectors.about":
+      "Agents inside customer networks dial out to the hub, run ticket-system queries and report SLA breaches.",
+    "planned.notifications.about":
+      "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
+    "planned.notYet": "Not available in this build yet.",
+    "planned.eventsBelow": "Its events will appear below as soon as it is enabled.",
+  },
+});
