@@ -31,6 +31,7 @@ import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
 import { notifyRoutes } from "./notify.ts";
+import { notifyPages } from "./pages/notify.tsx";
 import { telegramWebhookRoutes } from "./notify_webhook.ts";
 
 /** Builds the whole app for a hub. `checks` add capability health to /healthz. */
@@ -140,15 +141,7 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
       types: ["connector.*", "sla.*"],
     }),
   );
-  app.route(
-    "/admin/notifications",
-    plannedAreaPage(hub, {
-      key: "notifications",
-      title: "common.nav.notifications",
-      about: "planned.notifications.about",
-      types: ["mail.*", "notify.*"],
-    }),
-  );
+  app.route("/admin/notifications", notifyPages(hub));
 
   app.get("/", (c) => c.redirect("/admin", 302));
 

@@ -21,7 +21,6 @@ export const mailPollKind = defineKind({
   kind: "mail.poll",
   payload: z.object({ mailboxId: z.string().min(1).max(100) }),
   description: "Reads one watched mailbox (IMAP or POP3) and routes its new mail",
-  schedulable: true, // reads the message's own organization's mailbox
 });
 
 export const notifyKinds = [sendKind, digestKind, mailPollKind] as const;

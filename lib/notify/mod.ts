@@ -80,6 +80,7 @@ export class NotifyService {
     });
     const addressPolicy = (org: string) => orgAddressPolicy(hub, org);
     this.router = new Router({ kv: hub.kv, store: this.store, rules: this.rules, queue: hub.queue, log, now });
+    this.rules.onChange = (org) => this.router.invalidate(org);
     this.delivery = new DeliveryWorker({
       kv: hub.kv,
       store: this.store,

@@ -24,6 +24,7 @@ import { DIGEST_KIND, type DigestPayload, SEND_KIND } from "./kinds.ts";
 const UNROUTED = new Set(["notify.sent"]);
 const ROUTE_TTL = 14 * 24 * 3600_000;
 const DIGEST_ITEM_LIMIT = 50;
+const VERSION_CHECK_MS = 1000;
 
 interface Compiled {
   rule: Rule;
@@ -51,7 +52,7 @@ export interface RuleTrial {
 
 export class Router {
   readonly #d: RouterDeps;
-  readonly #cache = new Map<string, { version: string | null; rules: Compiled[] }>();
+  readonly #cache = new Map<string, { version: string | null; rules: Compiled[]; checkedAt: number }>();
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
@@ -59,9 +60,16 @@ export class Router {
 
   /** The organization's compiled rules (re-read when the rules version changed). */
   async compiled(org: string): Promise<Compiled[]> {
-    const version = await this.#d.rules.version(org);
     const hit = this.#cache.get(org);
-    if (hit && hit.version === version) return hit.rules;
+    const now = performance.now();
+    // Every event asks: the version is re-read at most every second (another process's change
+    // shows within that); this process's own rule writes drop the cache at once (invalidate).
+    if (hit && now - hit.checkedAt < VERSION_CHECK_MS) return hit.rules;
+    const version = await this.#d.rules.version(org);
+    if (hit && hit.version === version) {
+      hit.checkedAt = now;
+      return hit.rules;
+    }
     const rules: Compiled[] = [];
     for (const rule of await this.#d.rules.list(org)) {
       try {
@@ -70,8 +78,13 @@ export class Router {
         this.#d.log.warn("rule does not compile", { rule: rule.id, error });
       }
     }
-    this.#cache.set(org, { version, rules });
+    this.#cache.set(org, { version, rules, checkedAt: now });
     return rules;
+  }
+
+  /** Drops the organization's compiled rules (after a rule was written in this process). */
+  invalidate(org: string): void {
+    this.#cache.delete(org);
   }
 
   /** The enabled rules that match `event` (pure once compiled: the benchmark measures this). */

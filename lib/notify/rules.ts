@@ -109,6 +109,9 @@ export function ruleProblems(
 
 /** Rules in KV; every write bumps the organization's rules version (caches re-read on a change). */
 export class RuleStore {
+  /** Called after every write (the router drops its compiled rules). */
+  onChange: (org: string) => void = () => {};
+
   constructor(readonly kv: Deno.Kv, readonly now: () => number) {}
 
   async list(org: string): Promise<Rule[]> {
@@ -128,6 +131,7 @@ export class RuleStore {
   async put(rule: Rule): Promise<void> {
     await this.kv.atomic().set(keys.rule(rule.org, rule.id), rule).set(keys.rulesVersion(rule.org), this.now())
       .commit();
+    this.onChange(rule.org);
   }
 
   async create(org: string, input: z.infer<typeof ruleInputSchema>, preset?: string): Promise<Rule> {
@@ -141,6 +145,7 @@ export class RuleStore {
   async remove(org: string, id: string): Promise<boolean> {
     if (!(await this.get(org, id))) return false;
     await this.kv.atomic().delete(keys.rule(org, id)).set(keys.rulesVersion(org), this.now()).commit();
+    this.onChange(org);
     return true;
   }
 

@@ -7,6 +7,8 @@
 import { Api, GrammyError } from "grammy";
 import { autoRetry } from "@grammyjs/auto-retry";
 import type { FetchFn } from "../http/request.ts";
+import { guardedFetch } from "../http/guarded_fetch.ts";
+import { OPERATOR_POLICY } from "../http/url_guard.ts";
 
 export interface TelegramOptions {
   apiRoot: string;
@@ -37,21 +39,31 @@ export function telegramApi(
 }
 
 /**
+ * The fetch grammY gets: every Bot API call goes through the guarded fetch
+ * with the operator's policy (TELEGRAM_API_ROOT is the operator's setting).
  * grammY's node build makes its signals with the `abort-controller` polyfill,
- * which Deno's fetch refuses ("'signal' … is not of type AbortSignal"): bridge
- * such a signal to a native one.
+ * which Deno refuses ("'signal' … is not of type AbortSignal"): such a signal
+ * is bridged to a native one. grammY sends JSON bodies as strings (the hub
+ * never uploads files through grammY).
  */
 export function grammyFetch(fetch: FetchFn): FetchFn {
-  return (input, init) => {
-    const signal = init?.signal as unknown as
-      | (EventTarget & { aborted: boolean })
-      | undefined;
-    if (!signal || signal instanceof AbortSignal) return fetch(input, init);
+  return async (input, init) => {
+    const signal = init?.signal as unknown as (EventTarget & { aborted: boolean }) | undefined;
     const native = new AbortController();
-    if (signal.aborted) native.abort();
     const onAbort = () => native.abort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    return fetch(input, { ...init, signal: native.signal }).finally(() => signal.removeEventListener("abort", onAbort));
+    if (signal?.aborted) native.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const body = init?.body;
+      return await guardedFetch(String(input instanceof Request ? input.url : input), {
+        method: init?.method,
+        headers: init?.headers,
+        body: typeof body === "string" || body instanceof Uint8Array ? body as string : undefined,
+        signal: native.signal,
+      }, { policy: OPERATOR_POLICY, service: "Telegram", fetch });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
   };
 }
 
