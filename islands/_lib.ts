@@ -1,6 +1,8 @@
 /**
- * Browser helpers shared by islands. Nothing here imports server code.
+ * Browser helpers shared by islands. Nothing here imports server code: the
+ * event types come from a pure types module.
  */
+import type { EventOf, EventType, HubEvent } from "../lib/events/types.ts";
 
 /** The CSRF token the layout puts in `<meta name="csrf-token">`. */
 export function csrfToken(): string {
@@ -44,13 +46,9 @@ export async function api<T = unknown>(
   return { ok: res.ok, status: res.status, data: data as T, error };
 }
 
-export interface LiveEvent {
-  id: string;
-  org: string;
-  type: string;
-  at: string;
-  data: Record<string, unknown>;
-}
+/** An event as the stream sends it (lib/events/types.ts: types only, nothing of the server is bundled). */
+export type LiveEvent = HubEvent;
+export type { EventOf, EventType, HubEvent };
 
 /**
  * Subscribes to the hub's event stream. EventSource reconnects by itself and

@@ -66,6 +66,11 @@ export const configSchema = z.object({
   ),
   SHLYUZ_EVENT_RETENTION_HOURS: positiveInt(24),
   SHLYUZ_SSE_HEARTBEAT_MS: positiveInt(15_000),
+  /**
+   * An event of an unknown type or with data that breaks its schema throws
+   * (tests, `deno task dev`) instead of being logged and dropped (production).
+   */
+  SHLYUZ_EVENTS_STRICT: bool,
   /** Waits between queue attempts, ms, comma-separated. */
   SHLYUZ_QUEUE_BACKOFF_MS: z.preprocess(
     emptyAsUndefined,
@@ -204,6 +209,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     SHLYUZ_LOG_LEVEL: "error",
     PORT: "0",
     SHLYUZ_ALLOW_PRIVATE_NETWORKS: "127.0.0.0/8",
+    SHLYUZ_EVENTS_STRICT: "1",
     ...overrides,
   });
 }

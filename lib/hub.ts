@@ -7,7 +7,7 @@
 import type { Config } from "./config.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { SecretBox } from "./crypto/secret_box.ts";
-import { EventBus } from "./events.ts";
+import { EventBus } from "./events/bus.ts";
 import type { FetchFn } from "./http/request.ts";
 import { instrumentedFetch } from "./http/instrumented_fetch.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -76,7 +76,10 @@ export async function createHub(config: Config, deps: HubDeps): Promise<CoreHub>
   });
   const events = new EventBus(kv, {
     log: log.child("events"),
+    metrics,
     retentionMs: config.SHLYUZ_EVENT_RETENTION_HOURS * 3600_000,
+    heartbeatMs: config.SHLYUZ_SSE_HEARTBEAT_MS,
+    strict: config.SHLYUZ_EVENTS_STRICT,
     now: () => clock.now(),
   });
   const closers: Array<() => Promise<void> | void> = [];

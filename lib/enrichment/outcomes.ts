@@ -259,9 +259,10 @@ export class Outcomes {
       source,
     );
     if ((await op.commit()).ok) committed();
-    const taskId = (raw as { task_id?: unknown })?.task_id;
+    const { task_id: taskId, task_type: taskType } = (raw ?? {}) as { task_id?: unknown; task_type?: unknown };
     await this.#o.events.publish(org, "task.failed", {
-      task_id: typeof taskId === "number" ? taskId : null,
+      task_id: Number.isInteger(taskId) ? taskId as number : null,
+      task_type: typeof taskType === "string" ? taskType : null,
       reason: `invalid task: ${reason}`,
       source,
     });

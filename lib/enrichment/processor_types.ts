@@ -1,5 +1,5 @@
 /** The processor's options and errors, shared by its parts (its message kinds are in kinds.ts). */
-import type { EventBus } from "../events.ts";
+import type { EventBus } from "../events/bus.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { QueueFor } from "../queue/queue.ts";

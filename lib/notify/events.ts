@@ -7,6 +7,7 @@ import { defineEvent } from "../events/define.ts";
 
 export const notifyEvents = {
   "mail.received": defineEvent({
+    title: { ru: "Новое письмо", en: "Mail received" },
     description: "A new mail arrived in a watched mailbox (IMAP or POP3)",
     schema: z.object({
       mailboxId: z.string(),
@@ -22,10 +23,12 @@ export const notifyEvents = {
     }),
   }),
   "notify.sent": defineEvent({
+    title: { ru: "Уведомление отправлено", en: "Notification sent" },
     description: "A notification was delivered to a Telegram chat",
     schema: z.object({ deliveryId: z.string(), ruleId: z.string().optional(), chat: z.string(), bot: z.string() }),
   }),
   "notify.failed": defineEvent({
+    title: { ru: "Уведомление не доставлено", en: "Notification failed" },
     description: "A notification could not be delivered (kicked from a group, chat deleted, retries used up)",
     schema: z.object({
       deliveryId: z.string(),
@@ -36,6 +39,7 @@ export const notifyEvents = {
     }),
   }),
   "bot.failed": defineEvent({
+    title: { ru: "Бот не работает", en: "Bot failed" },
     description: "A Telegram bot stopped working (token revoked, webhook failing)",
     schema: z.object({ botId: z.string(), bot: z.string(), reason: z.string() }),
   }),
@@ -48,6 +52,7 @@ export const notifyEvents = {
     schema: z.object({ chatId: z.string(), name: z.string(), username: z.string(), bot: z.string() }),
   }),
   "mail.failed": defineEvent({
+    title: { ru: "Почтовый ящик недоступен", en: "Mailbox failed" },
     description: "A mailbox could not be read; the text is the server's own error",
     schema: z.object({ mailboxId: z.string(), mailbox: z.string(), reason: z.string() }),
   }),

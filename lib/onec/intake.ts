@@ -28,6 +28,8 @@ import {
 } from "./store.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
+import type { EventInput } from "../events/types.ts";
+import type { onecEvents } from "./events.ts";
 
 /** The answer 1C gets when an existing task could not be updated (contract of the replaced service). */
 export const UPDATE_FAILED_MESSAGE = "При обновлении задачи произошла ошибка";
@@ -41,7 +43,7 @@ export interface IntakeContext {
   dir: Directory;
   settings: OnecSettings;
   deadline: number;
-  publish(type: string, data: Record<string, unknown>): Promise<unknown>;
+  publish<T extends keyof typeof onecEvents>(type: T, data: EventInput<T>): Promise<unknown>;
   /** Serializes choose-and-create per key (one process), so concurrent tasks see each other's load. */
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
@@ -140,7 +142,7 @@ async function create(ctx: IntakeContext, t: OnecTask): Promise<LogTask> {
     const now = ctx.clock.now();
     await recordCreated(ctx.kv, ctx.org, { ...rec, state: "created", taskId, createdAt: now }, now);
     const url = taskUrl(settings, project.id, taskId);
-    const out: LogTask = {
+    const out = {
       onecId: t.id,
       title: t.title,
       calculation: t.calculation,
@@ -151,13 +153,17 @@ async function create(ctx: IntakeContext, t: OnecTask): Promise<LogTask> {
       section: a.section?.name,
       reason: a.reason,
       unassigned: Boolean(a.unassigned),
-    };
+    } satisfies LogTask;
     await publishCreated(ctx, out, a);
     return out;
   });
 }
 
-async function publishCreated(ctx: IntakeContext, out: LogTask, a: Assignment) {
+async function publishCreated(
+  ctx: IntakeContext,
+  out: Omit<EventInput<"onec.task.created">, "requestId">,
+  a: Assignment,
+) {
   const data = { ...out, requestId: ctx.requestId };
   if (a.unassigned) {
     ctx.log.warn("1C task went to the fallback responsible", { onecId: out.onecId, why: a.unassigned });
@@ -191,11 +197,11 @@ async function update(ctx: IntakeContext, t: OnecTask, rec: TaskRecord): Promise
       files: [...rec.files, ...files.hashes],
       updatedAt: ctx.clock.now(),
     });
-    const out: LogTask = {
+    const out = {
       ...base,
       op: "updated",
       responsible: { id: rec.responsibleId, name: rec.responsibleName ?? "" },
-    };
+    } satisfies LogTask;
     await ctx.publish("onec.task.updated", { ...out, requestId: ctx.requestId });
     return out;
   } catch (error) {

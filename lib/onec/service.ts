@@ -23,6 +23,8 @@ import { loadOnecSettings, type OnecSettings } from "./settings.ts";
 import { appendLog, type LogEntry, readLog } from "./store.ts";
 import { type Availability, availability } from "./workdays.ts";
 import { labelledFetch } from "../http/instrumented_fetch.ts";
+import type { EventPublisher } from "../events/types.ts";
+import { ConflictError } from "../errors.ts";
 
 export interface OnecServiceDeps {
   kv: Deno.Kv;
@@ -31,7 +33,7 @@ export interface OnecServiceDeps {
   fetch: FetchFn;
   config: Config;
   settings: SettingsStore;
-  events: { publish(org: string, type: string, data: Record<string, unknown>): Promise<unknown> };
+  events: EventPublisher;
   metrics?: { inc(name: string, labels?: Record<string, string>, by?: number): void };
   /** DNS resolver for the address policy on the organization's webhook (tests). */
   resolve?: Resolver;
@@ -41,11 +43,14 @@ export interface OnecServiceDeps {
 export const NOT_CONFIGURED_MESSAGE =
   "Bitrix24 is not configured for this organization: set its inbound webhook on the 1C → Bitrix24 page";
 
-/** Thrown when the organization has no webhook configured. */
-export class NotConfiguredError extends Error {
+/**
+ * Thrown when the organization has no webhook configured: a conflict with its
+ * settings (409 `not_configured` through the API), not a failure of the hub.
+ */
+export class NotConfiguredError extends ConflictError {
   override name = "NotConfiguredError";
   constructor() {
-    super(NOT_CONFIGURED_MESSAGE);
+    super(NOT_CONFIGURED_MESSAGE, { code: "not_configured" });
   }
 }
 
@@ -156,7 +161,7 @@ export class OnecService {
         failure: `${message}\nИдентификатор запроса: ${requestId}`,
       };
       for (const t of result.tasks) {
-        await this.#d.events.publish(org, "onec.task.failed", { ...t, op: "create", requestId });
+        await this.#d.events.publish(org, "onec.task.failed", { ...t, op: "create", error: message, requestId });
       }
     }
     const entry = await appendLog(this.#d.kv, org, {

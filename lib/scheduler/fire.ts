@@ -7,7 +7,7 @@
  * and saves the outcome, publishing `schedule.run` or `schedule.failed`.
  */
 import type { Clock } from "../clock.ts";
-import type { EventBus } from "../events.ts";
+import type { EventBus } from "../events/bus.ts";
 import type { FetchFn } from "../http/request.ts";
 import { newId } from "../ids.ts";
 import { dedupeKey } from "../kv/dedupe.ts";

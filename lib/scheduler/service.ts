@@ -7,7 +7,7 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { SecretBox } from "../crypto/secret_box.ts";
 import { ConflictError, ValidationError } from "../errors.ts";
-import type { EventBus } from "../events.ts";
+import type { EventBus } from "../events/bus.ts";
 import type { FetchFn } from "../http/request.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../log.ts";

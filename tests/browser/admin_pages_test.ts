@@ -47,7 +47,7 @@ Deno.test({
           "Cannot enrich task 1: DaData answered 403 — check DADATA_API_KEY and DADATA_SECRET_KEY (a very long reason that must wrap)",
         attempts: 5,
       });
-      await t.hub.events.publish(t.org, "demo.browser", { text: "очень длинное значение ".repeat(20) });
+      await t.hub.events.publish(t.org, "custom.browser", { text: "очень длинное значение ".repeat(20) });
       for (const vp of VIEWPORTS) {
         const { context, page } = await loggedIn(browser, t.url, { width: vp.width, height: vp.height });
         try {

@@ -25,10 +25,10 @@ Deno.test({
       await page.click('button[type="submit"]');
       await page.waitForURL(`${t.url}/admin/events`);
       await page.waitForSelector('[data-testid="stream-state"][data-state="live"]', { timeout: 10_000 });
-      const event = await t.hub.events.publish(t.org, "demo.browser", { greeting: "привет" });
+      const event = (await t.hub.events.publish(t.org, "custom.browser", { greeting: "привет" }))!;
       const row = page.locator(`[data-event-id="${event.id}"]`);
       await row.waitFor({ timeout: 10_000 });
-      assert.match(await row.textContent() ?? "", /demo\.browser.*привет/);
+      assert.match(await row.textContent() ?? "", /custom\.browser.*привет/);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 400, `no horizontal scrolling on a phone (${width}px)`);
     } finally {

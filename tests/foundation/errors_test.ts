@@ -126,3 +126,16 @@ Deno.test("an upstream refusal reaching the error handler answers 502 in the err
     await t.close();
   }
 });
+
+Deno.test("an area the organization has not configured answers 409 not_configured, not 500 (found by the auth matrix)", async () => {
+  const t = await startTestHub();
+  try {
+    const res = await t.api("/api/v1/onec/load");
+    const body = await res.json();
+    assert.equal(res.status, 409, JSON.stringify(body));
+    assert.equal(body.error.code, "not_configured");
+    assert.match(body.error.message, /Bitrix24 is not configured for this organization/);
+  } finally {
+    await t.close();
+  }
+});

@@ -5,15 +5,25 @@
  * a new route that forgets its guard fails here without anyone listing it.
  * Guards itself against passing vacuously: it must exercise every secured
  * operation the spec lists, and the spec must list at least as many as today.
+ *
+ * The other-organization dimension: organization B's owner token, sent to
+ * every operation that names an object in its path with the id of
+ * organization A's real object, must get 404 (and A's owner gets 200 on the
+ * same reads, so the ids are real); B's reads of lists never show A's data;
+ * and afterwards A's objects are unchanged.
  */
 import assert from "node:assert/strict";
-import { startTestHub } from "../helpers/hub.ts";
-import { addMember, removeMember } from "../../lib/accounts/store.ts";
-import { authenticateToken, createToken, revokeToken } from "../../lib/accounts/tokens.ts";
+import { eventually, startTestHub } from "../helpers/hub.ts";
+import { startDadataFake } from "../fakes/dadata.ts";
+import { recordingServer } from "../helpers/redirect_world.ts";
+import { addMember, createOrg, removeMember } from "../../lib/accounts/store.ts";
+import { authenticateToken, createToken, OPERATOR_BINDING, revokeToken } from "../../lib/accounts/tokens.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
 
 /** Secured operations documented when this test was written; the spec may only grow. */
 const KNOWN_SECURED_OPERATIONS = 46;
+/** Of those, the operations naming one object in their path (members, tokens, dead letters, schedules, runs, rows). */
+const KNOWN_OBJECT_OPERATIONS = 14;
 
 interface Operation {
   method: string;
@@ -94,5 +104,167 @@ Deno.test("auth matrix from /openapi.json: no, wrong, revoked and removed member
     assert.deepEqual(failures, []);
   } finally {
     await t.close();
+  }
+});
+
+/** Path parameters that are not objects of an organization: any organization may use the same value. */
+const NOT_OBJECTS = new Set(["section", "service"]);
+
+Deno.test("auth matrix from /openapi.json: another organization's token gets 404 on every object of this one and sees none of its data", async () => {
+  const dadata = await startDadataFake();
+  const target = recordingServer(() => new Response("ok"));
+  const t = await startTestHub({
+    env: { DADATA_BASE_URL: dadata.url, DADATA_API_KEY: "test-dadata-key", DADATA_SECRET_KEY: "test-dadata-secret" },
+  });
+  try {
+    const kv = t.hub.kv;
+    const spec = await (await fetch(`${t.url}/openapi.json`)).json();
+    const ops = securedOperations(spec);
+    const a = t.ownerToken;
+    const json = async (path: string, init: RequestInit & { json?: unknown; token?: string } = {}) => {
+      const res = await t.api(path, { token: a, ...init });
+      const text = await res.text();
+      assert.ok(res.ok, `${init.method ?? "GET"} ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    };
+
+    // Organization A's objects, one of each kind, with markers that must never show up in B's answers.
+    await json("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
+    const member = await json("/api/v1/members", {
+      method: "POST",
+      json: { email: "alpha-member@alpha.ru", password: "long-password-1", role: "operator" },
+    });
+    const token = await json("/api/v1/tokens", {
+      method: "POST",
+      json: { name: "alpha-marker-token", role: "viewer" },
+    });
+    const schedule = await json("/api/v1/schedules", {
+      method: "POST",
+      json: {
+        name: "alpha-marker-schedule",
+        cron: "0 3 * * *",
+        action: { type: "http", url: `http://127.0.0.1:${target.port}/alpha-marker-path` },
+      },
+    });
+    const { id: runId } = await json(`/api/v1/schedules/${schedule.id}/run`, { method: "POST" });
+    await eventually(async () => (await json(`/api/v1/runs/${runId}`)).outcome === "ok");
+    const row = await json("/api/v1/tasks", {
+      method: "POST",
+      json: { task_id: 424242, task_type: "email", data: "alpha-marker@alpha.ru" },
+    });
+    await json("/api/v1/events", { method: "POST", json: { type: "custom.alpha", data: { m: "alpha-marker-event" } } });
+    // A message of a kind nobody handles is dead-lettered with its reason: A's dead letter.
+    await kv.enqueue({ v: 1, kind: "alpha.marker.kind", org: t.org, id: "alpha-marker-message", payload: {} });
+    const dead = await eventually(async () => (await json("/api/v1/dead-letters")).items[0]);
+    const tokens = await json("/api/v1/tokens");
+    const tokenId = tokens.items.find((x: { name: string }) => x.name === "alpha-marker-token").id;
+    assert.ok(token && tokenId && member.userId && dead.id && row.id);
+
+    const ids: Record<string, string> = {
+      "/api/v1/members/{userId}": member.userId,
+      "/api/v1/tokens/{id}": tokenId,
+      "/api/v1/dead-letters/{id}": dead.id,
+      "/api/v1/schedules/{id}": schedule.id,
+      "/api/v1/runs/{runId}": runId,
+      "/api/v1/rows/{id}": String(row.id),
+    };
+    /** A valid body for each write, so a refusal cannot come from validation before the object is looked up. */
+    const bodies: Record<string, unknown> = {
+      "PATCH /api/v1/members/{userId}": { role: "viewer" },
+      "PUT /api/v1/schedules/{id}": {
+        name: "taken by B",
+        cron: "* * * * *",
+        action: { type: "http", url: "https://example.com/b" },
+      },
+      "PATCH /api/v1/schedules/{id}": { enabled: false },
+    };
+    const markers = [
+      t.org,
+      member.userId,
+      tokenId,
+      schedule.id,
+      runId,
+      dead.id,
+      "alpha-member@alpha.ru",
+      "alpha-marker",
+    ];
+
+    // Organization B, with its owner's token.
+    const orgB = await createOrg(kv, "Beta", { actor: SYSTEM_ACTOR });
+    const { value: b } = await createToken(kv, orgB.id, { name: "beta owner", role: "owner" }, {
+      actor: SYSTEM_ACTOR,
+      boundTo: OPERATOR_BINDING,
+    });
+    assert.equal((await json("/api/v1/me", { token: b })).org.id, orgB.id, "B's token acts for B");
+
+    const failures: string[] = [];
+    let objectOps = 0;
+    for (const op of ops) {
+      const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).filter((p) => !NOT_OBJECTS.has(p));
+      if (params.length === 0) continue;
+      const prefix = Object.keys(ids).find((p) => op.path.startsWith(p));
+      assert.ok(prefix, `${op.method} ${op.path}: no object of organization A to try it on — add one to this test`);
+      const path = op.path.replace(/\{[^}]+\}/, ids[prefix]);
+      const body = bodies[`${op.method} ${op.path}`];
+      const res = await t.api(path, {
+        method: op.method,
+        token: b,
+        ...(op.method === "GET" || op.method === "DELETE" ? {} : { json: body ?? {} }),
+      });
+      const text = await res.text();
+      if (res.status !== 404) failures.push(`${op.method} ${path} with B's token: ${res.status} ${text.slice(0, 200)}`);
+      if (markers.some((m) => text.includes(m))) failures.push(`${op.method} ${path} showed A's data to B`);
+      if (op.method === "GET") {
+        const own = await t.api(path, { token: a });
+        await own.body?.cancel();
+        if (own.status !== 200) failures.push(`${op.method} ${path} with A's own token: ${own.status} (not a real id)`);
+      }
+      objectOps++;
+    }
+    assert.ok(
+      objectOps >= KNOWN_OBJECT_OPERATIONS,
+      `tried ${objectOps} object operations, fewer than the ${KNOWN_OBJECT_OPERATIONS} known`,
+    );
+
+    // B's reads of lists and of its own settings show nothing of A.
+    let reads = 0;
+    for (const op of ops.filter((o) => o.method === "GET" && !o.path.includes("{"))) {
+      if (op.path === "/api/v1/events") continue; // the SSE stream: read below
+      const res = await t.api(op.path, { token: b });
+      const text = await res.text();
+      // 409: B has not configured that area (no Bitrix24 webhook) — an answer, not a failure of the hub.
+      if (res.status !== 200 && res.status !== 409) failures.push(`GET ${op.path} with B's token: ${res.status}`);
+      for (const m of markers) if (text.includes(m)) failures.push(`GET ${op.path} showed A's ${m} to B`);
+      reads++;
+    }
+    assert.ok(reads >= 15, `B read ${reads} lists`);
+    // The stream replays B's events from the very start; it ends at B's own marker, with nothing of A before it.
+    await json("/api/v1/events", { method: "POST", token: b, json: { type: "custom.beta", data: { m: "beta-end" } } });
+    const stream = await t.api(`/api/v1/events?after=${"0".repeat(26)}`, { token: b });
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("beta-end")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    await reader.cancel();
+    assert.match(seen, /beta-end/);
+    for (const m of markers) if (seen.includes(m)) failures.push(`the event stream showed A's ${m} to B`);
+
+    // A's objects are as they were.
+    assert.equal((await json(`/api/v1/schedules/${schedule.id}`)).name, "alpha-marker-schedule");
+    assert.equal((await json(`/api/v1/schedules/${schedule.id}`)).enabled, true);
+    const members = (await json("/api/v1/members")).items;
+    assert.equal(members.find((m: { userId: string }) => m.userId === member.userId)?.role, "operator");
+    const after = (await json("/api/v1/tokens")).items.find((x: { id: string }) => x.id === tokenId);
+    assert.ok(!after.revokedAt, "A's token is not revoked");
+    assert.ok(await json(`/api/v1/dead-letters/${dead.id}`), "A's dead letter is still there");
+    assert.deepEqual(failures, []);
+  } finally {
+    await t.close();
+    await target.close();
+    await dadata.close();
   }
 });
