@@ -13,7 +13,7 @@ import type { Api } from "grammy";
 import type { Update, UserFromGetMe } from "grammy/types";
 import { newId, randomToken } from "../ids.ts";
 import type { Logger } from "../log.ts";
-import type { EventBus } from "../events.ts";
+import type { EventBus } from "../events/mod.ts";
 import type { Clock } from "../clock.ts";
 import type { FetchFn } from "../http/request.ts";
 import { ConflictError, UpstreamHttpError, ValidationError } from "../errors.ts";

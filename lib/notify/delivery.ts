@@ -12,7 +12,7 @@
  */
 import { SEND_KIND, type SendPayload } from "./kinds.ts";
 import type { Clock } from "../clock.ts";
-import type { EventBus } from "../events.ts";
+import type { EventBus } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
 import { UpstreamHttpError } from "../errors.ts";

@@ -44,10 +44,12 @@ export const notifyEvents = {
     schema: z.object({ botId: z.string(), bot: z.string(), reason: z.string() }),
   }),
   "notify.chat_lost": defineEvent({
+    title: { ru: "Чат потерян", en: "Chat lost" },
     description: "A bot was removed or kicked from a group, or a contact blocked it",
     schema: z.object({ chatId: z.string(), chat: z.string(), bot: z.string(), reason: z.string() }),
   }),
   "notify.contact_requested": defineEvent({
+    title: { ru: "Запрос контакта", en: "Contact requested" },
     description: "Someone wrote /start to a bot: their chat waits for an admin's approval as a contact",
     schema: z.object({ chatId: z.string(), name: z.string(), username: z.string(), bot: z.string() }),
   }),

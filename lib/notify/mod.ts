@@ -14,7 +14,7 @@ import { registerNotifyCrons, registerNotifyJobs } from "../../jobs/notify_jobs.
 import { listOrgs } from "../accounts/store.ts";
 import { orgAddressPolicy } from "../general_settings.ts";
 import { newId } from "../ids.ts";
-import type { HubEvent } from "../events.ts";
+import type { HubEvent } from "../events/mod.ts";
 import { BotService } from "./bots.ts";
 import { DeliveryWorker } from "./delivery.ts";
 import { SEND_KIND } from "./kinds.ts";

@@ -9,8 +9,7 @@
  * else the event id. The repeat window's marker is in the same operation; a
  * digest collects items and one `notify.digest` message sends them later.
  */
-import type { HubEvent } from "../events.ts";
-import { matchesType } from "../events.ts";
+import { type HubEvent, matchesType } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
 import { sha256Hex } from "../ids.ts";

@@ -53,7 +53,9 @@ export async function startNotifyHarness(
       return out;
     },
     async publish(type, data) {
-      await t.hub.events.publish(t.org, type, data);
+      // deno-lint-ignore no-explicit-any
+      const e = await t.hub.events.publish(t.org, type as any, data as any);
+      assert.ok(e, `the catalogue refused ${type} ${JSON.stringify(data)}`);
     },
     async chats() {
       return await t.hub.notify!.store.listChats(t.org);
@@ -72,4 +74,18 @@ export async function until<T>(
   { timeoutMs = 5000 }: { timeoutMs?: number } = {},
 ): Promise<T> {
   return (await eventually(check, { timeoutMs })) as T;
+}
+
+/** The data of a `schedule.failed` event as the scheduler publishes it. */
+export function failedRun(d: { scheduleId: string; scheduleName: string; reason?: string; runId?: string | number }) {
+  return {
+    runId: String(d.runId ?? crypto.randomUUID()),
+    scheduleId: d.scheduleId,
+    scheduleName: d.scheduleName,
+    outcome: "failed",
+    trigger: "schedule",
+    plannedAt: new Date().toISOString(),
+    timezone: "Europe/Moscow",
+    ...(d.reason ? { reason: d.reason } : {}),
+  };
 }

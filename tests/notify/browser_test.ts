@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser.ts";
-import { startNotifyHarness } from "./_setup.ts";
+import { failedRun, startNotifyHarness } from "./_setup.ts";
 
 const EMAIL = "owner@example.com";
 const PASSWORD = "correct horse battery";
@@ -55,7 +55,10 @@ Deno.test({
       await page.waitForSelector('[data-testid="log-state"][data-state="live"]', { timeout: 10_000 }).catch((e) => {
         throw new Error(`${e.message}; page errors: ${errors.join(" | ")}`);
       });
-      await h.publish("schedule.failed", { scheduleId: "s1", scheduleName: "Выгрузка в 1С", reason: "HTTP 502" });
+      await h.publish(
+        "schedule.failed",
+        failedRun({ scheduleId: "s1", scheduleName: "Выгрузка в 1С", reason: "HTTP 502" }),
+      );
       // The delivery log shows it live, without a reload.
       await page.locator('[data-testid="delivery"]', { hasText: "доставлено" }).waitFor({ timeout: 15_000 });
       assert.equal(h.tg.messagesIn(tgChatId).length, 1);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startNotifyHarness, until } from "./_setup.ts";
+import { failedRun, startNotifyHarness, until } from "./_setup.ts";
 import type { DeliveryRecord } from "../../lib/notify/store.ts";
 
 async function deliveries(h: Awaited<ReturnType<typeof startNotifyHarness>>): Promise<DeliveryRecord[]> {
@@ -18,12 +18,15 @@ Deno.test("a rule routes an event to a group: template filled and HTML-escaped, 
       template: "⚠️ <b>{{scheduleName}}</b>: {{reason}}",
       targets: [{ chatId: chat.id }],
     });
-    await h.publish("schedule.failed", {
-      scheduleId: "s1",
-      scheduleName: "Выгрузка <1С>",
-      reason: "HTTP 502 & тайм-аут",
-    });
-    await h.publish("schedule.failed", { scheduleId: "s2", scheduleName: "Другое", reason: "x" });
+    await h.publish(
+      "schedule.failed",
+      failedRun({
+        scheduleId: "s1",
+        scheduleName: "Выгрузка <1С>",
+        reason: "HTTP 502 & тайм-аут",
+      }),
+    );
+    await h.publish("schedule.failed", failedRun({ scheduleId: "s2", scheduleName: "Другое", reason: "x" }));
     const [m] = await until(() => h.tg.messagesIn(tgChatId).length === 1 && h.tg.messagesIn(tgChatId));
     assert.equal(m.text, "⚠️ <b>Выгрузка &lt;1С&gt;</b>: HTTP 502 &amp; тайм-аут");
     assert.equal(m.parseMode, "HTML");

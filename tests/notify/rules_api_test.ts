@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startNotifyHarness, until } from "./_setup.ts";
+import { failedRun, startNotifyHarness, until } from "./_setup.ts";
 
 Deno.test("saving a rule checks fields and placeholders against the event's schema, regexes, targets and the webhook address", async () => {
   const h = await startNotifyHarness();
@@ -78,8 +78,10 @@ Deno.test("a repeat window notifies once per key; a digest collapses a burst int
       repeatMinutes: 30,
       repeatKey: "{{scheduleId}}",
     });
-    for (let i = 0; i < 3; i++) await h.publish("schedule.failed", { scheduleId: "s1", scheduleName: "A", runId: i });
-    await h.publish("schedule.failed", { scheduleId: "s2", scheduleName: "B", runId: 9 });
+    for (let i = 0; i < 3; i++) {
+      await h.publish("schedule.failed", failedRun({ scheduleId: "s1", scheduleName: "A", runId: i }));
+    }
+    await h.publish("schedule.failed", failedRun({ scheduleId: "s2", scheduleName: "B", runId: 9 }));
     await h.hub.notify!.idle();
     await until(() => h.tg.messagesIn(tgChatId).length === 2);
     // Events are routed concurrently: whichever of s1's three came first is the one sent.
@@ -94,7 +96,9 @@ Deno.test("a repeat window notifies once per key; a digest collapses a burst int
       targets: [{ chatId: chat.id }],
       digestMinutes: 5,
     });
-    for (let i = 1; i <= 4; i++) await h.publish("task.failed", { task_id: i, reason: "timeout" });
+    for (let i = 1; i <= 4; i++) {
+      await h.publish("task.failed", { task_id: i, task_type: "phone", reason: "timeout", source: "rest" });
+    }
     await h.hub.notify!.idle();
     // The digest message is due in 5 minutes; deliver it now as the queue would.
     const open = await h.hub.kv.get<string>(["ndigest_open", h.org, digest.id]);
