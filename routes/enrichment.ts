@@ -6,11 +6,11 @@
 import { bearer, createRoute, errorResponses, errorSchema, newApi, resumeId, z } from "./openapi.ts";
 import { requireRole, requireRoles } from "./middleware/auth.ts";
 import type { Hub } from "../lib/hub.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../lib/errors.ts";
+import { NotFoundError, ValidationError } from "../lib/errors.ts";
 import { HttpError } from "./errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { MAX_DATA_CHARS, taskSchema } from "../lib/enrichment/task_schema.ts";
-import { TaskBusyError, TaskConflictError, TaskFailedError } from "../lib/enrichment/mod.ts";
+import { TaskBusyError, TaskFailedError } from "../lib/enrichment/mod.ts";
 import { secretsToResend, SECTIONS } from "../lib/enrichment/org_clients.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
 import { zodIssues } from "../lib/validation.ts";
@@ -272,11 +272,8 @@ export function enrichmentRoutes(hub: Hub) {
   return app;
 }
 
-/** Maps the processor's errors to the API's statuses. */
+/** Maps the processor's errors to the API's statuses (a TaskConflictError is a ConflictError: 409 as it is). */
 function toHttp(error: unknown): unknown {
-  if (error instanceof TaskConflictError) {
-    return new ConflictError(error.message, { details: { task_id: error.taskId } });
-  }
   if (error instanceof TaskFailedError) {
     return error.transient
       ? new HttpError(503, "upstream_unavailable", error.message, { details: { task_id: error.taskId } })

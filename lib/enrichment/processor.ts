@@ -106,7 +106,7 @@ export class Processor {
           } catch (error) {
             const reason = errorMessage(error);
             await this.#outcomes.fail(org, [{ c, reason }], "rest");
-            throw new TaskFailedError(task.task_id, reason, isTransientError(error));
+            throw new TaskFailedError(task.task_id, reason, { transient: isTransientError(error), cause: error });
           }
           answer = await this.#doneGroup.submit(org, { ...c, data });
         } finally {
@@ -114,7 +114,7 @@ export class Processor {
         }
         if (answer && "id" in answer) return { task_id: task.task_id, id: answer.id };
         if (answer?.conflict) throw new TaskConflictError(task.task_id);
-        if (answer) throw new TaskFailedError(task.task_id, answer.failed, false);
+        if (answer) throw new TaskFailedError(task.task_id, answer.failed, { transient: false });
         continue; // our claim was taken over; the loop finds the owner's result
       }
       if (clock.now() >= deadline) throw new TaskBusyError(task.task_id);

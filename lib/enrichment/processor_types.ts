@@ -7,6 +7,7 @@ import type { EnrichmentKinds } from "./kinds.ts";
 import type { Clock } from "../clock.ts";
 import type { RowSink } from "./sinks/types.ts";
 import type { Task } from "./task_schema.ts";
+import { ConflictError } from "../errors.ts";
 
 /** Tasks per atomic commit: 100 checks is Deno KV's limit, and 4–5 mutations per task stay under 1000. */
 export const COMMIT_CHUNK = 100;
@@ -51,11 +52,12 @@ export interface Claimed extends Item {
 }
 
 /** The same task_id came with other content: a 409 on REST, a dead letter on the queue. */
-export class TaskConflictError extends Error {
+export class TaskConflictError extends ConflictError {
   override name = "TaskConflictError";
   constructor(readonly taskId: number) {
     super(
       `Cannot accept task ${taskId}: this task_id was already used with a different task_type or data — send new content with a new task_id`,
+      { details: { task_id: taskId } },
     );
   }
 }
@@ -63,8 +65,11 @@ export class TaskConflictError extends Error {
 /** DaData or YandexGPT refused the task or stayed unavailable through the retries. */
 export class TaskFailedError extends Error {
   override name = "TaskFailedError";
-  constructor(readonly taskId: number, message: string, readonly transient: boolean) {
-    super(message);
+  /** Whether another attempt can succeed (the upstream's failure was transient). */
+  readonly transient: boolean;
+  constructor(readonly taskId: number, message: string, { transient, cause }: { transient: boolean; cause?: unknown }) {
+    super(message, { cause });
+    this.transient = transient;
   }
 }
 
