@@ -126,6 +126,8 @@ export function mailboxRoutes(hub: Hub) {
     async (c) => {
       const auth = c.var.auth;
       const { id } = c.req.valid("param");
+      // Another organization's id is a 404 before anything about the body is said.
+      if (!(await mb().get(auth.org, id))) throw new NotFoundError("mailbox");
       const m = await mb().update(auth.org, id, await checked(auth.org, c.req.valid("json")));
       if (!m) throw new NotFoundError("mailbox");
       await audit(hub.kv, auth.org, auth.actor, "mailbox.updated", { target: id });
