@@ -17,6 +17,9 @@ import { type HealthCheck, healthRoutes } from "./health.ts";
 import { accountRoutes } from "./accounts.ts";
 import { eventRoutes } from "./events.ts";
 import { deadLetterRoutes } from "./dead_letters.ts";
+import { executionRoutes } from "./executions.ts";
+import { overviewPages } from "./pages/overview.tsx";
+import { executionPages } from "./pages/executions.tsx";
 import { settingsRoutes } from "./settings.ts";
 import { schedulerRoutes } from "./scheduler.ts";
 import { schedulerPages } from "./pages/scheduler.tsx";
@@ -118,6 +121,7 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/api/v1", accountRoutes(hub));
   app.route("/api/v1", eventRoutes(hub));
   app.route("/api/v1", deadLetterRoutes(hub));
+  app.route("/api/v1", executionRoutes(hub));
   app.route("/api/v1", settingsRoutes(hub));
   app.route("/api/v1", schedulerRoutes(hub));
   app.route("/", onecLegacyRoutes(hub));
@@ -127,7 +131,9 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/", telegramWebhookRoutes(hub));
 
   app.route("/admin", authPages(hub));
+  app.route("/admin", overviewPages(hub));
   app.route("/admin", adminPages(hub));
+  app.route("/admin/executions", executionPages(hub));
   app.route("/admin/scheduler", schedulerPages(hub));
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));

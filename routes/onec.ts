@@ -7,6 +7,7 @@
  */
 import type { Context } from "hono";
 import { bearer, createRoute, errorResponses, newApi, z } from "./openapi.ts";
+import { errorBody, invalidRequest } from "./errors.ts";
 import { requireRole } from "./middleware/auth.ts";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
@@ -56,6 +57,24 @@ async function intake(hub: Hub, c: Context<AppEnv>, body: z.output<typeof onecRe
   return c.json({ message: res.outcome === "ok" ? "ok" : UPDATE_FAILED_MESSAGE }, 200);
 }
 
+/**
+ * The validation hook of both intake addresses: the 422 answer as everywhere,
+ * and first an intake-log entry, so a 1C developer sees why a request bounced.
+ */
+function rejected(hub: Hub) {
+  // deno-lint-ignore no-explicit-any
+  return async (result: { success: boolean; error?: unknown }, c: Context<AppEnv>): Promise<any> => {
+    if (result.success) return;
+    const e = invalidRequest(result.error as z.ZodError);
+    let raw: unknown = null;
+    try {
+      raw = await c.req.json(); // already parsed by the validator: Hono hands back the cached body
+    } catch { /* no readable body: the entry lists no tasks */ }
+    await hub.onec.logRejected(c.var.auth.org, raw, e.message, { requestId: c.var.requestId });
+    return c.json(errorBody(e.code, e.message, e.details), 422);
+  };
+}
+
 /** `POST /` — where 1C already sends its tasks. Mount at the root. */
 export function onecLegacyRoutes(hub: Hub) {
   const app = newApi();
@@ -75,6 +94,7 @@ export function onecLegacyRoutes(hub: Hub) {
     }),
     // deno-lint-ignore no-explicit-any
     (c) => intake(hub, c, c.req.valid("json")) as any,
+    rejected(hub),
   );
   return app;
 }
@@ -116,6 +136,7 @@ export function onecRoutes(hub: Hub) {
     }),
     // deno-lint-ignore no-explicit-any
     (c) => intake(hub, c, c.req.valid("json")) as any,
+    rejected(hub),
   );
 
   app.openapi(

@@ -8,7 +8,7 @@ import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./commit_size.ts";
 import type { Inbox } from "./inbox.ts";
 import { type Claimed, COMMIT_CHUNK, type Item, type ProcessorOptions, TaskConflictError } from "./processor_types.ts";
-import { type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
+import { hourlyStatKey, type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
 
 const RESULT_TTL = 7 * 24 * 3600_000;
 
@@ -142,6 +142,7 @@ export class Outcomes {
       perType.set(c.task.task_type, (perType.get(c.task.task_type) ?? 0) + 1);
     });
     for (const [type, n] of perType) op.sum(statKey(org, type, "done"), BigInt(n));
+    op.sum(hourlyStatKey(org, now, "done"), BigInt(chunk.length));
     queue.stage(op, { kind: "task.result", payload: { results }, org });
     const res = await op.commit();
     if (!res.ok) return false;
@@ -213,6 +214,7 @@ export class Outcomes {
       );
       op.sum(statKey(org, c.task.task_type, "failed"), 1n);
     }
+    op.sum(hourlyStatKey(org, now, "failed"), BigInt(chunk.length));
     const committed = this.#addDeadLetters(
       op,
       org,
@@ -240,6 +242,7 @@ export class Outcomes {
     const op = this.#o.kv.atomic();
     const committed = this.#addDeadLetters(op, org, [{ task: item.task, reason, attempts: item.attempt }], source);
     op.sum(statKey(org, item.task.task_type, "failed"), 1n);
+    op.sum(hourlyStatKey(org, this.#o.clock.now(), "failed"), 1n);
     if ((await op.commit()).ok) committed();
     await this.#o.events.publish(org, "task.failed", {
       task_id: item.task.task_id,
@@ -258,6 +261,7 @@ export class Outcomes {
       [{ task: raw, reason: `invalid task: ${reason}`, attempts: 0 }],
       source,
     );
+    op.sum(hourlyStatKey(org, this.#o.clock.now(), "failed"), 1n);
     if ((await op.commit()).ok) committed();
     const { task_id: taskId, task_type: taskType } = (raw ?? {}) as { task_id?: unknown; task_type?: unknown };
     await this.#o.events.publish(org, "task.failed", {

@@ -37,6 +37,15 @@ export function statKey(org: string, type: string, outcome: "done" | "failed"): 
   return ["taskstat", org, type, outcome];
 }
 
+/**
+ * Hourly counters for the Overview charts: `["taskstat_h", org, hourStartMs, outcome]`, summed in
+ * the same commit that marks tasks done or failed (results can run to thousands an hour, so the
+ * dashboard reads 48 counters instead of scanning the result log). `hourStart` floors to the hour.
+ */
+export function hourlyStatKey(org: string, at: number, outcome: "done" | "failed"): Deno.KvKey {
+  return ["taskstat_h", org, Math.floor(at / 3_600_000) * 3_600_000, outcome];
+}
+
 /** A stored result, readable by cursor: `["result", org, cursor]`. */
 export interface ResultEntry {
   cursor: string;

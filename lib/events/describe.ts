@@ -40,7 +40,7 @@ let described: EventTypeInfo[] | undefined;
 export function describeCatalogue(): EventTypeInfo[] {
   described ??= Object.entries(CATALOGUE as Record<string, EventDefinition>)
     .map(([type, def]) => describeEvent(type, def))
-    .sort((a, b) => a.type.localeCompare(b.type));
+    .sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
   return described;
 }
 

@@ -49,7 +49,7 @@ export const notifyEvents = {
     schema: z.object({ chatId: z.string(), chat: z.string(), bot: z.string(), reason: z.string() }),
   }),
   "notify.contact_requested": defineEvent({
-    title: { ru: "Запрос контакта", en: "Contact requested" },
+    title: { ru: "Запрос на контакт", en: "Contact requested" },
     description: "Someone wrote /start to a bot: their chat waits for an admin's approval as a contact",
     schema: z.object({ chatId: z.string(), name: z.string(), username: z.string(), bot: z.string() }),
   }),

@@ -55,12 +55,13 @@ export const onecEvents = {
   }),
   "onec.request.logged": defineEvent({
     title: { ru: "Запрос 1С записан", en: "1C request logged" },
-    description: "A 1C request was processed and its intake log entry stored",
+    description: "A 1C request was processed, or refused with 422, and its intake log entry stored",
     schema: z.object({
       /** The intake log entry. */
       id: z.string(),
       requestId: z.string(),
-      outcome: z.enum(["ok", "update_failed", "failed"]),
+      /** `rejected`: refused with 422 before any Bitrix24 call (the entry says why). */
+      outcome: z.enum(["ok", "update_failed", "failed", "rejected"]),
       /** How many tasks the request carried. */
       tasks: z.number().int().min(0),
     }),

@@ -185,6 +185,49 @@ export class OnecService {
   }
 
   /**
+   * Records a request refused before any work (it failed validation, 422), so a
+   * 1C developer finds why it bounced in the intake log and the journal. The
+   * tasks are listed as far as their ids and titles can be read from the body.
+   */
+  async logRejected(
+    org: string,
+    raw: unknown,
+    reason: string,
+    { requestId }: { requestId: string },
+  ): Promise<LogEntry> {
+    const now = this.#d.clock.now();
+    const list = (raw as { tasks?: unknown })?.tasks;
+    const text = (
+      v: unknown,
+      max: number,
+    ) => (typeof v === "string" || typeof v === "number" ? String(v).slice(0, max) : "");
+    const tasks = (Array.isArray(list) ? list : []).slice(0, 50).map((t) => ({
+      onecId: text((t as { id?: unknown })?.id, 100) || "?",
+      title: text((t as { title?: unknown })?.title, 250),
+      calculation: text((t as { calculation?: unknown })?.calculation, 250),
+      op: "failed" as const,
+      error: reason.slice(0, 2000),
+    }));
+    const entry = await appendLog(this.#d.kv, org, {
+      at: new Date(now).toISOString(),
+      requestId,
+      outcome: "rejected",
+      reason: reason.slice(0, 2000),
+      durationMs: 0,
+      bitrixCalls: 0,
+      tasks,
+    }, now);
+    await this.#d.events.publish(org, "onec.request.logged", {
+      id: entry.id,
+      requestId,
+      outcome: "rejected",
+      tasks: tasks.length,
+    });
+    this.#d.metrics?.inc("shlyuz_onec_requests_total", { outcome: "rejected" });
+    return entry;
+  }
+
+  /**
    * Refreshes the caches. Without `force` only entries that expire within
    * `aheadMs` (default 7 min, a little more than the 5-minute cron) are
    * reloaded, so requests keep finding them warm. Returns the number of Bitrix requests made.

@@ -45,7 +45,10 @@ export interface LogEntry {
   id: string;
   at: string;
   requestId: string;
-  outcome: "ok" | "update_failed" | "failed";
+  /** `rejected`: the request did not validate (422) and nothing was sent to Bitrix24. */
+  outcome: "ok" | "update_failed" | "failed" | "rejected";
+  /** Why a rejected request was refused (the 422's message). */
+  reason?: string;
   durationMs: number;
   bitrixCalls: number;
   tasks: LogTask[];

@@ -1,7 +1,7 @@
 /**
  * `deno task build`: bundles every island (islands/*.tsx not starting with
  * `_`) into static/islands/<name>.js with a small hydration entry, and copies
- * the vendored browser assets (Pico CSS, Swagger UI) from npm packages into
+ * the vendored browser assets (Pico CSS, Swagger UI, uPlot) from npm packages into
  * static/vendor/, so the hub serves everything itself and works offline.
  */
 // deno-lint-ignore-file no-console
@@ -13,6 +13,9 @@ const VENDOR: Array<[string, string]> = [
   ["node_modules/@picocss/pico/css/pico.min.css", "static/vendor/pico.min.css"],
   ["node_modules/swagger-ui-dist/swagger-ui.css", "static/vendor/swagger-ui.css"],
   ["node_modules/swagger-ui-dist/swagger-ui-bundle.js", "static/vendor/swagger-ui-bundle.js"],
+  // Charts (islands/chart.tsx loads these once per page, so island bundles stay small).
+  ["node_modules/uplot/dist/uPlot.iife.min.js", "static/vendor/uPlot.iife.min.js"],
+  ["node_modules/uplot/dist/uPlot.min.css", "static/vendor/uPlot.min.css"],
 ];
 
 async function run(args: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-/** The foundation's admin pages: overview, events, members, tokens, audit log, dead letters. */
+/** The foundation's admin pages: events, members, tokens, audit log, dead letters (the overview is in overview.tsx). */
 import { Hono } from "hono";
 import type { AppEnv } from "../app_env.ts";
 import type { Hub } from "../../lib/hub.ts";
@@ -48,62 +48,6 @@ const AUDIT_DETAIL: Record<string, MessageKey> = {
 
 export function adminPages(hub: Hub): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-
-  app.get("/", requirePage("viewer"), async (c) => {
-    const page = c.var.page;
-    const { t } = pageT(page);
-    const tz = page.timeZone;
-    const recent = await hub.events.recent(page.org.id, { limit: 10 });
-    const dead = await hub.queue.dead.list(page.org.id, { limit: 500 });
-    return render(
-      c,
-      <Layout title={t("overview.title")} active="home" page={page}>
-        <div class="kpis">
-          <article>
-            <strong data-testid="kpi-backlog">{await hub.queue.backlog()}</strong>
-            {t("overview.backlog")}
-          </article>
-          <article>
-            <strong>{dead.items.length}</strong>
-            {t("overview.dead")}
-          </article>
-          <article>
-            <strong class="nowrap">{tz}</strong>
-            {t("overview.timezone")}
-          </article>
-        </div>
-        <h2>{t("overview.recent")}</h2>
-        <Island name="events_feed" props={{ initial: recent, types: [], i18n: islandI18n(page, ["events."]) }} />
-        {hasRole(page.role, "admin") && (
-          <p>
-            <a href="/admin/settings">{t("overview.settingsLink")}</a>
-          </p>
-        )}
-        {page.role === "owner" && (
-          <details>
-            <summary>{t("overview.newOrg")}</summary>
-            <p>
-              <small>{t("overview.newOrg.lead")}</small>
-            </p>
-            <Island
-              name="api_form"
-              props={{
-                action: "/api/v1/orgs",
-                submitLabel: t("common.create"),
-                text: formText(page),
-                fields: [{
-                  name: "name",
-                  label: t("overview.newOrg.name"),
-                  required: true,
-                  placeholder: "ООО «Ромашка»",
-                }],
-              }}
-            />
-          </details>
-        )}
-      </Layout>,
-    );
-  });
 
   app.get("/events", requirePage("viewer"), async (c) => {
     const page = c.var.page;

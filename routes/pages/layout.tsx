@@ -13,6 +13,7 @@ export type NavKey =
   | "connectors"
   | "notifications"
   | "events"
+  | "executions"
   | "members"
   | "tokens"
   | "audit"
@@ -35,6 +36,7 @@ const AREAS: NavEntry[] = [
   { key: "notifications", label: "common.nav.notifications", href: "/admin/notifications", min: "viewer" },
 ];
 const ADMIN: NavEntry[] = [
+  { key: "executions", label: "executions.nav", href: "/admin/executions", min: "viewer" },
   { key: "events", label: "common.nav.events", href: "/admin/events", min: "viewer" },
   { key: "members", label: "common.nav.members", href: "/admin/members", min: "viewer" },
   { key: "tokens", label: "common.nav.tokens", href: "/admin/tokens", min: "admin" },

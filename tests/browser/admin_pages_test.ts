@@ -6,6 +6,7 @@ import { ADMIN_ENV, assertFits, assertRussian, loggedIn, VIEWPORTS } from "../he
 /** The foundation's pages with what they must show in Russian. */
 const PAGES: Array<[path: string, heading: string]> = [
   ["/admin", "Обзор"],
+  ["/admin/executions", "Журнал выполнений"],
   ["/admin/events", "События"],
   ["/admin/members", "Участники"],
   ["/admin/tokens", "API-токены"],

@@ -100,12 +100,23 @@ async function seed(base: string, tg: TelegramFake) {
     timezone: "Europe/Moscow",
     action: { type: "internal", job: "bitrix.cache.refresh", payload: {} },
   });
+  // One that fails every two minutes (the address does not exist), so the Overview and the journal
+  // have something to show in red and to retry.
+  await call(base, "/api/v1/schedules", {
+    name: "Выгрузка в старую CRM (адрес удалён)",
+    cron: "*/2 * * * *",
+    timezone: "Europe/Moscow",
+    action: { type: "http", method: "POST", url: `${base}/api/v1/old-crm/export` },
+  });
   // 1C → Bitrix24: the sample request of the OpenAPI description.
   await call(base, "/", sampleRequest);
   // Enrichment: one task of each type.
   await call(base, "/api/v1/tasks", { task_id: 1, task_type: "phone", data: "раб 846)231.60.14 *139" });
   await call(base, "/api/v1/tasks", { task_id: 2, task_type: "email", data: "serega@yandex/ru" });
   await call(base, "/api/v1/tasks", { task_id: 3, task_type: "gpt", data: "Кратко: что такое шлюз интеграции?" });
+  // A second copy of task 1 with other content: refused as a conflict, it becomes a dead letter
+  // (the journal shows it under Обогащение with «Повторить доставку»).
+  await call(base, "/api/v1/tasks/batch", { tasks: [{ task_id: 1, task_type: "phone", data: "+7 999 000-00-00" }] });
   await seedNotify(base, tg);
   await call(base, "/api/v1/events", { type: "custom.demo", data: { text: "Демо запущено" } });
 }

@@ -12,8 +12,9 @@ import { audit } from "./audit.ts";
 import { deadLetters } from "./dead_letters.ts";
 import { settings } from "./settings.ts";
 import { notify } from "./notify.ts";
+import { executions } from "./executions.ts";
 
-const AREAS = [common, overview, events, members, tokens, audit, deadLetters, settings, notify] as const;
+const AREAS = [common, overview, events, members, tokens, audit, deadLetters, settings, executions, notify] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
 export type MessageKey = KeysOf<(typeof AREAS)[number]>;
