@@ -149,6 +149,13 @@ export const configSchema = z.object({
   SLA_INTERVAL: positiveInt(300),
   FILTER_ARREARS: optionalString,
   FILTER_STOPPED: optionalString,
+  /** How long a connector has to answer one ticket query, seconds; then another connector is asked. */
+  SLA_DEADLINE_SEC: positiveInt(60),
+  /** Heartbeat period of connector sockets, ms (a socket silent for three periods is closed). */
+  CONNECTOR_HEARTBEAT_MS: positiveInt(15_000),
+  /** Jobs in flight per connector, and frames per second a connector may send. */
+  CONNECTOR_MAX_PENDING: positiveInt(4),
+  CONNECTOR_MAX_FRAMES_PER_SEC: positiveInt(20),
 }).superRefine((c, ctx) => {
   // Half of the pair would create an organization without an owner and never print the setup link.
   if (c.SHLYUZ_ADMIN_EMAIL && !c.SHLYUZ_ADMIN_PASSWORD) {

@@ -33,9 +33,16 @@ import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
 import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
+<<<<<<< HEAD
 import { notifyRoutes } from "./notify.ts";
 import { notifyPages } from "./pages/notify.tsx";
 import { telegramWebhookRoutes } from "./notify_webhook.ts";
+=======
+import { connectorRoutes } from "./connectors.ts";
+import { connectorSocketRoutes } from "./connectors_ws.ts";
+import { slaRoutes } from "./connectors_sla.ts";
+import { connectorPages } from "./pages/connectors.tsx";
+>>>>>>> main
 
 /** Builds the whole app for a hub. `checks` add capability health to /healthz. */
 export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, HealthCheck> } = {}) {
@@ -127,8 +134,14 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/", onecLegacyRoutes(hub));
   app.route("/api/v1", onecRoutes(hub));
   app.route("/api/v1", enrichmentRoutes(hub));
+<<<<<<< HEAD
   app.route("/api/v1", notifyRoutes(hub));
   app.route("/", telegramWebhookRoutes(hub));
+=======
+  app.route("/", connectorSocketRoutes(hub));
+  app.route("/api/v1", connectorRoutes(hub));
+  app.route("/api/v1", slaRoutes(hub));
+>>>>>>> main
 
   app.route("/admin", authPages(hub));
   app.route("/admin", overviewPages(hub));
@@ -138,6 +151,7 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));
   app.route("/admin/settings", settingsPages(hub));
+<<<<<<< HEAD
   app.route(
     "/admin/connectors",
     plannedAreaPage(hub, {
@@ -148,6 +162,18 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
     }),
   );
   app.route("/admin/notifications", notifyPages(hub));
+=======
+  app.route("/admin/connectors", connectorPages(hub));
+  app.route(
+    "/admin/notifications",
+    plannedAreaPage(hub, {
+      key: "notifications",
+      title: "common.nav.notifications",
+      about: "planned.notifications.about",
+      types: ["mail.*", "notify.*"],
+    }),
+  );
+>>>>>>> main
 
   app.get("/", (c) => c.redirect("/admin", 302));
 

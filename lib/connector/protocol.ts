@@ -27,6 +27,9 @@ export const CLOSE = {
   revoked: { code: 4004, reason: "hub refused the connector: it was revoked, create a new one" },
   versionMismatch: { code: 4005, reason: "hub refused the connector: unsupported protocol version, update the agent" },
   rateExceeded: { code: 4008, reason: "hub closed the connection: too many frames per second" },
+  replaced: { code: 4009, reason: "hub closed the connection: the same connector connected again elsewhere" },
+  heartbeatLost: { code: 4010, reason: "hub closed the connection: no heartbeat" },
+  goingAway: { code: 1001, reason: "hub is shutting down, reconnecting" },
   tooLarge: { code: 1009, reason: "frame too large" },
   malformed: { code: 4400, reason: "malformed frame" },
 } as const;
@@ -61,7 +64,11 @@ export const agentFrameSchema = z.discriminatedUnion("t", [
     nonce,
     /** Hex HMAC-SHA256 of `nonce` under the connector's key. */
     mac: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex characters"),
-    agent: z.object({ version: z.string().max(50) }),
+    agent: z.object({
+      version: z.string().max(50),
+      /** The agent's INTERVAL: the poll interval it asks for, seconds (the connector's override wins). */
+      intervalSec: z.number().int().min(10).max(86_400).optional(),
+    }),
   }),
   z.object({ t: z.literal("ping"), at: z.number().int() }),
   z.object({ t: z.literal("pong"), at: z.number().int() }),

@@ -8,9 +8,10 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { QueueFor } from "../queue/queue.ts";
+import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes } from "./commit_size.ts";
 import { COMMIT_CHUNK } from "./processor_types.ts";
-import type { EnrichmentKinds, ProcessPayload, QueuedTask } from "./kinds.ts";
+import type { EnrichmentKinds, ProcessPayload } from "./kinds.ts";
 
 interface InboxEntry {
   org: string;
@@ -39,19 +40,13 @@ export class Inbox {
 
   /** Splits tasks into `task.process` messages (≤ 100 tasks, ≤ ~48 KB each) and enqueues them; returns the message count. */
   async submit(org: string, tasks: unknown[], source: string): Promise<number> {
-    const payloads: ProcessPayload[] = [];
-    let cur: QueuedTask[] = [];
-    let size = 0;
-    for (const t of tasks) {
-      const n = JSON.stringify(t).length * 3; // worst case: every char three UTF-8 bytes
-      if (cur.length && (cur.length >= COMMIT_CHUNK || size + n > 48_000)) {
-        payloads.push({ tasks: cur, source });
-        [cur, size] = [[], 0];
-      }
-      cur.push({ task: t, attempt: 0 });
-      size += n;
-    }
-    if (cur.length) payloads.push({ tasks: cur, source });
+    // ≤ 100 tasks and ≤ ~48 KB by the V8 size estimate per message (KV caps a queued value at 64 KiB); one
+    // submission id per message: its copies (re-enqueued after a crash, redelivered) share it.
+    const payloads: ProcessPayload[] = chunkBySize(tasks, (t) => estimateBytes(t) + 32, COMMIT_CHUNK, 48_000)
+      .map((chunk) => {
+        const sub = newId();
+        return { tasks: chunk.map((task) => ({ task, attempt: 0, sub })), source };
+      });
     // Each message is stored twice (enqueue + inbox entry): ≤ 200 messages (KV's 1000 mutations) and
     // ≤ MAX_COMMIT_BYTES (KV's 819,200 bytes per commit) by estimate per commit.
     for (const group of chunkBySize(payloads, (p) => estimateBytes(p) * 2 + 512, 200)) {

@@ -6,8 +6,16 @@
 import { z } from "zod";
 import { defineKind, type KindMap } from "../queue/kind.ts";
 
-/** A queued task: the raw task (validated by the handler, one by one) and how many rounds it has failed. */
-const queuedTaskSchema = z.object({ task: z.unknown(), attempt: z.int().min(0).default(0) });
+/**
+ * A queued task: the raw task (validated by the handler, one by one), how many rounds it has failed, and its
+ * submission: every copy of one submission (a crash's re-enqueue, a redelivery, a later round) carries the
+ * same `sub`, so a copy of a submission that already failed does not run again.
+ */
+const queuedTaskSchema = z.object({
+  task: z.unknown(),
+  attempt: z.int().min(0).default(0),
+  sub: z.string().min(1).max(64).optional(),
+});
 
 export const taskProcessKind = defineKind({
   kind: "task.process",

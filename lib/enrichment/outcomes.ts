@@ -1,21 +1,41 @@
 /**
  * Committing what became of claimed tasks: done (row + state + result log +
- * `task.result`, atomically), retrying (a later `task.process` round) or
- * failed (a dead letter). Every commit checks the claims' versionstamps, so
- * a worker whose lease was taken over writes nothing.
+ * `task.done` + the RabbitMQ/webhook hand-offs, atomically), retrying (a
+ * later `task.process` round, the upstream's answer kept when only the store
+ * failed) or failed (a dead letter). Every commit checks the versionstamps
+ * its tasks were claimed (or read) at, so a worker whose lease was taken over
+ * writes nothing.
  */
 import { newId } from "../ids.ts";
 import { chunkBySize, estimateBytes, isSizeError, MAX_COMMIT_BYTES } from "./commit_size.ts";
 import type { Inbox } from "./inbox.ts";
 import { type Claimed, COMMIT_CHUNK, type Item, type ProcessorOptions, TaskConflictError } from "./processor_types.ts";
-import { hourlyStatKey, type ResultEntry, resultKey, statKey, taskKey, type TaskState } from "./task_state.ts";
+import { RowRejectedError } from "./sinks/types.ts";
+import {
+  hourlyStatKey,
+  type Kept,
+  type ResultEntry,
+  resultKey,
+  statKey,
+  taskKey,
+  type TaskState,
+} from "./task_state.ts";
 
 const RESULT_TTL = 7 * 24 * 3600_000;
 
-type Failure = { c: Claimed; reason: string; conflict?: boolean };
+/** A task that did not end done; `kept` is the upstream's answer when only the store failed. */
+export type Failure = { c: Claimed; reason: string; conflict?: boolean; kept?: Kept };
 
-/** What `done()` made of a task: its row id, or why it was failed instead. */
-export type DoneAnswer = { id: number } | { failed: string; conflict?: boolean };
+/**
+ * What `done()` made of a task: its row id; why it was failed instead; or, when the sink was unavailable,
+ * why it is not stored yet (the caller keeps the answer and retries only the store).
+ */
+export type DoneAnswer = { id: number } | { failed: string; conflict?: boolean } | { unstored: string };
+
+/** The sink could not store a chunk for a reason other than its values (connection, server, schema). */
+class SinkUnavailableError extends Error {
+  override name = "SinkUnavailableError";
+}
 
 /** The task state, result entry, index key and message share of one task in a done commit, by estimate. */
 const TASK_OVERHEAD_BYTES = 1024;
@@ -81,6 +101,21 @@ export class Outcomes {
     try {
       ok = await this.#doneChunk(org, chunk, out);
     } catch (error) {
+      if (error instanceof SinkUnavailableError) {
+        for (const c of chunk) out.set(c.task.task_id, { unstored: error.message });
+        return;
+      }
+      if (error instanceof RowRejectedError) {
+        // One value the sink cannot store fails alone: find it by halving, store the others.
+        if (chunk.length === 1) {
+          rejected.push({ c: chunk[0], reason: error.message });
+          return;
+        }
+        const half = Math.ceil(chunk.length / 2);
+        await this.#commitDone(org, chunk.slice(0, half), out, rejected);
+        await this.#commitDone(org, chunk.slice(half), out, rejected);
+        return;
+      }
       if (error instanceof TaskConflictError) {
         // The sink holds a row of other content for a task: fail that one, store the others.
         if (chunk.length === 1) rejected.push({ c: chunk[0], reason: error.message, conflict: true });
@@ -107,20 +142,31 @@ export class Outcomes {
     chunk: Array<Claimed & { data: unknown }>,
     out: Map<number, DoneAnswer>,
   ): Promise<boolean> {
-    const { kv, sink, queue, clock } = this.#o;
+    const { kv, sink, queue, clock, events } = this.#o;
     const op = kv.atomic();
     for (const c of chunk) op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs });
-    const rowIds = await sink.store(
-      org,
-      chunk.map((c) => ({
-        task_id: c.task.task_id,
-        task_type: c.task.task_type,
-        source: c.task.data,
-        data: c.data,
-        hash: c.hash,
-      })),
-      op,
-    );
+    let rowIds: number[];
+    try {
+      rowIds = await sink.store(
+        org,
+        chunk.map((c) => ({
+          task_id: c.task.task_id,
+          task_type: c.task.task_type,
+          source: c.task.data,
+          data: c.data,
+          hash: c.hash,
+        })),
+        op,
+      );
+    } catch (error) {
+      if (error instanceof TaskConflictError || error instanceof RowRejectedError) throw error;
+      throw new SinkUnavailableError(
+        `Cannot store the row in the ${sink.name} sink (the answer is kept; only the store is retried): ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    }
     const now = clock.now();
     const at = new Date(now).toISOString();
     const results: ResultEntry[] = [];
@@ -143,9 +189,18 @@ export class Outcomes {
     });
     for (const [type, n] of perType) op.sum(statKey(org, type, "done"), BigInt(n));
     op.sum(hourlyStatKey(org, now, "done"), BigInt(chunk.length));
-    queue.stage(op, { kind: "task.result", payload: { results }, org });
+    // The fan-out commits with the rows: `task.done` (the live page, SSE, rules) and the hand-offs to
+    // RabbitMQ and the webhook, each a message of its own with its own retries.
+    const listed = results.map((r) => ({ task_id: r.task_id, id: r.id, task_type: r.task_type, cursor: r.cursor }));
+    const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
+    const published = events.stage(op, org, "task.done", { ...one, count: results.length, results: listed });
+    const to = await this.#o.deliveries?.(org);
+    const delivered = { results: results.map((r) => ({ task_id: r.task_id, id: r.id })) };
+    if (to?.amqp) queue.stage(op, { kind: "task.amqp", payload: delivered, org });
+    if (to?.webhook) queue.stage(op, { kind: "task.webhook", payload: delivered, org });
     const res = await op.commit();
     if (!res.ok) return false;
+    published();
     results.forEach((r) => out.set(r.task_id, { id: r.id }));
     for (const [type, n] of perType) this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type, outcome: "done" }, n);
     return true;
@@ -153,35 +208,46 @@ export class Outcomes {
 
   /**
    * Queues another round for tasks that failed transiently, after the round's
-   * wait (with jitter). A group whose commit fails (one claim was taken over)
-   * is committed task by task, so the others are not lost.
+   * wait (with jitter); an answer kept from a failed store stays in the task
+   * state. With `enqueue: false` (REST: the caller retries) only the state is
+   * written. A group whose commit fails (one claim was taken over) is
+   * committed task by task, so the others are not lost.
    */
-  async retry(org: string, items: Failure[], source: string): Promise<void> {
-    const byAttempt = Map.groupBy(items, (x) => x.c.attempt);
-    for (const [attempt, group] of byAttempt) {
-      if (await this.#retryGroup(org, attempt, group, source)) continue;
-      let lost = group.length;
-      if (group.length > 1) {
-        for (const one of group) if (await this.#retryGroup(org, attempt, [one], source)) lost--;
+  async retry(org: string, items: Failure[], source: string, { enqueue = true } = {}): Promise<void> {
+    const sizeOf = (f: Failure) => estimateBytes(f.c.task) * 2 + (f.kept ? estimateBytes(f.kept) : 0) + 512;
+    for (const [attempt, all] of Map.groupBy(items, (x) => x.c.attempt)) {
+      for (const group of chunkBySize(all, sizeOf, COMMIT_CHUNK)) {
+        if (await this.#retryGroup(org, attempt, group, source, enqueue)) continue;
+        let lost = group.length;
+        if (group.length > 1) {
+          for (const one of group) if (await this.#retryGroup(org, attempt, [one], source, enqueue)) lost--;
+        }
+        if (lost) this.#o.log.warn("retry not scheduled: a claim was taken over", { org, count: lost });
       }
-      if (lost) this.#o.log.warn("retry not scheduled: a claim was taken over", { org, count: lost });
     }
   }
 
-  async #retryGroup(org: string, attempt: number, group: Failure[], source: string): Promise<boolean> {
+  async #retryGroup(
+    org: string,
+    attempt: number,
+    group: Failure[],
+    source: string,
+    enqueue: boolean,
+  ): Promise<boolean> {
     const now = this.#o.clock.now();
     const base = this.#rounds[Math.min(attempt, this.#rounds.length - 1)];
     const op = this.#o.kv.atomic();
-    for (const { c, reason } of group) {
-      op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs }).set(
-        taskKey(org, c.task.task_id),
-        { status: "retrying", hash: c.hash, attempt: attempt + 1, reason, at: now } satisfies TaskState,
-      );
+    for (const { c, reason, kept } of group) {
+      const state: TaskState = { status: "retrying", hash: c.hash, attempt: attempt + 1, reason, at: now, sub: c.sub };
+      if (kept) state.kept = kept;
+      op.check({ key: taskKey(org, c.task.task_id), versionstamp: c.vs }).set(taskKey(org, c.task.task_id), state);
     }
-    this.#inbox.add(op, org, {
-      tasks: group.map(({ c }) => ({ task: c.task, attempt: attempt + 1 })),
-      source,
-    }, Math.round(base / 2 + Math.random() * base / 2));
+    if (enqueue) {
+      this.#inbox.add(op, org, {
+        tasks: group.map(({ c }) => ({ task: c.task, attempt: attempt + 1, sub: c.sub })),
+        source,
+      }, Math.round(base / 2 + Math.random() * base / 2));
+    }
     if (!(await op.commit()).ok) return false;
     this.#o.metrics.inc("shlyuz_enrichment_tasks_total", { type: "any", outcome: "retry" }, group.length);
     return true;
@@ -190,7 +256,8 @@ export class Outcomes {
   /** Marks claimed tasks failed and dead-letters each (re-drivable), then publishes `task.failed`; returns the task ids recorded. */
   async fail(org: string, items: Failure[], source: string): Promise<Set<number>> {
     const recorded = new Set<number>();
-    const sizeOf = (f: Failure) => estimateBytes(f.c.task) * 2 + f.reason.length * 2 + TASK_OVERHEAD_BYTES;
+    const sizeOf = (f: Failure) =>
+      estimateBytes(f.c.task) * 2 + f.reason.length * 2 + (f.kept ? estimateBytes(f.kept) : 0) + TASK_OVERHEAD_BYTES;
     for (const chunk of chunkBySize(items, sizeOf, COMMIT_CHUNK)) {
       if (await this.#failChunk(org, chunk, source, recorded)) continue;
       // A claim in the chunk was taken over: record the others task by task, so they are not lost.
@@ -206,12 +273,12 @@ export class Outcomes {
   async #failChunk(org: string, chunk: Failure[], source: string, recorded: Set<number>): Promise<boolean> {
     const now = this.#o.clock.now();
     const op = this.#o.kv.atomic();
-    for (const { c, reason } of chunk) {
+    for (const { c, reason, kept } of chunk) {
       const key = taskKey(org, c.task.task_id);
-      op.check({ key, versionstamp: c.vs }).set(
-        key,
-        { status: "failed", hash: c.hash, reason, at: now } satisfies TaskState,
-      );
+      // Terminal for this submission's copies; a kept answer lets a re-drive store it without the upstream.
+      const state: TaskState = { status: "failed", hash: c.hash, reason, at: now, sub: c.sub };
+      if (kept) state.kept = kept;
+      op.check({ key, versionstamp: c.vs }).set(key, state);
       op.sum(statKey(org, c.task.task_type, "failed"), 1n);
     }
     op.sum(hourlyStatKey(org, now, "failed"), BigInt(chunk.length));
@@ -286,16 +353,20 @@ export class Outcomes {
     const { queue } = this.#o;
     return queue.dead.addTo(
       op,
-      items.map(({ task, reason, attempts }) => ({
-        envelope: queue.envelope({
-          kind: "task.process",
-          payload: { tasks: [{ task, attempt: 0 }], source },
-          org,
-          id: newId(now),
-        }),
-        reason,
-        attempts,
-      })),
+      items.map(({ task, reason, attempts }) => {
+        const id = newId(now);
+        // A re-drive is a submission of its own (the dead letter's id): it may claim the failed task again.
+        return {
+          envelope: queue.envelope({
+            kind: "task.process",
+            payload: { tasks: [{ task, attempt: 0, sub: id }], source },
+            org,
+            id,
+          }),
+          reason,
+          attempts,
+        };
+      }),
     );
   }
 }

@@ -3,19 +3,23 @@
  * records the result — once per `(organization, task_id)` whatever the path
  * (REST, KV queue, RabbitMQ) and however often a copy is delivered.
  *
- * One batch costs three KV commits whatever its size (claim, done, retries),
- * which is what lets the queue path carry many tasks per message. The "done"
- * commit checks every claim, writes the rows (KV sink), marks the tasks done,
- * appends the result log and enqueues `task.result`, atomically: a row and
- * its result exist together or not at all. The parts: claims.ts (who works on
- * a task), outcomes.ts (what became of it), inbox.ts (enqueuing and
- * recovering `task.process` messages).
+ * A queued batch costs two KV commits whatever its size (claim, done; a
+ * third for retries), which is what lets the queue path carry many tasks per
+ * message. A synchronous request makes no claim commit: copies in this
+ * process wait for the first, and its done commit checks the state it read.
+ * The "done" commit checks every claim (or read), writes the rows (KV sink),
+ * marks the tasks done, appends the result log, records `task.done` and
+ * enqueues the RabbitMQ and webhook hand-offs, atomically: a row and its
+ * result exist together or not at all. The parts: claims.ts (who works on a
+ * task), outcomes.ts (what became of it), inbox.ts (enqueuing and recovering
+ * `task.process` messages).
  */
 import { isTransientError } from "../errors.ts";
+import { newId } from "../ids.ts";
 import { Claims } from "./claims.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { Inbox } from "./inbox.ts";
-import { type DoneAnswer, Outcomes } from "./outcomes.ts";
+import { type DoneAnswer, type Failure, Outcomes } from "./outcomes.ts";
 import {
   type Claimed,
   COMMIT_CHUNK,
@@ -29,7 +33,7 @@ import {
 import type { QueuedTask } from "./kinds.ts";
 import type { RowSink } from "./sinks/types.ts";
 import { type Task, taskHash, type TaskResult, validateTask } from "./task_schema.ts";
-import { Limiter, type ResultEntry, resultKey } from "./task_state.ts";
+import { Limiter, type ResultEntry, resultKey, taskKey, type TaskState } from "./task_state.ts";
 
 export {
   type Enrich,
@@ -39,9 +43,6 @@ export {
   TaskFailedError,
 } from "./processor_types.ts";
 
-/** What a claim found for one synchronous task. */
-type ClaimAnswer = { claimed: Claimed } | { done: number } | "conflict" | "busy";
-
 export class Processor {
   readonly #o: ProcessorOptions;
   readonly #limiter: Limiter;
@@ -49,30 +50,16 @@ export class Processor {
   readonly #claims: Claims;
   readonly #inbox: Inbox;
   readonly #outcomes: Outcomes;
-  /** Synchronous requests arriving together share claim and done commits (and one `task.result`). */
-  readonly #claimGroup: GroupCommit<Item, ClaimAnswer>;
+  /** Synchronous requests arriving together share their done commits (and one `task.result`). */
   readonly #doneGroup: GroupCommit<Claimed & { data: unknown }, DoneAnswer | undefined>;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
     this.#limiter = new Limiter(options.concurrency ?? 64);
-    this.#rounds = options.roundDelaysMs ?? [2000, 10_000, 30_000];
+    this.#rounds = options.roundDelaysMs ?? [1000, 5000, 30_000, 60_000, 300_000];
     this.#claims = new Claims(options);
     this.#inbox = new Inbox(options);
     this.#outcomes = new Outcomes(options, this.#inbox, this.#rounds);
-    this.#claimGroup = new GroupCommit({
-      max: COMMIT_CHUNK,
-      keyOf: (i) => i.task.task_id,
-      flush: async (org, items) => {
-        const out = await this.#claims.claim(org, items);
-        const by = new Map<number, ClaimAnswer>();
-        for (const c of out.claimed) by.set(c.task.task_id, { claimed: c });
-        for (const d of out.done) by.set(d.item.task.task_id, { done: d.id });
-        for (const i of out.conflicts) by.set(i.task.task_id, "conflict");
-        for (const b of out.busy) by.set(b.item.task.task_id, "busy");
-        return items.map((i) => by.get(i.task.task_id)!);
-      },
-    });
     this.#doneGroup = new GroupCommit({
       max: COMMIT_CHUNK,
       keyOf: (c) => c.task.task_id,
@@ -87,39 +74,76 @@ export class Processor {
     return this.#o.sink;
   }
 
-  /** Processes one task now (REST, synchronous) and returns `{task_id, id}`. */
+  /**
+   * Processes one task now (REST, synchronous) and returns `{task_id, id}`. No claim commit: copies in this
+   * process wait for the first (`Claims.fly`), and the done commit checks the task state read here, so a
+   * copy that raced in by another path (or process) writes nothing and the loop answers with its result.
+   */
   async processNow(org: string, task: Task): Promise<TaskResult> {
-    const { clock } = this.#o;
-    const item: Item = { task, hash: await taskHash(task), attempt: 0 };
+    const { clock, kv } = this.#o;
+    // Each request is a submission of its own: a task that failed may be sent again.
+    const item: Item = { task, hash: await taskHash(task), attempt: 0, sub: newId() };
     const deadline = clock.now() + (this.#o.syncWaitMs ?? 30_000);
     for (let pause = 10;; pause = Math.min(pause * 2, 200)) {
-      const got = await this.#claimGroup.submit(org, item);
-      if (got === "conflict") throw new TaskConflictError(task.task_id);
-      if (typeof got === "object" && "done" in got) return { task_id: task.task_id, id: got.done };
-      if (typeof got === "object") {
-        const c = got.claimed;
-        let answer: DoneAnswer | undefined;
-        try {
-          let data: unknown;
-          try {
-            data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
-          } catch (error) {
-            const reason = errorMessage(error);
-            await this.#outcomes.fail(org, [{ c, reason }], "rest");
-            throw new TaskFailedError(task.task_id, reason, { transient: isTransientError(error), cause: error });
-          }
-          answer = await this.#doneGroup.submit(org, { ...c, data });
-        } finally {
-          this.#claims.release(org, task.task_id, c.vs);
-        }
-        if (answer && "id" in answer) return { task_id: task.task_id, id: answer.id };
-        if (answer?.conflict) throw new TaskConflictError(task.task_id);
-        if (answer) throw new TaskFailedError(task.task_id, answer.failed, { transient: false });
-        continue; // our claim was taken over; the loop finds the owner's result
+      const flight = this.#claims.fly(org, task.task_id, item.hash);
+      if (!("end" in flight)) {
+        if (flight.hash !== item.hash) throw new TaskConflictError(task.task_id);
+        await flight.landed; // the first copy's outcome is in KV now
+        continue;
       }
-      if (clock.now() >= deadline) throw new TaskBusyError(task.task_id);
-      await clock.sleep(pause);
+      let busy = false;
+      try {
+        if (this.#claims.working(org, task.task_id)) busy = true; // the queue path of this process has it
+        else {
+          const entry = await kv.get<TaskState>(taskKey(org, task.task_id));
+          const now = clock.now();
+          const found = this.#claims.sort(org, item, entry.value, now);
+          if (found.is === "done") return { task_id: task.task_id, id: found.id };
+          if (found.is === "conflict") throw new TaskConflictError(task.task_id);
+          if (found.is === "busy") busy = true;
+          else {
+            const c: Claimed = { ...item, vs: entry.versionstamp, until: now + this.#o.leaseMs };
+            if (found.is === "free" && found.kept) c.kept = found.kept;
+            const result = await this.#runNow(org, c);
+            if (result) return result;
+            // Another path wrote the task meanwhile: the next round reads what it wrote.
+          }
+        }
+      } finally {
+        flight.end();
+      }
+      if (busy) {
+        if (clock.now() >= deadline) throw new TaskBusyError(task.task_id);
+        await clock.sleep(pause);
+      }
     }
+  }
+
+  /** Calls the upstream (or takes the kept answer) and commits the outcome; null when the state moved meanwhile. */
+  async #runNow(org: string, c: Claimed): Promise<TaskResult | null> {
+    const task = c.task;
+    let data: unknown;
+    if (c.kept) data = c.kept.data; // an earlier request's store failed: store its answer
+    else {
+      try {
+        data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
+      } catch (error) {
+        const reason = errorMessage(error);
+        const recorded = await this.#outcomes.fail(org, [{ c, reason }], "rest");
+        if (!recorded.has(task.task_id)) return null;
+        throw new TaskFailedError(task.task_id, reason, { transient: isTransientError(error), cause: error });
+      }
+    }
+    const answer = await this.#doneGroup.submit(org, { ...c, data });
+    if (!answer) return null;
+    if ("id" in answer) return { task_id: task.task_id, id: answer.id };
+    if ("unstored" in answer) {
+      // The sink is away: keep the answer for the caller's repeat (503), which only stores it.
+      await this.#outcomes.retry(org, [{ c, reason: answer.unstored, kept: { data } }], "rest", { enqueue: false });
+      throw new TaskFailedError(task.task_id, answer.unstored, { transient: true });
+    }
+    if (answer.conflict) throw new TaskConflictError(task.task_id);
+    throw new TaskFailedError(task.task_id, answer.failed, { transient: false });
   }
 
   /** Handles one `task.process` message: every task in it ends done, retried later or dead-lettered. */
@@ -132,7 +156,7 @@ export class Processor {
         await this.#outcomes.invalid(org, q.task, v.message, source);
         continue;
       }
-      const item = { task: v.task, hash: await taskHash(v.task), attempt: q.attempt ?? 0 };
+      const item: Item = { task: v.task, hash: await taskHash(v.task), attempt: q.attempt ?? 0, sub: q.sub };
       const prev = seen.get(item.task.task_id);
       if (prev === item.hash) continue; // the same task twice in one batch
       if (prev !== undefined) {
@@ -152,7 +176,7 @@ export class Processor {
       const waitMs = Math.min(1000, Math.max(200, ...out.busy.map((b) => b.waitMs)));
       const op = this.#o.kv.atomic();
       this.#inbox.add(op, org, {
-        tasks: out.busy.map((b) => ({ task: b.item.task, attempt: b.item.attempt })),
+        tasks: out.busy.map((b) => ({ task: b.item.task, attempt: b.item.attempt, sub: b.item.sub })),
         source,
       }, waitMs);
       await op.commit();
@@ -168,24 +192,31 @@ export class Processor {
   async #work(org: string, claimed: Claimed[], source: string): Promise<void> {
     const settled = await Promise.all(
       claimed.map((c) =>
-        this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) })).then(
-          (data) => ({ c, data, error: undefined as unknown }),
-          (error: unknown) => ({ c, data: undefined, error }),
-        )
+        // An answer kept from a failed store is stored without calling the upstream again.
+        (c.kept
+          ? Promise.resolve(c.kept.data)
+          : this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) }))).then(
+            (data) => ({ c, data, error: undefined as unknown }),
+            (error: unknown) => ({ c, data: undefined, error }),
+          )
       ),
     );
     const ok = settled.filter((s) => s.error === undefined).map((s) => ({ ...s.c, data: s.data }));
-    const retry = settled.filter((s) =>
-      s.error !== undefined && isTransientError(s.error) && s.c.attempt < this.#rounds.length
-    );
-    const fail = settled.filter((s) => s.error !== undefined && !retry.includes(s));
-    await this.#outcomes.done(org, ok, source);
-    if (retry.length) {
-      await this.#outcomes.retry(org, retry.map((s) => ({ c: s.c, reason: errorMessage(s.error) })), source);
+    // Transient failures (the upstream after the client's retries, or the sink) get another round until
+    // the rounds are used up; the others fail now.
+    const failures: Array<Failure & { transient: boolean }> = settled.filter((s) => s.error !== undefined).map((
+      s,
+    ) => ({ c: s.c, reason: errorMessage(s.error), transient: isTransientError(s.error) }));
+    const answers = await this.#outcomes.done(org, ok, source);
+    for (const s of ok) {
+      const a = answers.get(s.task.task_id);
+      if (a && "unstored" in a) failures.push({ c: s, reason: a.unstored, kept: { data: s.data }, transient: true });
     }
-    if (fail.length) {
-      await this.#outcomes.fail(org, fail.map((s) => ({ c: s.c, reason: errorMessage(s.error) })), source);
-    }
+    const canRetry = (f: { c: Claimed; transient: boolean }) => f.transient && f.c.attempt < this.#rounds.length;
+    const retry = failures.filter(canRetry);
+    const fail = failures.filter((f) => !canRetry(f));
+    if (retry.length) await this.#outcomes.retry(org, retry, source);
+    if (fail.length) await this.#outcomes.fail(org, fail, source);
   }
 
   /** When an upstream call's retries must stop: before the claim's lease ends, so no retry outlives it. */

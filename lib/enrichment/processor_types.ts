@@ -9,6 +9,11 @@ import type { RowSink } from "./sinks/types.ts";
 import type { Task } from "./task_schema.ts";
 import { ConflictError } from "../errors.ts";
 
+/** Where an organization's results go besides the event bus. */
+export interface Deliveries {
+  amqp: boolean;
+  webhook: boolean;
+}
 /** Tasks per atomic commit: 100 checks is Deno KV's limit, and 4–5 mutations per task stay under 1000. */
 export const COMMIT_CHUNK = 100;
 
@@ -31,8 +36,13 @@ export interface ProcessorOptions {
   leaseMs: number;
   /** Upstream calls at once in this process. Default 64. */
   concurrency?: number;
-  /** Waits before each new round for a task that failed transiently (after the client's own retries). Default [2 s, 10 s, 30 s]. */
+  /**
+   * Waits before each new round for a task that failed transiently (after the client's own retries) or
+   * whose store failed. Default: the queue's backoff, [1 s, 5 s, 30 s, 60 s, 300 s].
+   */
   roundDelaysMs?: number[];
+  /** Where the organization's results go besides `task.done` (read once per done commit). Default: nowhere. */
+  deliveries?: (org: string) => Promise<Deliveries>;
   /** How long a synchronous request waits for a racing copy to finish. Default 30 s. */
   syncWaitMs?: number;
 }
@@ -42,13 +52,20 @@ export interface Item {
   task: Task;
   hash: string;
   attempt: number;
+  /** The submission this copy belongs to (see `QueuedTask.sub`); absent on messages from before it existed. */
+  sub?: string;
 }
 
-/** An item this process holds the claim of; `vs` is the claim's versionstamp, checked by every later write. */
+/**
+ * An item this process works on; `vs` is the versionstamp every later write checks: the claim's (queue
+ * path), or of the state a synchronous request read (null: the task was new), which it writes without a claim.
+ */
 export interface Claimed extends Item {
-  vs: string;
+  vs: string | null;
   /** When the claim's lease ends (epoch ms). */
   until: number;
+  /** The upstream's answer from an earlier claim whose store failed: stored without calling the upstream again. */
+  kept?: { data: unknown };
 }
 
 /** The same task_id came with other content: a 409 on REST, a dead letter on the queue. */

@@ -10,6 +10,7 @@ import type { EnrichmentKinds } from "./kinds.ts";
 import { AmqpBridge, type BridgeStatus } from "./amqp_bridge.ts";
 import { leaseMsFor, OrgClients, SECTIONS, webhookSettingsSchema } from "./org_clients.ts";
 import { type Enrich, Processor } from "./processor.ts";
+import type { Deliveries } from "./processor_types.ts";
 import { KvSink } from "./sinks/kv_sink.ts";
 import { PostgresSink } from "./sinks/postgres_sink.ts";
 import type { RowSink } from "./sinks/types.ts";
@@ -65,6 +66,11 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     clock: hub.clock,
     retryBaseMs: opts.retryBaseMs,
   });
+  const org = () => c.AMQP_ORG ?? opts.defaultOrg?.() ?? "default";
+  const webhook = async (o: string) => {
+    const w = await hub.settings.get(o, "enrichment", webhookSettingsSchema, {});
+    return w.webhookUrl && w.webhookSecret ? { url: w.webhookUrl, secret: w.webhookSecret } : null;
+  };
   const processor = new Processor({
     kv: hub.kv,
     sink,
@@ -76,10 +82,14 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     enrich: opts.enrich ?? clients.enrich,
     leaseMs: leaseMsFor(c, opts.retryBaseMs),
     concurrency: c.ENRICH_CONCURRENCY,
-    roundDelaysMs: opts.roundDelaysMs,
+    // One retry policy: the clients' brief retries inside the claim, then the queue's backoff.
+    roundDelaysMs: opts.roundDelaysMs ?? c.SHLYUZ_QUEUE_BACKOFF_MS,
+    deliveries: async (o): Promise<Deliveries> => ({
+      amqp: c.AMQP_URL !== undefined && o === await org(),
+      webhook: (await webhook(o)) !== null,
+    }),
   });
   const startedAt = hub.clock.now();
-  const org = () => c.AMQP_ORG ?? opts.defaultOrg?.() ?? "default";
   const bridge = c.AMQP_URL
     ? new AmqpBridge({
       url: c.AMQP_URL,
@@ -112,10 +122,7 @@ export async function createEnrichment(hub: EnrichmentHub, opts: EnrichmentOptio
     async bridgeOrg() {
       return await org();
     },
-    async webhook(o) {
-      const w = await hub.settings.get(o, "enrichment", webhookSettingsSchema, {});
-      return w.webhookUrl && w.webhookSecret ? { url: w.webhookUrl, secret: w.webhookSecret } : null;
-    },
+    webhook,
     async start() {
       // File-backed KV only (the default ./data path included): on Deno Deploy other
       // isolates' in-flight messages are not orphans, and :memory: has no past.

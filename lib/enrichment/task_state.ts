@@ -7,12 +7,23 @@
 
 export type TaskState =
   /** Someone is calling the upstream; others wait until `leaseUntil`, then may take over. */
-  | { status: "processing"; hash: string; owner: string; leaseUntil: number; at: number }
-  /** A transient failure; a retry is queued. Anyone may claim it. */
-  | { status: "retrying"; hash: string; attempt: number; reason: string; at: number }
+  | { status: "processing"; hash: string; owner: string; leaseUntil: number; at: number; kept?: Kept }
+  /** A transient failure; a retry is queued (REST: the caller retries). Anyone may claim it. */
+  | { status: "retrying"; hash: string; attempt: number; reason: string; at: number; sub?: string; kept?: Kept }
   | { status: "done"; hash: string; id: number; at: number }
-  /** Dead-lettered; a new copy or a re-drive may claim it again. */
-  | { status: "failed"; hash: string; reason: string; at: number };
+  /**
+   * Dead-lettered: terminal for every copy of the submission `sub` (a crash's re-enqueue, a redelivery);
+   * a new submission of the task or a re-drive of its dead letter may claim it again.
+   */
+  | { status: "failed"; hash: string; reason: string; at: number; sub?: string; kept?: Kept };
+
+/**
+ * The upstream's answer, kept when only the store failed (a sink outage): the next claim stores it without
+ * calling DaData or YandexGPT again.
+ */
+export interface Kept {
+  data: unknown;
+}
 
 export function taskKey(org: string, taskId: number): Deno.KvKey {
   return ["task", org, taskId];

@@ -98,6 +98,27 @@ export class EventBus {
    * ```
    */
   async publish<T extends EventType>(org: string, type: T, data: EventInput<T>): Promise<EventOf<T> | null> {
+    const event = this.#build(org, type, data);
+    if (!event) return null;
+    await this.#kv.set(["event", org, event.id], event, { expireIn: this.#retentionMs });
+    this.#deliver(event, true);
+    return event;
+  }
+
+  /**
+   * Like `publish`, but the event's record joins `op`, so it commits together with the writes it reports
+   * (no write of its own); call the returned function once the commit succeeded to fan the event out.
+   * A rejected event stages nothing (and the function does nothing).
+   */
+  stage<T extends EventType>(op: Deno.AtomicOperation, org: string, type: T, data: EventInput<T>): () => void {
+    const event = this.#build(org, type, data);
+    if (!event) return () => {};
+    op.set(["event", org, event.id], event, { expireIn: this.#retentionMs });
+    return () => this.#deliver(event, true);
+  }
+
+  /** The event as it will be stored, or null (counted, logged) when the catalogue refuses it. */
+  #build<T extends EventType>(org: string, type: T, data: EventInput<T>): EventOf<T> | null {
     const def = definitionOf(type);
     if (!def) {
       return this.#reject(type, `${type} is not in the event catalogue (declare it in lib/<capability>/events.ts)`);
@@ -107,10 +128,7 @@ export class EventBus {
       return this.#reject(type, `its data does not match the schema: ${formatZodError(parsed.error)}`);
     }
     const now = this.#now();
-    const event = { id: newId(now), org, type, at: new Date(now).toISOString(), data: parsed.data } as EventOf<T>;
-    await this.#kv.set(["event", org, event.id], event, { expireIn: this.#retentionMs });
-    this.#deliver(event, true);
-    return event;
+    return { id: newId(now), org, type, at: new Date(now).toISOString(), data: parsed.data } as EventOf<T>;
   }
 
   #reject(type: string, why: string): null {

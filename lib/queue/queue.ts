@@ -19,6 +19,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { formatZodError } from "../validation.ts";
 import { deadKey, type DeadLetterItem, DeadLetterStore } from "./dead_letters.ts";
+import { countPending, markPending, settlePending } from "./depth.ts";
 import {
   type AnyKinds,
   type EnqueueOptions,
@@ -108,8 +109,6 @@ export class Queue<M extends AnyKinds = AnyKinds> {
   readonly #backoffMs: number[];
   readonly #now: () => number;
   #inFlight = 0;
-  #settledUnflushed = 0;
-  #lastFlush = 0;
   #idle: Array<() => void> = [];
   #stopping = false;
 
@@ -249,6 +248,7 @@ export class Queue<M extends AnyKinds = AnyKinds> {
       keysIfUndelivered: [deadKey(envelope.org, envelope.id)],
     });
     op.sum(["qstat", "enqueued"], 1n);
+    markPending(op, envelope.kind, envelope.id, envelope.attempt);
     return envelope;
   }
 
@@ -267,82 +267,91 @@ export class Queue<M extends AnyKinds = AnyKinds> {
     }
     this.#inFlight++;
     const started = performance.now();
-    let kind = "unknown";
+    const delivery = raw as Partial<Envelope> | null;
+    const seen = { kind: "unknown" };
     try {
-      const base = envelopeBaseSchema.safeParse(raw);
-      if (!base.success) {
-        const r = raw as Partial<Envelope> | null;
-        await this.dead.file({
-          envelope: {
-            kind: String(r?.kind ?? "unknown"),
-            org: String(r?.org ?? "unknown"),
-            id: String(r?.id ?? newId()),
-          },
-          reason: `invalid message: ${formatZodError(base.error)}`,
-          attempts: 0,
-        });
-        return;
-      }
-      const envelope = base.data as Envelope;
-      kind = envelope.kind;
-      const job = this.#jobs.get(kind);
-      if (!job) {
-        const reason = this.#kinds.has(kind)
-          ? `invalid message: no handler for kind ${kind}`
-          : `invalid message: unknown kind ${kind}`;
-        await this.#deadLetter(envelope, reason, 0);
-        return;
-      }
-      // The attempt travels in the envelope: no KV read on the hot path. A redelivery after a
-      // crash repeats the attempt it crashed in, which is what it is.
-      const attempt = envelope.attempt ?? 0;
-      const waits = job.kind.backoffMs ?? this.#backoffMs;
-      const ctx: JobContext = {
-        kv: this.#kv,
-        envelope,
-        org: envelope.org,
-        id: envelope.id,
-        attempt,
-        lastAttempt: attempt + 1 >= waits.length + 1,
-        log: this.#log.child(kind),
-      };
-      // The envelope's discriminated union picks the branch of this kind; its issues are the payload's.
-      const parsed = this.envelopeSchema().safeParse(raw);
-      if (!parsed.success) {
-        const reason = `invalid message: ${formatZodError(payloadIssues(parsed.error))}`;
-        await this.#deadLetter(envelope, reason, attempt);
-        await this.#safeOnDead(job, undefined, ctx, reason);
-        return;
-      }
-      const payload = (parsed.data as Envelope).payload;
-      try {
-        await job.handle(payload, ctx);
-        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        if (isRetryableJobError(error) && !ctx.lastAttempt) {
-          // Re-enqueue the same envelope with the next wait and its attempt number.
-          // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
-          // count and prints the error to stderr; that path stays as the safety net for a
-          // crash mid-handler.)
-          const op = this.#kv.atomic();
-          this.#stage(op, { ...envelope, attempt: attempt + 1 }, waits[attempt]);
-          const res = await op.commit();
-          if (!res.ok) throw error;
-          this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
-          ctx.log.warn("job failed, will retry", { id: envelope.id, org: envelope.org, attempt, reason });
-          return;
-        }
-        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
-        await this.#deadLetter(envelope, reason, attempt + 1);
-        await this.#safeOnDead(job, payload, ctx, reason);
+      await this.#deliver(raw, seen);
+      // This delivery is settled (done, re-enqueued as its next attempt, or dead-lettered): its marker goes.
+      // A delivery that threw keeps it: the KV queue delivers the message again.
+      if (typeof delivery?.id === "string") {
+        await settlePending(this.#kv, delivery.id, typeof delivery.attempt === "number" ? delivery.attempt : 0);
       }
     } finally {
-      this.#metrics.observe("shlyuz_queue_handler_seconds", (performance.now() - started) / 1000, { kind });
+      this.#metrics.observe("shlyuz_queue_handler_seconds", (performance.now() - started) / 1000, { kind: seen.kind });
       this.#inFlight--;
-      this.#settledUnflushed++;
-      await this.#maybeFlush();
       if (this.#inFlight === 0) { for (const fn of this.#idle.splice(0)) fn(); }
+    }
+  }
+
+  async #deliver(raw: unknown, seen: { kind: string }): Promise<void> {
+    const base = envelopeBaseSchema.safeParse(raw);
+    if (!base.success) {
+      const r = raw as Partial<Envelope> | null;
+      await this.dead.file({
+        envelope: {
+          kind: String(r?.kind ?? "unknown"),
+          org: String(r?.org ?? "unknown"),
+          id: String(r?.id ?? newId()),
+        },
+        reason: `invalid message: ${formatZodError(base.error)}`,
+        attempts: 0,
+      });
+      return;
+    }
+    const envelope = base.data as Envelope;
+    seen.kind = envelope.kind;
+    const kind = envelope.kind;
+    const job = this.#jobs.get(kind);
+    if (!job) {
+      const reason = this.#kinds.has(kind)
+        ? `invalid message: no handler for kind ${kind}`
+        : `invalid message: unknown kind ${kind}`;
+      await this.#deadLetter(envelope, reason, 0);
+      return;
+    }
+    // The attempt travels in the envelope: no KV read on the hot path. A redelivery after a
+    // crash repeats the attempt it crashed in, which is what it is.
+    const attempt = envelope.attempt ?? 0;
+    const waits = job.kind.backoffMs ?? this.#backoffMs;
+    const ctx: JobContext = {
+      kv: this.#kv,
+      envelope,
+      org: envelope.org,
+      id: envelope.id,
+      attempt,
+      lastAttempt: attempt + 1 >= waits.length + 1,
+      log: this.#log.child(kind),
+    };
+    // The envelope's discriminated union picks the branch of this kind; its issues are the payload's.
+    const parsed = this.envelopeSchema().safeParse(raw);
+    if (!parsed.success) {
+      const reason = `invalid message: ${formatZodError(payloadIssues(parsed.error))}`;
+      await this.#deadLetter(envelope, reason, attempt);
+      await this.#safeOnDead(job, undefined, ctx, reason);
+      return;
+    }
+    const payload = (parsed.data as Envelope).payload;
+    try {
+      await job.handle(payload, ctx);
+      this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "ok" });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (isRetryableJobError(error) && !ctx.lastAttempt) {
+        // Re-enqueue the same envelope with the next wait and its attempt number.
+        // (Throwing would also retry, on the queue's own backoffSchedule, but keeps no
+        // count and prints the error to stderr; that path stays as the safety net for a
+        // crash mid-handler.)
+        const op = this.#kv.atomic();
+        this.#stage(op, { ...envelope, attempt: attempt + 1 }, waits[attempt]);
+        const res = await op.commit();
+        if (!res.ok) throw error;
+        this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "retry" });
+        ctx.log.warn("job failed, will retry", { id: envelope.id, org: envelope.org, attempt, reason });
+        return;
+      }
+      this.#metrics.inc("shlyuz_queue_handled_total", { kind, outcome: "dead" });
+      await this.#deadLetter(envelope, reason, attempt + 1);
+      await this.#safeOnDead(job, payload, ctx, reason);
     }
   }
 
@@ -361,29 +370,9 @@ export class Queue<M extends AnyKinds = AnyKinds> {
     }
   }
 
-  async #maybeFlush(force = false) {
-    const now = this.#now();
-    if (!force && now - this.#lastFlush < 1000) return;
-    const n = this.#settledUnflushed;
-    if (n === 0) return;
-    this.#settledUnflushed = 0;
-    this.#lastFlush = now;
-    try {
-      await this.#kv.atomic().sum(["qstat", "settled"], BigInt(n)).commit();
-    } catch {
-      this.#settledUnflushed += n;
-    }
-  }
-
-  /** Approximate backlog: enqueued minus settled, across processes sharing the KV. */
-  async backlog(): Promise<number> {
-    await this.#maybeFlush(true);
-    const [enq, settled] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([
-      ["qstat", "enqueued"],
-      ["qstat", "settled"],
-    ]);
-    const n = Number(enq.value?.value ?? 0n) - Number(settled.value?.value ?? 0n);
-    return Math.max(0, n);
+  /** Messages on the queue now, delayed retries included (counted from KV, so true after a crash). */
+  backlog(): Promise<number> {
+    return countPending(this.#kv);
   }
 
   get inFlight(): number {

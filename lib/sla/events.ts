@@ -29,28 +29,6 @@ export const slaEvents = {
     description: "A ticket appeared in the suspended filter",
     schema: z.object({ ticketId: z.string(), title: z.string(), suspendedSince: z.string().nullable() }),
   }),
-  "sla.snapshot": defineEvent({
-    title: { ru: "Снимок SLA", en: "SLA snapshot" },
-    description:
-      "A poll stored a fresh snapshot of one saved filter (arrears or stopped); live dashboards refresh on it",
-    schema: z.object({
-      filter: z.enum(["arrears", "stopped"]),
-      count: z.number().int().min(0),
-      at: z.string(),
-      connectorId: z.string().nullable(),
-    }),
-  }),
-  "connector.job.failed": defineEvent({
-    title: { ru: "Задание коннектора не выполнено", en: "Connector job failed" },
-    description: "A connector's ticket query failed or missed its deadline (willRetry: another connector is asked)",
-    schema: z.object({
-      ...connector,
-      jobId: z.string(),
-      filter: z.enum(["arrears", "stopped"]),
-      error: z.string(),
-      willRetry: z.boolean(),
-    }),
-  }),
   "connector.online": defineEvent({
     title: { ru: "Коннектор на связи", en: "Connector online" },
     description: "A connector authenticated and is ready for jobs",
@@ -65,5 +43,38 @@ export const slaEvents = {
     title: { ru: "Коннектор не прошёл проверку", en: "Connector authentication failed" },
     description: "A connector's handshake was refused (wrong token or key, revoked, replayed or expired answer)",
     schema: z.object({ ...connector, reason: z.string(), remoteAddress: z.string().nullable() }),
+  }),
+  "connector.job.failed": defineEvent({
+    title: { ru: "Задание коннектора не выполнено", en: "Connector job failed" },
+    description:
+      "A job sent to a connector failed: the agent answered an error, the deadline passed, or the connector went away",
+    schema: z.object({
+      ...connector,
+      jobId: z.string(),
+      action: z.string(),
+      /** Which saved filter the query was for. */
+      filter: z.enum(["arrears", "stopped"]),
+      /** The agent's error code, or timeout / disconnected / unavailable. */
+      code: z.string(),
+      error: z.string(),
+      /** True when the query goes to another connector next. */
+      willRetry: z.boolean(),
+    }),
+  }),
+  "sla.snapshot": defineEvent({
+    title: { ru: "Снимок SLA", en: "SLA snapshot" },
+    description:
+      "A poll of one saved filter was stored: how many tickets are overdue and suspended now (live dashboards refresh on it)",
+    schema: z.object({
+      /** The connector that answered (null for a snapshot stored otherwise). */
+      connectorId: z.string().nullable(),
+      filter: z.enum(["arrears", "stopped"]),
+      /** ISO time of the poll. */
+      takenAt: z.string(),
+      overdue: z.number().int().min(0),
+      suspended: z.number().int().min(0),
+      /** Tickets that went over their SLA since the previous snapshot (each also raised sla.breached). */
+      newBreaches: z.number().int().min(0),
+    }),
   }),
 };

@@ -52,10 +52,12 @@ export interface TestHubOptions {
   options?: CapabilityOptions;
   /** Create the first organization and its owner token (default true); false leaves the setup link. */
   owner?: boolean;
+  /** A fixed port (a restarted hub that agents find again); default a random one. */
+  port?: number;
 }
 
 export async function startTestHub(
-  { env = {}, fetch, clock, http = true, listen = true, options = {}, owner = true }: TestHubOptions = {},
+  { env = {}, fetch, clock, http = true, listen = true, options = {}, owner = true, port = 0 }: TestHubOptions = {},
 ): Promise<TestHub> {
   const config = testConfig({ ...(owner ? { SHLYUZ_ADMIN_TOKEN: OWNER_TOKEN } : {}), ...env });
   const log = memoryLogger(config.SHLYUZ_LOG_LEVEL === "debug" ? "debug" : "info");
@@ -64,7 +66,7 @@ export async function startTestHub(
   const app = createApp(hub);
   const listening = listen ? hub.queue.listen() : null;
   await hub.start(); // as main.ts does, after the listener
-  const server = http ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch) : null;
+  const server = http ? Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, app.fetch) : null;
   const base = server ? `http://127.0.0.1:${server.addr.port}` : null;
   const org = opened.boot.org?.id ?? "";
   return {

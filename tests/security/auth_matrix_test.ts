@@ -163,6 +163,10 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
     // A message of a kind nobody handles is dead-lettered with its reason: A's dead letter.
     await kv.enqueue({ v: 1, kind: "alpha.marker.kind", org: t.org, id: "alpha-marker-message", payload: {} });
     const dead = await eventually(async () => (await json("/api/v1/dead-letters")).items[0]);
+    const { connector } = await json("/api/v1/connectors", {
+      method: "POST",
+      json: { name: "alpha-marker-connector" },
+    });
     const tokens = await json("/api/v1/tokens");
     const tokenId = tokens.items.find((x: { name: string }) => x.name === "alpha-marker-token").id;
     // Notifications: a bot, a group it joined, a contact that wrote /start, a rule, a mailbox, a delivery.
@@ -204,6 +208,7 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
       "/api/v1/rules/{id}": rule.id,
       "/api/v1/mailboxes/{id}": mailbox.id,
       "/api/v1/deliveries/{id}": delivery.id,
+      "/api/v1/connectors/{id}": connector.id,
     };
     /** A valid body for each write, so a refusal cannot come from validation before the object is looked up. */
     const bodies: Record<string, unknown> = {
@@ -218,6 +223,7 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
       "PATCH /api/v1/contacts/{id}": { status: "active" },
       "PUT /api/v1/rules/{id}": { ...ruleBody, enabled: false, targets: [] },
       "PUT /api/v1/mailboxes/{id}": mailboxBody,
+      "PATCH /api/v1/connectors/{id}": { name: "taken by B" },
     };
     const markers = [
       t.org,
@@ -226,6 +232,7 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
       schedule.id,
       runId,
       dead.id,
+      connector.id,
       "alpha-member@alpha.ru",
       "alpha-marker",
       bot.id,

@@ -11,7 +11,7 @@ import type { Logger } from "../../log.ts";
 import { migrate } from "../migrations.ts";
 import { TaskConflictError } from "../processor_types.ts";
 import { TASK_TYPES, type TaskType } from "../task_schema.ts";
-import type { NewRow, Row, RowPage, RowSink } from "./types.ts";
+import { type NewRow, type Row, type RowPage, RowRejectedError, type RowSink } from "./types.ts";
 
 export interface PostgresSinkOptions {
   url: string;
@@ -72,10 +72,15 @@ export class PostgresSink implements RowSink {
       data: sql.json(r.data as postgres.JSONValue),
       content_hash: r.hash ?? null,
     }));
-    const inserted = await sql<{ id: string; task_id: string }[]>`
-      insert into integration_service ${sql(values, "org", "task_id", "task_type", "source", "data", "content_hash")}
-      on conflict (org, task_id) do nothing
-      returning id, task_id`;
+    let inserted: Array<{ id: string; task_id: string }>;
+    try {
+      inserted = await sql<{ id: string; task_id: string }[]>`
+        insert into integration_service ${sql(values, "org", "task_id", "task_type", "source", "data", "content_hash")}
+        on conflict (org, task_id) do nothing
+        returning id, task_id`;
+    } catch (error) {
+      throw rejectedRow(error) ?? error;
+    }
     const byTask = new Map(inserted.map((r) => [Number(r.task_id), Number(r.id)]));
     const missing = rows.filter((r) => !byTask.has(r.task_id)).map((r) => r.task_id);
     if (missing.length) {
@@ -145,4 +150,16 @@ function toRow(r: DbRow): Row {
     data: r.data,
     created_at: r.created_at.toISOString(),
   };
+}
+
+/**
+ * A refusal of the values themselves (SQLSTATE class 22, data exception — e.g. 22P02 for a lone surrogate in
+ * jsonb — or class 23 other than the unique key the insert handles) as a `RowRejectedError`; null for
+ * anything else (connection lost, server down, schema missing), which is an outage.
+ */
+function rejectedRow(error: unknown): RowRejectedError | null {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string" || !/^2[23][0-9A-Z]{3}$/.test(code) || code === "23505") return null;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RowRejectedError(`PostgreSQL refused the row (SQLSTATE ${code}): ${message}`, { cause: error });
 }

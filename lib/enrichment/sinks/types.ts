@@ -23,6 +23,18 @@ export interface Row extends Omit<NewRow, "hash"> {
   created_at: string;
 }
 
+/**
+ * The sink refused a row for its value (PostgreSQL: a data exception or a constraint other than the
+ * `(org, task_id)` key): storing it again cannot succeed, so that task fails alone; any other error a
+ * sink throws is an outage, retried with the upstream's answer kept.
+ */
+export class RowRejectedError extends Error {
+  override name = "RowRejectedError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export interface RowPage {
   items: Row[];
   /** Pass back as `cursor` for the next (older) page; absent on the last page. */
@@ -35,7 +47,8 @@ export interface RowSink {
    * Stores rows and returns their ids, in order. Idempotent by `(org,
    * task_id)`: a row that exists keeps its id. The KV sink adds its writes to
    * `op`, which the caller commits together with the tasks' "done" marks;
-   * the Postgres sink writes at once and leaves `op` alone.
+   * the Postgres sink writes at once and leaves `op` alone. Throws `RowRejectedError` when a row's
+   * value cannot be stored (the caller then stores the others without it).
    */
   store(org: string, rows: NewRow[], op: Deno.AtomicOperation): Promise<number[]>;
   get(org: string, id: number): Promise<Row | null>;

@@ -1,0 +1,469 @@
+/**
+ * The hub's side of `/connectors/ws`, one `ConnectorServer` per process.
+ *
+ * Per socket: a fresh challenge → the agent's answer (id, token, HMAC) →
+ * welcome, then heartbeats both ways, jobs out and results in. Every frame is
+ * bounded (size, frames per second) and parsed with the protocol's schemas; a
+ * bad frame closes that one socket with a reason. Refused handshakes are
+ * audited and published as `connector.auth_failed`.
+ *
+ * Across processes: the socket's process holds a lease in KV
+ * (`["connector_live", org, id]` with its node id) and listens on a
+ * BroadcastChannel; a job dispatched elsewhere is posted there and the holder
+ * sends it (BroadcastChannel spans isolates on Deno Deploy). Kicks (revoke,
+ * rotate, a newer socket of the same connector) travel the same way.
+ */
+import { z } from "zod";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Clock } from "../clock.ts";
+import { randomToken } from "../ids.ts";
+import { auditInto } from "../accounts/audit.ts";
+import {
+  type AgentFrame,
+  agentFrameSchema,
+  CHALLENGE_TTL_MS,
+  checkAnswer,
+  CLOSE,
+  type HubFrame,
+  MAX_FRAME_BYTES,
+  parseFrame,
+  PROTOCOL_VERSION,
+  verifyProof,
+} from "./protocol.ts";
+import type { ConnectorRecord, ConnectorRegistry } from "./registry.ts";
+import type { EventPublisher } from "../events/types.ts";
+
+type Close = { code: number; reason: string };
+type JobFrame = Extract<HubFrame, { t: "job" }>;
+export type ResultFrame = Extract<AgentFrame, { t: "result" }>;
+
+export interface ServerHooks {
+  /** A result for a job this socket was sent (unknown and duplicate ids never get here). */
+  result(org: string, connectorId: string, frame: ResultFrame): Promise<void>;
+  /** The socket closed with jobs still pending: they can go to another connector at once. */
+  orphaned(org: string, connectorId: string, jobIds: string[]): Promise<void>;
+}
+
+export interface ServerLimits {
+  heartbeatMs: number;
+  /** Frames per second a socket may send (a burst of twice that is allowed). */
+  maxFramesPerSec: number;
+  /** Jobs in flight per connector. */
+  maxPending: number;
+  maxFrameBytes: number;
+  challengeTtlMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  heartbeatMs: 15_000,
+  maxFramesPerSec: 20,
+  maxPending: 4,
+  maxFrameBytes: MAX_FRAME_BYTES,
+  challengeTtlMs: CHALLENGE_TTL_MS,
+};
+
+const busMessageSchema = z.discriminatedUnion("t", [
+  z.object({ t: z.literal("job"), node: z.string(), org: z.string(), connectorId: z.string(), frame: z.unknown() }),
+  z.object({
+    t: z.literal("kick"),
+    org: z.string(),
+    connectorId: z.string(),
+    exceptSession: z.string().optional(),
+    code: z.number(),
+    reason: z.string(),
+  }),
+]);
+type BusMessage = z.infer<typeof busMessageSchema>;
+
+interface Session {
+  id: string;
+  socket: WebSocket;
+  remoteAddress: string | null;
+  nonce: string;
+  expiresAt: number;
+  record: ConnectorRecord | null;
+  version: string;
+  /** Job id → deadline. */
+  pending: Map<string, number>;
+  tokens: number;
+  refilledAt: number;
+  lastFrameAt: number;
+  lastSeenWritten: number;
+  timers: ReturnType<typeof setTimeout>[];
+  closed: boolean;
+  /** Set when the socket exceeded its frame rate: further frames are dropped until it is closed. */
+  draining?: { since: number; timer: ReturnType<typeof setTimeout> | undefined };
+}
+
+export interface ConnectorServerOptions {
+  registry: ConnectorRegistry;
+  kv: Deno.Kv;
+  log: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  hooks: ServerHooks;
+  events: EventPublisher;
+  limits?: Partial<ServerLimits>;
+  /** BroadcastChannel name; null keeps everything in this process. */
+  channel?: string | null;
+}
+
+/** Accepts agent sockets and sends them jobs. */
+export class ConnectorServer {
+  /** This process's id in leases. */
+  readonly node = randomToken(9);
+  readonly limits: ServerLimits;
+  readonly #o: ConnectorServerOptions;
+  readonly #sessions = new Set<Session>();
+  /** Authenticated sockets by connector id. */
+  readonly #ready = new Map<string, Session>();
+  readonly #bc: BroadcastChannel | null;
+  #closing = false;
+
+  constructor(opts: ConnectorServerOptions) {
+    this.#o = opts;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const name = opts.channel === undefined ? "shlyuz-connectors" : opts.channel;
+    this.#bc = name ? new BroadcastChannel(name) : null;
+    if (this.#bc) this.#bc.onmessage = (m: MessageEvent) => this.#onBus(m.data);
+    opts.metrics.gauge("shlyuz_connectors_connected", () => this.#ready.size, "Authenticated connector sockets here");
+  }
+
+  get connectedCount(): number {
+    return this.#ready.size;
+  }
+
+  /** Takes a freshly upgraded socket. */
+  accept(socket: WebSocket, { remoteAddress = null }: { remoteAddress?: string | null } = {}): void {
+    const now = this.#o.clock.now();
+    const s: Session = {
+      id: randomToken(9),
+      socket,
+      remoteAddress,
+      nonce: randomToken(32),
+      expiresAt: now + this.limits.challengeTtlMs,
+      record: null,
+      version: "",
+      pending: new Map(),
+      tokens: this.limits.maxFramesPerSec * 2,
+      refilledAt: Date.now(),
+      lastFrameAt: Date.now(),
+      lastSeenWritten: 0,
+      timers: [],
+      closed: false,
+    };
+    this.#sessions.add(s);
+    this.#o.metrics.inc("shlyuz_connector_sockets_total");
+    socket.onopen = () => {
+      if (this.#closing) return this.#close(s, CLOSE.goingAway);
+      this.#sendRaw(s, { t: "challenge", v: PROTOCOL_VERSION, nonce: s.nonce, expiresAt: s.expiresAt });
+      // Real time on purpose: a socket that never answers must not hold resources, whatever the hub's clock says.
+      s.timers.push(setTimeout(() => {
+        if (!s.record) this.#close(s, CLOSE.challengeExpired);
+      }, this.limits.challengeTtlMs + 1000));
+    };
+    socket.onmessage = (m) => {
+      this.#onMessage(s, m.data).catch((error) => {
+        this.#o.log.error("connector frame failed", { error });
+        this.#close(s, { code: 1011, reason: "hub error, reconnecting" });
+      });
+    };
+    socket.onclose = () => this.#onClosed(s);
+    socket.onerror = () => {};
+  }
+
+  /** Sends a job to a connector whose socket is in this process; false when it is not here or is full. */
+  sendLocal(connectorId: string, frame: JobFrame): "sent" | "absent" | "full" {
+    const s = this.#ready.get(connectorId);
+    if (!s || s.closed) return "absent";
+    this.#prune(s);
+    if (s.pending.size >= this.limits.maxPending) return "full";
+    s.pending.set(frame.id, frame.deadline);
+    this.#sendRaw(s, frame);
+    return "sent";
+  }
+
+  /** Sends a job to the process holding the connector's socket (this one, or another through the channel). */
+  route(org: string, connectorId: string, node: string, frame: JobFrame): "sent" | "posted" | "absent" | "full" {
+    if (node === this.node) return this.sendLocal(connectorId, frame);
+    if (!this.#bc) return "absent";
+    this.#bc.postMessage({ t: "job", node, org, connectorId, frame } satisfies BusMessage);
+    return "posted";
+  }
+
+  /** Closes the connector's socket wherever it is (revoke, rotate). */
+  kick(org: string, connectorId: string, close: Close): void {
+    this.#kickLocal({ t: "kick", org, connectorId, ...close });
+    this.#bc?.postMessage({ t: "kick", org, connectorId, ...close } satisfies BusMessage);
+  }
+
+  /** Pending jobs of a local socket (tests, page). */
+  pendingOf(connectorId: string): number {
+    const s = this.#ready.get(connectorId);
+    if (!s) return 0;
+    this.#prune(s);
+    return s.pending.size;
+  }
+
+  /** Forgets jobs past their deadline: the dispatcher has given them to another connector, a late result is ignored. */
+  #prune(s: Session) {
+    const now = this.#o.clock.now();
+    for (const [id, deadline] of s.pending) if (deadline < now) s.pending.delete(id);
+  }
+
+  /** Closes every socket (1001, the agents reconnect elsewhere) and the channel. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const closing = [...this.#sessions].map((s) => this.#finish(s, CLOSE.goingAway));
+    await Promise.allSettled(closing);
+    this.#bc?.close();
+  }
+
+  #onBus(raw: unknown) {
+    const parsed = busMessageSchema.safeParse(raw);
+    if (!parsed.success) return;
+    const msg = parsed.data;
+    if (msg.t === "kick") return this.#kickLocal(msg);
+    if (msg.node !== this.node) return;
+    const frame = msg.frame as JobFrame;
+    // A full or vanished socket: the job's deadline check sends it elsewhere.
+    const outcome = this.sendLocal(msg.connectorId, frame);
+    if (outcome !== "sent") this.#o.log.debug("routed job not sent", { outcome, jobId: frame.id });
+  }
+
+  #kickLocal(msg: Extract<BusMessage, { t: "kick" }>) {
+    const s = this.#ready.get(msg.connectorId);
+    if (s && s.record?.org === msg.org && s.id !== msg.exceptSession) this.#close(s, msg);
+  }
+
+  #sendRaw(s: Session, frame: HubFrame) {
+    if (s.closed || s.socket.readyState !== WebSocket.OPEN) return;
+    try {
+      s.socket.send(JSON.stringify(frame));
+    } catch (error) {
+      this.#o.log.debug("send failed", { error });
+    }
+  }
+
+  #close(s: Session, { code, reason }: Close) {
+    if (s.closed) return;
+    s.closed = true;
+    try {
+      s.socket.close(code, reason);
+    } catch { /* already closing */ }
+  }
+
+  /** Closes and waits for the close handshake (bounded), so shutdown leaves no socket behind. */
+  async #finish(s: Session, close: Close): Promise<void> {
+    if (s.socket.readyState === WebSocket.CLOSED) return this.#onClosed(s);
+    const done = new Promise<void>((resolve) => s.socket.addEventListener("close", () => resolve(), { once: true }));
+    this.#close(s, close);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise<void>((r) => timer = setTimeout(r, 2000))]);
+    clearTimeout(timer);
+    await this.#onClosed(s);
+  }
+
+  /** Token bucket: refills `maxFramesPerSec` per second up to twice that. */
+  #allowFrame(s: Session): boolean {
+    const now = Date.now();
+    const rate = this.limits.maxFramesPerSec;
+    s.tokens = Math.min(rate * 2, s.tokens + ((now - s.refilledAt) / 1000) * rate);
+    s.refilledAt = now;
+    if (s.tokens < 1) return false;
+    s.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * Closes once the sender pauses (50 ms without frames, at most 1 s): Deno drops the connection
+   * without the close frame when frames are still arriving, and the agent would not see the reason.
+   */
+  #closeWhenQuiet(s: Session, close: Close) {
+    const now = Date.now();
+    s.draining ??= { since: now, timer: undefined };
+    clearTimeout(s.draining.timer);
+    const wait = Math.max(0, Math.min(50, s.draining.since + 1000 - now));
+    s.draining.timer = setTimeout(() => this.#close(s, close), wait);
+    s.timers.push(s.draining.timer);
+  }
+
+  async #onMessage(s: Session, raw: unknown) {
+    if (s.closed) return;
+    if (s.draining) return this.#closeWhenQuiet(s, CLOSE.rateExceeded);
+    if (!this.#allowFrame(s)) {
+      this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: "rate" });
+      return this.#closeWhenQuiet(s, CLOSE.rateExceeded);
+    }
+    const parsed = parseFrame(agentFrameSchema, raw, { maxBytes: this.limits.maxFrameBytes });
+    if (!parsed.ok) {
+      this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: "malformed" });
+      return this.#close(s, parsed);
+    }
+    s.lastFrameAt = Date.now();
+    const frame = parsed.frame;
+    if (!s.record) {
+      if (frame.t !== "auth") {
+        return this.#close(s, { code: CLOSE.malformed.code, reason: "malformed frame: auth expected first" });
+      }
+      return await this.#authenticate(s, frame);
+    }
+    switch (frame.t) {
+      case "auth":
+        return this.#close(s, { code: CLOSE.malformed.code, reason: "malformed frame: already authenticated" });
+      case "ping":
+        this.#sendRaw(s, { t: "pong", at: frame.at });
+        return await this.#touch(s);
+      case "pong":
+        return await this.#touch(s);
+      case "result": {
+        // Unknown, duplicate and late results are dropped here: only a job this socket holds gets through.
+        this.#prune(s);
+        if (!s.pending.delete(frame.id)) {
+          this.#o.metrics.inc("shlyuz_connector_results_ignored_total");
+          this.#o.log.debug("result ignored", { connectorId: s.record.id, jobId: frame.id });
+          return;
+        }
+        await this.#o.hooks.result(s.record.org, s.record.id, frame);
+        return;
+      }
+    }
+  }
+
+  async #authenticate(s: Session, frame: Extract<AgentFrame, { t: "auth" }>) {
+    const { registry, log } = this.#o;
+    const refuse = async (close: Close, record: ConnectorRecord | null, why: string) => {
+      this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: why });
+      log.warn("connector refused", { connectorId: frame.connectorId, why, remoteAddress: s.remoteAddress });
+      if (record) {
+        const now = this.#o.clock.now();
+        const op = this.#o.kv.atomic();
+        auditInto(
+          op,
+          record.org,
+          { id: `connector:${record.id}`, label: `connector ${record.name}` },
+          "connector.auth_failed",
+          {
+            target: record.id,
+            details: { reason: why, remoteAddress: s.remoteAddress },
+            now,
+          },
+        );
+        await op.commit();
+        await registry.setStatus(record.org, record.id, { lastError: `${close.reason} (${why})` });
+        await this.#o.events.publish(record.org, "connector.auth_failed", {
+          connectorId: record.id,
+          name: record.name,
+          reason: why,
+          remoteAddress: s.remoteAddress,
+        });
+      }
+      this.#close(s, close);
+    };
+    const org = await registry.orgOf(frame.connectorId);
+    const record = org ? await registry.get(org, frame.connectorId) : null;
+    const answer = checkAnswer({ nonce: s.nonce, expiresAt: s.expiresAt }, frame, this.#o.clock.now());
+    if (answer) return await refuse(answer, record, answer === CLOSE.replayed ? "replayed" : "expired");
+    if (!record) return await refuse(CLOSE.badCredentials, null, "unknown_connector");
+    const verdict = await registry.verify(record, {
+      token: frame.token,
+      check: (key) => verifyProof(key, s.nonce, frame.mac),
+    });
+    if (verdict === "revoked") return await refuse(CLOSE.revoked, record, "revoked");
+    if (verdict !== "ok") return await refuse(CLOSE.badCredentials, record, verdict);
+    if (s.closed) return;
+
+    s.record = record;
+    s.version = frame.agent.version;
+    const previous = this.#ready.get(record.id);
+    this.#ready.set(record.id, s);
+    if (previous) this.#close(previous, CLOSE.replaced);
+    // A socket of the same connector in another process gives way to this one.
+    this.#bc?.postMessage(
+      {
+        t: "kick",
+        org: record.org,
+        connectorId: record.id,
+        exceptSession: s.id,
+        ...CLOSE.replaced,
+      } satisfies BusMessage,
+    );
+    const now = this.#o.clock.now();
+    await registry.setStatus(record.org, record.id, {
+      version: frame.agent.version,
+      remoteAddress: s.remoteAddress,
+      connectedSince: new Date(now).toISOString(),
+      lastSeen: new Date(now).toISOString(),
+      lastError: null,
+      agentIntervalSec: frame.agent.intervalSec ?? null,
+    });
+    // The lease last: whoever sees the connector online also sees its version and address.
+    await registry.lease(record.org, record.id, {
+      node: this.node,
+      session: s.id,
+      expiresAt: now + this.limits.heartbeatMs * 3,
+      pending: 0,
+    });
+    s.lastSeenWritten = now;
+    this.#sendRaw(s, { t: "welcome", connectorId: record.id, heartbeatMs: this.limits.heartbeatMs });
+    s.timers.push(setInterval(() => this.#heartbeat(s), this.limits.heartbeatMs));
+    log.info("connector online", { connectorId: record.id, version: s.version, remoteAddress: s.remoteAddress });
+    await this.#o.events.publish(record.org, "connector.online", {
+      connectorId: record.id,
+      name: record.name,
+      version: s.version,
+      remoteAddress: s.remoteAddress,
+    });
+  }
+
+  #heartbeat(s: Session) {
+    if (s.closed || !s.record) return;
+    if (Date.now() - s.lastFrameAt > this.limits.heartbeatMs * 3) return this.#close(s, CLOSE.heartbeatLost);
+    this.#sendRaw(s, { t: "ping", at: this.#o.clock.now() });
+    const now = this.#o.clock.now();
+    this.#o.registry.lease(s.record.org, s.record.id, {
+      node: this.node,
+      session: s.id,
+      expiresAt: now + this.limits.heartbeatMs * 3,
+      pending: s.pending.size,
+    }).catch((error) => this.#o.log.warn("lease renewal failed", { error }));
+  }
+
+  /** Records "last seen" at most once per heartbeat period (KV writes stay bounded with many agents). */
+  async #touch(s: Session) {
+    const now = this.#o.clock.now();
+    if (!s.record || now - s.lastSeenWritten < this.limits.heartbeatMs / 2) return;
+    s.lastSeenWritten = now;
+    await this.#o.registry.setStatus(s.record.org, s.record.id, { lastSeen: new Date(now).toISOString() });
+  }
+
+  async #onClosed(s: Session) {
+    if (!this.#sessions.delete(s)) return;
+    s.closed = true;
+    for (const t of s.timers) clearTimeout(t);
+    const r = s.record;
+    if (!r) return;
+    if (this.#ready.get(r.id) === s) this.#ready.delete(r.id);
+    this.#prune(s);
+    const pending = [...s.pending.keys()];
+    s.pending.clear();
+    try {
+      // Only the socket that still holds the lease reports the connector offline: a replaced one does not.
+      const released = await this.#o.registry.release(r.org, r.id, s.id);
+      if (pending.length) await this.#o.hooks.orphaned(r.org, r.id, pending);
+      if (!released) return;
+      const now = this.#o.clock.now();
+      await this.#o.registry.setStatus(r.org, r.id, { lastSeen: new Date(now).toISOString(), connectedSince: null });
+      this.#o.log.info("connector offline", { connectorId: r.id });
+      await this.#o.events.publish(r.org, "connector.offline", {
+        connectorId: r.id,
+        name: r.name,
+        reason: this.#closing ? "hub shutting down" : "disconnected",
+      });
+    } catch (error) {
+      // The KV handle may already be closed at shutdown; the lease then simply expires.
+      this.#o.log.debug("offline bookkeeping failed", { error });
+    }
+  }
+}

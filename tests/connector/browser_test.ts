@@ -1,0 +1,119 @@
+/**
+ * Browser test of the Connectors & SLA page (ru-RU, 390 px): an admin creates
+ * a connector in the page, a real agent runs with the credentials it shows and
+ * the card turns "в сети" live; polls fill the overdue and suspended tables,
+ * and a ticket crossing its SLA in the fake ticket system appears without a
+ * reload.
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { launchBrowser } from "../helpers/browser.ts";
+import { startTestHub } from "../helpers/hub.ts";
+import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
+import { Agent } from "../../lib/connector/agent.ts";
+import { HttpTicketAdapter } from "../../lib/connector/http_adapter.ts";
+
+const EMAIL = "owner@example.com";
+const PASSWORD = "correct horse battery";
+const HOUR = 3600_000;
+
+Deno.test({
+  name: "browser: a connector created on the page comes online live and the SLA dashboard follows the ticket system",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const browser = await launchBrowser();
+    if (!browser) return;
+    const fake = await startTicketSystemFake();
+    const t = await startTestHub({ env: { SHLYUZ_ADMIN_EMAIL: EMAIL, SHLYUZ_ADMIN_PASSWORD: PASSWORD } });
+    let agent: Agent | null = null;
+    try {
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const now = Date.now();
+      fake.upsert({
+        number: "T-1",
+        subject: "Нет связи в цехе",
+        created_at: iso(now - 5 * HOUR),
+        sla_deadline: iso(now - 2 * HOUR),
+        delay_reason: "Ждём подрядчика",
+      });
+      fake.transfer("T-1", "Сеть");
+      fake.upsert({
+        number: "T-3",
+        subject: "Новый сотрудник",
+        created_at: iso(now - HOUR),
+        sla_deadline: iso(now + 5 * HOUR),
+      });
+      fake.upsert({ number: "T-4", subject: "Замена картриджа", created_at: iso(now - 4 * HOUR) });
+      fake.pause("T-4", "Ждём запчасть");
+
+      const context = await browser.newContext({ locale: "ru-RU", viewport: { width: 390, height: 844 } });
+      const page = await context.newPage();
+      await page.goto(`${t.url}/admin/connectors`);
+      await page.fill('input[name="email"]', EMAIL);
+      await page.fill('input[name="password"]', PASSWORD);
+      await page.click('button[type="submit"]');
+      await page.waitForURL(`${t.url}/admin/connectors`);
+      await page.waitForSelector('[data-testid="live-state"]:has-text("●")', { timeout: 10_000 });
+      assert.match(await page.locator("h1, main").first().textContent() ?? "", /Коннекторы и SLA/);
+      assert.match(await page.locator('[data-testid="poll-state"]').textContent() ?? "", /Опросов ещё не было/);
+
+      // Create a connector in the page; the credentials are shown once.
+      await page.fill('[data-testid="connector-create"] input[name="name"]', "Цех 1");
+      await page.click('[data-testid="connector-create"] button[type="submit"]');
+      const creds = await page.locator('[data-testid="connector-credentials"] pre').textContent() ?? "";
+      const env = Object.fromEntries(
+        creds.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      );
+      assert.match(env.TOKEN, /^sct_/);
+      const card = page.locator(`[data-connector="${env.CONNECTOR_ID}"]`);
+      assert.equal(await card.getAttribute("data-state"), "offline");
+      assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll at 390 px");
+
+      // The agent with those credentials: the card turns online without a reload.
+      agent = new Agent({
+        server: env.SERVER,
+        connectorId: env.CONNECTOR_ID,
+        token: env.TOKEN,
+        key: env.KEY,
+        adapter: new HttpTicketAdapter({ baseUrl: fake.url, email: FAKE_USER.email, password: FAKE_USER.password }),
+        filters: { arrears: "f-arrears", stopped: "f-stopped" },
+        backoff: { baseMs: 20, maxMs: 200 },
+      });
+      agent.start();
+      await page.waitForSelector(`[data-connector="${env.CONNECTOR_ID}"][data-state="online"]`, { timeout: 10_000 });
+      assert.match(await card.textContent() ?? "", /в сети/);
+
+      // Poll now: the tables fill live.
+      await page.click('[data-testid="poll-now"]');
+      await page.waitForSelector('[data-testid="sla-overdue"] tr[data-ticket="T-1"]', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="sla-suspended"] tr[data-ticket="T-4"]', { timeout: 10_000 });
+      assert.equal(await page.locator('[data-testid="kpi-overdue"]').textContent(), "1");
+      assert.match(
+        await page.locator('[data-testid="sla-overdue"] tr[data-ticket="T-1"]').textContent() ?? "",
+        /Первая линия: 5 ч; Сеть: меньше минуты/,
+      );
+      assert.match(await page.locator('[data-testid="sla-reasons"]').textContent() ?? "", /Ждём подрядчика/);
+      assert.match(await page.locator('[data-testid="sla-departments"]').textContent() ?? "", /Первая линия — 100%/);
+
+      // T-3 crosses its SLA in the ticket system: the next poll brings it in without a reload.
+      fake.upsert({ number: "T-3", sla_deadline: iso(Date.now() - 60_000) });
+      await page.click('[data-testid="poll-now"]');
+      await page.waitForSelector('[data-testid="sla-overdue"] tr[data-ticket="T-3"]', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="kpi-overdue"]:has-text("2")', { timeout: 10_000 });
+      assert.equal(await horizontalOverflow(page), 0, "still no horizontal page scroll with full tables");
+      await context.close();
+    } finally {
+      await agent?.stop();
+      await browser.close();
+      await t.close();
+      await fake.shutdown();
+    }
+  },
+});
+
+async function horizontalOverflow(page: Page): Promise<number> {
+  return await page.evaluate(() =>
+    Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)
+  );
+}
