@@ -29,20 +29,16 @@ import { docsRoutes } from "./docs.ts";
 import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
-import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
 import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
-<<<<<<< HEAD
 import { notifyRoutes } from "./notify.ts";
 import { notifyPages } from "./pages/notify.tsx";
 import { telegramWebhookRoutes } from "./notify_webhook.ts";
-=======
 import { connectorRoutes } from "./connectors.ts";
 import { connectorSocketRoutes } from "./connectors_ws.ts";
 import { slaRoutes } from "./connectors_sla.ts";
 import { connectorPages } from "./pages/connectors.tsx";
->>>>>>> main
 
 /** Builds the whole app for a hub. `checks` add capability health to /healthz. */
 export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, HealthCheck> } = {}) {
@@ -134,14 +130,11 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/", onecLegacyRoutes(hub));
   app.route("/api/v1", onecRoutes(hub));
   app.route("/api/v1", enrichmentRoutes(hub));
-<<<<<<< HEAD
   app.route("/api/v1", notifyRoutes(hub));
   app.route("/", telegramWebhookRoutes(hub));
-=======
   app.route("/", connectorSocketRoutes(hub));
   app.route("/api/v1", connectorRoutes(hub));
   app.route("/api/v1", slaRoutes(hub));
->>>>>>> main
 
   app.route("/admin", authPages(hub));
   app.route("/admin", overviewPages(hub));
@@ -151,29 +144,8 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/admin/onec", onecPages(hub));
   app.route("/admin/enrichment", enrichmentPages(hub));
   app.route("/admin/settings", settingsPages(hub));
-<<<<<<< HEAD
-  app.route(
-    "/admin/connectors",
-    plannedAreaPage(hub, {
-      key: "connectors",
-      title: "common.nav.connectors",
-      about: "planned.connectors.about",
-      types: ["connector.*", "sla.*"],
-    }),
-  );
-  app.route("/admin/notifications", notifyPages(hub));
-=======
   app.route("/admin/connectors", connectorPages(hub));
-  app.route(
-    "/admin/notifications",
-    plannedAreaPage(hub, {
-      key: "notifications",
-      title: "common.nav.notifications",
-      about: "planned.notifications.about",
-      types: ["mail.*", "notify.*"],
-    }),
-  );
->>>>>>> main
+  app.route("/admin/notifications", notifyPages(hub));
 
   app.get("/", (c) => c.redirect("/admin", 302));
 

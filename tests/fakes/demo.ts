@@ -10,11 +10,8 @@ import { startBitrix24Fake } from "./bitrix24.ts";
 import { startDadataFake } from "./dadata.ts";
 import { startYandexGptFake } from "./yandexgpt.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
-<<<<<<< HEAD
 import { startTelegramFake, type TelegramFake } from "./telegram.ts";
-=======
 import { startSlaDemo } from "./demo_sla.ts";
->>>>>>> main
 
 const DEMO_TOKEN = "shz_demo_owner_token_0123456789abcdef";
 const port = Number(Deno.env.get("PORT") ?? 8000);
@@ -162,12 +159,8 @@ if (import.meta.main) {
     } catch { /* starting */ }
     await new Promise((r) => setTimeout(r, 50));
   }
-<<<<<<< HEAD
   await seed(base, tg);
-=======
-  await seed(base);
   await startSlaDemo(base, call);
->>>>>>> main
   console.log(`\nShlyuz demo: ${base}/admin — log in as demo@shlyuz.local / demo-password`);
   console.log(`Fake Telegram (the messages the bot sent, as a chat): ${tg.url}/`);
   console.log(`API token for curl: ${DEMO_TOKEN}\n`);

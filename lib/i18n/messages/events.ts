@@ -11,13 +11,6 @@ export const events = defineMessages({
     "events.col.event": "Событие",
     "events.col.data": "Данные",
     "events.empty": "Событий пока нет. Они появятся здесь, как только произойдут.",
-<<<<<<< HEAD
-    "planned.connectors.about":
-      "Агенты в сетях клиентов подключаются к хабу, выполняют запросы к системам заявок и сообщают о нарушениях SLA.",
-=======
-    "planned.notifications.about":
-      "Пересылка почты в Telegram и правила, которые отправляют любое событие хаба в группы Telegram или на веб-хуки.",
->>>>>>> main
     "planned.notYet": "В этой сборке раздел ещё не доступен.",
     "planned.eventsBelow": "Его события появятся ниже, как только он заработает.",
   },
@@ -30,13 +23,6 @@ export const events = defineMessages({
     "events.col.event": "Event",
     "events.col.data": "Data",
     "events.empty": "No events yet. They appear here as they happen.",
-<<<<<<< HEAD
-    "planned.connectors.about":
-      "Agents inside customer networks dial out to the hub, run ticket-system queries and report SLA breaches.",
-=======
-    "planned.notifications.about":
-      "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
->>>>>>> main
     "planned.notYet": "Not available in this build yet.",
     "planned.eventsBelow": "Its events will appear below as soon as it is enabled.",
   },

@@ -11,13 +11,8 @@ import { tokens } from "./tokens.ts";
 import { audit } from "./audit.ts";
 import { deadLetters } from "./dead_letters.ts";
 import { settings } from "./settings.ts";
-<<<<<<< HEAD
-import { notify } from "./notify.ts";
-import { executions } from "./executions.ts";
-
-const AREAS = [common, overview, events, members, tokens, audit, deadLetters, settings, executions, notify] as const;
-=======
 import { connectors } from "./connectors.ts";
+import { notify } from "./notify.ts";
 import { executions } from "./executions.ts";
 
 const AREAS = [
@@ -31,8 +26,8 @@ const AREAS = [
   settings,
   connectors,
   executions,
+  notify,
 ] as const;
->>>>>>> main
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
 export type MessageKey = KeysOf<(typeof AREAS)[number]>;
