@@ -10,9 +10,10 @@ import type { KindMap, MessageKind } from "./queue/kind.ts";
 import { scheduler } from "./scheduler/mod.ts";
 import { onec } from "./onec/mod.ts";
 import { enrichment } from "./enrichment/mod.ts";
+import { notify } from "./notify/mod.ts";
 import { connectors } from "./connector/mod.ts";
 
-export const capabilities = [scheduler, onec, enrichment, connectors] as const;
+export const capabilities = [scheduler, onec, enrichment, connectors, notify] as const;
 
 type Capabilities = (typeof capabilities)[number];
 // deno-lint-ignore no-explicit-any

@@ -29,10 +29,12 @@ import { docsRoutes } from "./docs.ts";
 import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
-import { plannedAreaPage } from "./pages/placeholder_pages.tsx";
 import { settingsPages } from "./pages/settings_page.tsx";
 import { onecLegacyRoutes, onecRoutes } from "./onec.ts";
 import { onecPages } from "./pages/onec.tsx";
+import { notifyRoutes } from "./notify.ts";
+import { notifyPages } from "./pages/notify.tsx";
+import { telegramWebhookRoutes } from "./notify_webhook.ts";
 import { connectorRoutes } from "./connectors.ts";
 import { connectorSocketRoutes } from "./connectors_ws.ts";
 import { slaRoutes } from "./connectors_sla.ts";
@@ -128,6 +130,8 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/", onecLegacyRoutes(hub));
   app.route("/api/v1", onecRoutes(hub));
   app.route("/api/v1", enrichmentRoutes(hub));
+  app.route("/api/v1", notifyRoutes(hub));
+  app.route("/", telegramWebhookRoutes(hub));
   app.route("/", connectorSocketRoutes(hub));
   app.route("/api/v1", connectorRoutes(hub));
   app.route("/api/v1", slaRoutes(hub));
@@ -141,15 +145,7 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
   app.route("/admin/enrichment", enrichmentPages(hub));
   app.route("/admin/settings", settingsPages(hub));
   app.route("/admin/connectors", connectorPages(hub));
-  app.route(
-    "/admin/notifications",
-    plannedAreaPage(hub, {
-      key: "notifications",
-      title: "common.nav.notifications",
-      about: "planned.notifications.about",
-      types: ["mail.*", "notify.*"],
-    }),
-  );
+  app.route("/admin/notifications", notifyPages(hub));
 
   app.get("/", (c) => c.redirect("/admin", 302));
 

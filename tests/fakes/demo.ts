@@ -10,6 +10,7 @@ import { startBitrix24Fake } from "./bitrix24.ts";
 import { startDadataFake } from "./dadata.ts";
 import { startYandexGptFake } from "./yandexgpt.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
+import { startTelegramFake, type TelegramFake } from "./telegram.ts";
 import { startSlaDemo } from "./demo_sla.ts";
 
 const DEMO_TOKEN = "shz_demo_owner_token_0123456789abcdef";
@@ -28,7 +29,52 @@ export async function call(base: string, path: string, body?: unknown, method = 
 }
 
 /** Sample data for every area, through the public API (so it also shows how to use it). */
-async function seed(base: string) {
+/**
+ * Notifications: a bot in the fake Telegram, a group it was added to (registered by the hub's
+ * poller from `my_chat_member`), the "schedule failed" preset switched on for that group, a rule
+ * for demo events and one for mail, and a schedule that fails every minute — so its failures
+ * arrive in the fake Telegram's chat view.
+ */
+async function seedNotify(base: string, tg: TelegramFake) {
+  const token = tg.createBot("shlyuz_demo_bot", { firstName: "Шлюз (демо)" });
+  const bot = JSON.parse(await call(base, "/api/v1/bots", { token }));
+  const group = tg.createGroup("Дежурная смена");
+  await tg.addBotToGroup(token, group.id);
+  let chatId = "";
+  for (let i = 0; i < 100 && !chatId; i++) {
+    const groups = JSON.parse(await call(base, "/api/v1/groups"));
+    chatId = groups.items?.[0]?.id ?? "";
+    if (!chatId) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!chatId) return console.warn("demo: the fake Telegram group did not register");
+  const targets = [{ chatId }];
+  const rules = JSON.parse(await call(base, "/api/v1/rules")).items as Array<Record<string, unknown>>;
+  const preset = rules.find((r) => r.preset === "schedule.failed");
+  if (preset) {
+    const { id, createdAt: _c, updatedAt: _u, preset: _p, org: _o, ...rest } = preset;
+    await call(base, `/api/v1/rules/${id}`, { ...rest, enabled: true, targets, botId: bot.id }, "PUT");
+  }
+  await call(base, "/api/v1/rules", {
+    name: "Демо-события",
+    eventType: "custom.*",
+    template: "🔔 <b>{{event.type}}</b>: {{text}}",
+    targets,
+  });
+  await call(base, "/api/v1/rules", {
+    name: "Почта → дежурным",
+    eventType: "mail.received",
+    template: "📧 <b>{{subject}}</b>\nОт: {{from}}\n{{text}}",
+    targets,
+  });
+  await call(base, "/api/v1/schedules", {
+    name: "Сломанная выгрузка (для демо уведомлений)",
+    cron: "* * * * *",
+    timezone: "Europe/Moscow",
+    action: { type: "http", method: "GET", url: `${base}/demo-missing-endpoint` },
+  });
+}
+
+async function seed(base: string, tg: TelegramFake) {
   await call(base, "/api/v1/settings/general", { allowPrivateNetworks: true }, "PUT");
   await call(base, "/api/v1/members", {
     email: "operator@shlyuz.local",
@@ -72,6 +118,7 @@ async function seed(base: string) {
   // A second copy of task 1 with other content: refused as a conflict, it becomes a dead letter
   // (the journal shows it under Обогащение with «Повторить доставку»).
   await call(base, "/api/v1/tasks/batch", { tasks: [{ task_id: 1, task_type: "phone", data: "+7 999 000-00-00" }] });
+  await seedNotify(base, tg);
   await call(base, "/api/v1/events", { type: "custom.demo", data: { text: "Демо запущено" } });
 }
 
@@ -79,6 +126,7 @@ if (import.meta.main) {
   const bitrix = await startBitrix24Fake({ rateLimit: { ratePerSec: 2, burst: 50 } });
   const dadata = await startDadataFake({ rps: 20 });
   const gpt = await startYandexGptFake({ maxConcurrent: 10 });
+  const tg = startTelegramFake();
   const env: Record<string, string> = {
     PORT: String(port),
     SHLYUZ_KV_PATH: Deno.env.get("SHLYUZ_KV_PATH") ?? ":memory:",
@@ -96,9 +144,10 @@ if (import.meta.main) {
     YANDEXGPT_BASE_URL: gpt.url,
     YANDEXGPT_API_KEY: "test-yandexgpt-key",
     YANDEXGPT_FOLDER_ID: "b1gdemofolder",
+    TELEGRAM_API_ROOT: tg.apiRoot,
   };
   for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-  console.log(`demo fakes: Bitrix24 ${bitrix.url}, DaData ${dadata.url}, YandexGPT ${gpt.url}`);
+  console.log(`demo fakes: Bitrix24 ${bitrix.url}, DaData ${dadata.url}, YandexGPT ${gpt.url}, Telegram ${tg.url}`);
   // The real composition root, configured through the environment like any deployment.
   await import("../../main.ts");
   const base = `http://127.0.0.1:${port}`;
@@ -110,8 +159,9 @@ if (import.meta.main) {
     } catch { /* starting */ }
     await new Promise((r) => setTimeout(r, 50));
   }
-  await seed(base);
+  await seed(base, tg);
   await startSlaDemo(base, call);
   console.log(`\nShlyuz demo: ${base}/admin — log in as demo@shlyuz.local / demo-password`);
+  console.log(`Fake Telegram (the messages the bot sent, as a chat): ${tg.url}/`);
   console.log(`API token for curl: ${DEMO_TOKEN}\n`);
 }

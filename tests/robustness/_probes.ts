@@ -3,6 +3,7 @@
  * OpenAPI operation, the checks each answer must pass, and raw-socket helpers.
  */
 import { onecRequestSchema } from "../../lib/onec/request_schema.ts";
+import { TOKEN_PATTERN } from "../../lib/notify/telegram.ts";
 import { taskSchema } from "../../lib/enrichment/task_schema.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -31,6 +32,11 @@ export const UPSTREAM: Record<string, { statuses: number[]; accepts: (body: unkn
   "POST /": { statuses: [500], accepts: (b) => onecRequestSchema.safeParse(b).success },
   "POST /api/v1/onec/tasks": { statuses: [500], accepts: (b) => onecRequestSchema.safeParse(b).success },
   "POST /api/v1/tasks": { statuses: [502, 503], accepts: (b) => taskSchema.safeParse(b).success },
+  // A well-formed bot token is checked with Telegram's getMe: offline, that is the gateway's answer.
+  "POST /api/v1/bots": {
+    statuses: [503],
+    accepts: (b) => TOKEN_PATTERN.test(String((b as { token?: unknown } | null)?.token ?? "").trim()),
+  },
 };
 /** The live stream answers `text/event-stream`, not JSON. */
 export const SSE = new Set(["GET /api/v1/events"]);

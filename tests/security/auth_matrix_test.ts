@@ -13,6 +13,7 @@
  * and afterwards A's objects are unchanged.
  */
 import assert from "node:assert/strict";
+import { startTelegramFake } from "../fakes/telegram.ts";
 import { eventually, startTestHub } from "../helpers/hub.ts";
 import { startDadataFake } from "../fakes/dadata.ts";
 import { recordingServer } from "../helpers/redirect_world.ts";
@@ -116,8 +117,14 @@ const NOT_OBJECTS = new Set(["section", "service"]);
 Deno.test("auth matrix from /openapi.json: another organization's token gets 404 on every object of this one and sees none of its data", async () => {
   const dadata = await startDadataFake();
   const target = recordingServer(() => new Response("ok"));
+  const tg = startTelegramFake();
   const t = await startTestHub({
-    env: { DADATA_BASE_URL: dadata.url, DADATA_API_KEY: "test-dadata-key", DADATA_SECRET_KEY: "test-dadata-secret" },
+    env: {
+      DADATA_BASE_URL: dadata.url,
+      DADATA_API_KEY: "test-dadata-key",
+      DADATA_SECRET_KEY: "test-dadata-secret",
+      TELEGRAM_API_ROOT: tg.apiRoot,
+    },
   });
   try {
     const kv = t.hub.kv;
@@ -165,6 +172,30 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
     });
     const tokens = await json("/api/v1/tokens");
     const tokenId = tokens.items.find((x: { name: string }) => x.name === "alpha-marker-token").id;
+    // Notifications: a bot, a group it joined, a contact that wrote /start, a rule, a mailbox, a delivery.
+    const botToken = tg.createBot("alpha_marker_bot");
+    const bot = await json("/api/v1/bots", { method: "POST", json: { token: botToken } });
+    const tgGroup = tg.createGroup("alpha-marker-group");
+    await tg.addBotToGroup(botToken, tgGroup.id);
+    const user = tg.createUser("alpha-marker-user");
+    await tg.userWrites(botToken, user.id, "/start");
+    const group = await eventually(async () => (await json("/api/v1/groups")).items[0]);
+    const contact = await eventually(async () => (await json("/api/v1/contacts")).items[0]);
+    const ruleBody = { name: "alpha-marker-rule", eventType: "custom.alpha", targets: [{ chatId: group.id }] };
+    const rule = await json("/api/v1/rules", { method: "POST", json: ruleBody });
+    const mailboxBody = {
+      name: "alpha-marker-mailbox",
+      protocol: "imap",
+      host: "127.0.0.1",
+      port: 1,
+      security: "none",
+      user: "u",
+      password: "p",
+      enabled: false,
+    };
+    const mailbox = await json("/api/v1/mailboxes", { method: "POST", json: mailboxBody });
+    const sent = await json("/api/v1/notifications", { method: "POST", json: { chatIds: [group.id], text: "alpha" } });
+    const delivery = sent.items[0];
     assert.ok(token && tokenId && member.userId && dead.id && row.id);
 
     const ids: Record<string, string> = {
@@ -174,6 +205,12 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
       "/api/v1/schedules/{id}": schedule.id,
       "/api/v1/runs/{runId}": runId,
       "/api/v1/rows/{id}": String(row.id),
+      "/api/v1/bots/{id}": bot.id,
+      "/api/v1/groups/{id}": group.id,
+      "/api/v1/contacts/{id}": contact.id,
+      "/api/v1/rules/{id}": rule.id,
+      "/api/v1/mailboxes/{id}": mailbox.id,
+      "/api/v1/deliveries/{id}": delivery.id,
       "/api/v1/connectors/{id}": connector.id,
     };
     /** A valid body for each write, so a refusal cannot come from validation before the object is looked up. */
@@ -185,6 +222,10 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
         action: { type: "http", url: "https://example.com/b" },
       },
       "PATCH /api/v1/schedules/{id}": { enabled: false },
+      "PATCH /api/v1/groups/{id}": { title: "taken by B" },
+      "PATCH /api/v1/contacts/{id}": { status: "active" },
+      "PUT /api/v1/rules/{id}": { ...ruleBody, enabled: false, targets: [] },
+      "PUT /api/v1/mailboxes/{id}": mailboxBody,
       "PATCH /api/v1/connectors/{id}": { name: "taken by B" },
     };
     const markers = [
@@ -197,6 +238,10 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
       connector.id,
       "alpha-member@alpha.ru",
       "alpha-marker",
+      bot.id,
+      group.id,
+      rule.id,
+      mailbox.id,
     ];
 
     // Organization B, with its owner's token.
@@ -276,5 +321,6 @@ Deno.test("auth matrix from /openapi.json: another organization's token gets 404
     await t.close();
     await target.close();
     await dadata.close();
+    await tg.close();
   }
 });

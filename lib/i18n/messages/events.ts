@@ -11,8 +11,6 @@ export const events = defineMessages({
     "events.col.event": "Событие",
     "events.col.data": "Данные",
     "events.empty": "Событий пока нет. Они появятся здесь, как только произойдут.",
-    "planned.notifications.about":
-      "Пересылка почты в Telegram и правила, которые отправляют любое событие хаба в группы Telegram или на веб-хуки.",
     "planned.notYet": "В этой сборке раздел ещё не доступен.",
     "planned.eventsBelow": "Его события появятся ниже, как только он заработает.",
   },
@@ -25,8 +23,6 @@ export const events = defineMessages({
     "events.col.event": "Event",
     "events.col.data": "Data",
     "events.empty": "No events yet. They appear here as they happen.",
-    "planned.notifications.about":
-      "Mail → Telegram forwarding and rules that route any hub event to Telegram groups or webhooks.",
     "planned.notYet": "Not available in this build yet.",
     "planned.eventsBelow": "Its events will appear below as soon as it is enabled.",
   },

@@ -12,6 +12,7 @@ import { audit } from "./audit.ts";
 import { deadLetters } from "./dead_letters.ts";
 import { settings } from "./settings.ts";
 import { connectors } from "./connectors.ts";
+import { notify } from "./notify.ts";
 import { executions } from "./executions.ts";
 import { scheduler } from "./scheduler.ts";
 import { onec } from "./onec.ts";
@@ -31,6 +32,7 @@ const AREAS = [
   scheduler,
   onec,
   enrichment,
+  notify,
 ] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;

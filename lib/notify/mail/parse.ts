@@ -1,0 +1,56 @@
+/**
+ * A raw mail (RFC 5322 bytes) to what rules and messages need: postal-mime
+ * decodes RFC 2047 headers and 8-bit bodies in UTF-8, windows-1251 and KOI8-R;
+ * an HTML-only body is reduced to readable text with html-to-text;
+ * attachments are listed (name, type, size).
+ */
+import PostalMime from "postal-mime";
+import { convert } from "html-to-text";
+
+export interface ParsedMail {
+  messageId: string;
+  from: string;
+  to: string;
+  subject: string;
+  date?: string;
+  text: string;
+  attachments: Array<{ filename: string; mimeType: string; size: number }>;
+}
+
+/** Text longer than this is cut (events stay well under KV's value limit). */
+export const MAIL_TEXT_LIMIT = 8000;
+
+type Address = { name?: string; address?: string; group?: Address[] };
+
+function addr(a: Address | Address[] | undefined): string {
+  if (!a) return "";
+  const list = Array.isArray(a) ? a : [a];
+  return list.flatMap((x) => x.group ?? [x]).map((x) =>
+    x.name && x.address ? `${x.name} <${x.address}>` : x.address ?? x.name ?? ""
+  ).filter(Boolean).join(", ");
+}
+
+export async function parseMail(raw: Uint8Array): Promise<ParsedMail> {
+  const m = await PostalMime.parse(raw);
+  let text = m.text?.trim() ?? "";
+  if (!text && m.html) {
+    text = convert(m.html, {
+      wordwrap: false,
+      selectors: [{ selector: "a", options: { ignoreHref: true } }, { selector: "img", format: "skip" }],
+    }).trim();
+  }
+  if (text.length > MAIL_TEXT_LIMIT) text = `${text.slice(0, MAIL_TEXT_LIMIT)}…`;
+  return {
+    messageId: (m.messageId ?? "").trim(),
+    from: addr(m.from as Address | undefined),
+    to: addr(m.to as Address[] | undefined),
+    subject: (m.subject ?? "").trim(),
+    date: m.date,
+    text,
+    attachments: (m.attachments ?? []).map((a) => ({
+      filename: a.filename ?? "attachment",
+      mimeType: a.mimeType,
+      size: typeof a.content === "string" ? a.content.length : (a.content as ArrayBuffer).byteLength,
+    })),
+  };
+}

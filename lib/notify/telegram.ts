@@ -1,0 +1,116 @@
+/**
+ * The Telegram Bot API through grammY: one `Api` per bot token, pointed at
+ * `TELEGRAM_API_ROOT` with the hub's fetch, `@grammyjs/auto-retry` for short
+ * 429 waits (longer ones go back to the queue with their `retry_after`), and
+ * one classification of Telegram's answers that every caller uses.
+ */
+import { Api, GrammyError } from "grammy";
+import { autoRetry } from "@grammyjs/auto-retry";
+import type { FetchFn } from "../http/request.ts";
+import { guardedFetch } from "../http/guarded_fetch.ts";
+import { OPERATOR_POLICY } from "../http/url_guard.ts";
+
+export interface TelegramOptions {
+  apiRoot: string;
+  fetch: FetchFn;
+  /** 429 waits up to this long are retried in place; longer ones are returned to the caller. Default 2. */
+  maxInlineRetrySeconds?: number;
+  timeoutSeconds?: number;
+}
+
+/** An API client for one bot token. */
+export function telegramApi(
+  token: string,
+  { apiRoot, fetch, maxInlineRetrySeconds = 2, timeoutSeconds = 30 }: TelegramOptions,
+): Api {
+  const api = new Api(token, {
+    apiRoot: apiRoot.replace(/\/+$/, ""),
+    // grammY's node build would use node-fetch; the hub's fetch is the one tests point at fakes.
+    fetch: grammyFetch(fetch) as never,
+    timeoutSeconds,
+  });
+  api.config.use(autoRetry({
+    maxDelaySeconds: maxInlineRetrySeconds,
+    maxRetryAttempts: 2,
+    rethrowHttpErrors: true,
+    rethrowInternalServerErrors: true,
+  }));
+  return api;
+}
+
+/**
+ * The fetch grammY gets: every Bot API call goes through the guarded fetch
+ * with the operator's policy (TELEGRAM_API_ROOT is the operator's setting).
+ * grammY's node build makes its signals with the `abort-controller` polyfill,
+ * which Deno refuses ("'signal' … is not of type AbortSignal"): such a signal
+ * is bridged to a native one. grammY sends JSON bodies as strings (the hub
+ * never uploads files through grammY).
+ */
+export function grammyFetch(fetch: FetchFn): FetchFn {
+  return async (input, init) => {
+    const signal = init?.signal as unknown as (EventTarget & { aborted: boolean }) | undefined;
+    const native = new AbortController();
+    const onAbort = () => native.abort();
+    if (signal?.aborted) native.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const body = init?.body;
+      return await guardedFetch(String(input instanceof Request ? input.url : input), {
+        method: init?.method,
+        headers: init?.headers,
+        body: typeof body === "string" || body instanceof Uint8Array ? body as string : undefined,
+        signal: native.signal,
+      }, { policy: OPERATOR_POLICY, service: "Telegram", fetch });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  };
+}
+
+/** What a failed Bot API call means for the caller. */
+export type TelegramFailure =
+  | { kind: "rate"; retryAfterMs: number; reason: string }
+  | { kind: "migrated"; newChatId: number; reason: string }
+  | { kind: "html"; reason: string }
+  | { kind: "chat"; status: "kicked" | "blocked" | "deleted" | "left"; reason: string }
+  | { kind: "token"; reason: string }
+  | { kind: "transient"; reason: string }
+  | { kind: "refused"; reason: string };
+
+/** Classifies an error thrown by a grammY call. Tokens never appear in the reason. */
+export function classifyTelegramError(error: unknown): TelegramFailure {
+  if (error instanceof GrammyError) {
+    const reason = `${error.error_code} ${error.description}`;
+    const d = error.description;
+    const p = error.parameters ?? {};
+    if (error.error_code === 429) return { kind: "rate", retryAfterMs: (p.retry_after ?? 5) * 1000, reason };
+    if (p.migrate_to_chat_id) return { kind: "migrated", newChatId: p.migrate_to_chat_id, reason };
+    if (error.error_code === 401) return { kind: "token", reason };
+    if (error.error_code === 400 && /can't parse entities|unsupported start tag|can't find end/i.test(d)) {
+      return { kind: "html", reason };
+    }
+    if (error.error_code === 403) {
+      if (/blocked by the user|user is deactivated/i.test(d)) return { kind: "chat", status: "blocked", reason };
+      if (/chat was deleted/i.test(d)) return { kind: "chat", status: "deleted", reason };
+      if (/not a member/i.test(d)) return { kind: "chat", status: "left", reason };
+      return { kind: "chat", status: "kicked", reason };
+    }
+    if (error.error_code === 400 && /chat not found/i.test(d)) return { kind: "chat", status: "deleted", reason };
+    if (error.error_code >= 500) return { kind: "transient", reason };
+    return { kind: "refused", reason };
+  }
+  // grammY's network error wraps the fetch failure in `error`.
+  if (error instanceof Error && "error" in error) {
+    const inner = (error as { error?: unknown }).error;
+    return { kind: "transient", reason: `network error: ${inner instanceof Error ? inner.message : error.message}` };
+  }
+  return { kind: "transient", reason: error instanceof Error ? error.message : String(error) };
+}
+
+/** A well-formed bot token (`123456:AA…`), without calling Telegram. */
+export const TOKEN_PATTERN = /^\d{3,15}:[\w-]{20,100}$/;
+
+/** The bot's numeric id, from the token's first part. */
+export function botIdOfToken(token: string): number {
+  return Number(token.split(":")[0]);
+}

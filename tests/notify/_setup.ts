@@ -1,0 +1,91 @@
+/** A test hub wired to a fake Telegram, with helpers to add bots, groups and rules through the API. */
+import assert from "node:assert/strict";
+import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
+import { startTelegramFake, type TelegramFake, type TelegramFakeOptions } from "../fakes/telegram.ts";
+import type { ChatRecord } from "../../lib/notify/store.ts";
+
+export interface NotifyHarness extends TestHub {
+  tg: TelegramFake;
+  /** Adds a bot through the API; returns its record id and token. */
+  addBot(username: string): Promise<{ id: string; token: string }>;
+  /** Creates a group in the fake, adds the bot, waits until the hub registered it. */
+  addGroup(token: string, title: string, opts?: { supergroup?: boolean; forum?: boolean }): Promise<
+    { tgChatId: number; chat: ChatRecord }
+  >;
+  createRule(body: Record<string, unknown>): Promise<{ id: string }>;
+  publish(type: string, data: Record<string, unknown>): Promise<void>;
+  chats(): Promise<ChatRecord[]>;
+}
+
+export async function startNotifyHarness(
+  { env = {}, fake = {} }: { env?: Record<string, string>; fake?: TelegramFakeOptions } = {},
+): Promise<NotifyHarness> {
+  const tg = startTelegramFake(fake);
+  let t: TestHub;
+  try {
+    t = await startTestHub({ env: { TELEGRAM_API_ROOT: tg.apiRoot, ...env } });
+  } catch (error) {
+    await tg.close();
+    throw error;
+  }
+  // The hub's PUBLIC_URL (if any) is not reachable: the fake posts webhooks to the test server.
+  tg.rewriteWebhook = (url) => t.url + new URL(url).pathname;
+  const h: NotifyHarness = {
+    ...t,
+    tg,
+    async addBot(username) {
+      const token = tg.createBot(username);
+      const res = await t.api("/api/v1/bots", { method: "POST", json: { token } });
+      const body = await res.json();
+      assert.equal(res.status, 201, JSON.stringify(body));
+      return { id: body.id, token };
+    },
+    async addGroup(token, title, opts = {}) {
+      const g = tg.createGroup(title, opts);
+      await tg.addBotToGroup(token, g.id);
+      const chat = await until(async () => (await h.chats()).find((c) => c.tgChatId === g.id && c.status === "active"));
+      return { tgChatId: g.id, chat };
+    },
+    async createRule(body) {
+      const res = await t.api("/api/v1/rules", { method: "POST", json: body });
+      const out = await res.json();
+      assert.equal(res.status, 201, JSON.stringify(out));
+      return out;
+    },
+    async publish(type, data) {
+      // deno-lint-ignore no-explicit-any
+      const e = await t.hub.events.publish(t.org, type as any, data as any);
+      assert.ok(e, `the catalogue refused ${type} ${JSON.stringify(data)}`);
+    },
+    async chats() {
+      return await t.hub.notify!.store.listChats(t.org);
+    },
+    async close() {
+      await t.close();
+      await tg.close();
+    },
+  };
+  return h;
+}
+
+/** Waits until `check` returns a value (not undefined/null/false) and returns it, typed without the absence. */
+export async function until<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  { timeoutMs = 5000 }: { timeoutMs?: number } = {},
+): Promise<T> {
+  return (await eventually(check, { timeoutMs })) as T;
+}
+
+/** The data of a `schedule.failed` event as the scheduler publishes it. */
+export function failedRun(d: { scheduleId: string; scheduleName: string; reason?: string; runId?: string | number }) {
+  return {
+    runId: String(d.runId ?? crypto.randomUUID()),
+    scheduleId: d.scheduleId,
+    scheduleName: d.scheduleName,
+    outcome: "failed",
+    trigger: "schedule",
+    plannedAt: new Date().toISOString(),
+    timezone: "Europe/Moscow",
+    ...(d.reason ? { reason: d.reason } : {}),
+  };
+}
