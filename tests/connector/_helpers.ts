@@ -29,6 +29,20 @@ export async function createConnector(t: TestHub, name = "Цех 1", extra: Reco
   return (await res.json()).credentials;
 }
 
+/** The agent's answer to challenge `nonce` under `creds` (`overrides` change its fields). */
+export function authFrame(creds: Creds, nonce: string, overrides: Record<string, unknown> = {}) {
+  return {
+    t: "auth",
+    v: 1,
+    connectorId: creds.connectorId,
+    token: creds.token,
+    nonce,
+    mac: proveChallenge(creds.key, nonce),
+    agent: { version: "test-1" },
+    ...overrides,
+  };
+}
+
 /** A raw protocol client: every frame it receives is queued for `next()`; `closed` resolves with the close. */
 export class RawClient {
   readonly ws: WebSocket;
@@ -70,17 +84,7 @@ export class RawClient {
   async auth(creds: Creds, overrides: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const challenge = await this.next("challenge");
     if (!challenge) throw new Error("no challenge");
-    const nonce = challenge.nonce as string;
-    const frame = {
-      t: "auth",
-      v: 1,
-      connectorId: creds.connectorId,
-      token: creds.token,
-      nonce,
-      mac: proveChallenge(creds.key, nonce),
-      agent: { version: "test-1" },
-      ...overrides,
-    };
+    const frame = authFrame(creds, challenge.nonce as string, overrides);
     this.send(frame);
     return frame;
   }

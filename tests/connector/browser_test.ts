@@ -8,7 +8,7 @@
  * without a click or a reload.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser.ts";
 import { startTestHub } from "../helpers/hub.ts";
 import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
@@ -49,13 +49,7 @@ Deno.test({
       fake.upsert({ number: "T-4", subject: "Замена картриджа", created_at: iso(now - 4 * HOUR) });
       fake.pause("T-4", "Ждём запчасть");
 
-      const context = await browser.newContext({ locale: "ru-RU", viewport: { width: 390, height: 844 } });
-      const page = await context.newPage();
-      await page.goto(`${t.url}/admin/connectors`);
-      await page.fill('input[name="email"]', EMAIL);
-      await page.fill('input[name="password"]', PASSWORD);
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${t.url}/admin/connectors`);
+      const { context, page } = await signedIn(browser, t.url, { width: 390, height: 844 });
       await page.waitForSelector('[data-testid="live-state"]:has-text("●")', { timeout: 10_000 });
       assert.match(await page.locator("h1, main").first().textContent() ?? "", /Коннекторы и SLA/);
       assert.match(await page.locator('[data-testid="poll-state"]').textContent() ?? "", /Опросов ещё не было/);
@@ -124,13 +118,7 @@ Deno.test({
       await context.close();
 
       // The same page at 1280 px: both charts span their column, nothing overflows.
-      const wide = await browser.newContext({ locale: "ru-RU", viewport: { width: 1280, height: 900 } });
-      const desk = await wide.newPage();
-      await desk.goto(`${t.url}/admin/connectors`);
-      await desk.fill('input[name="email"]', EMAIL);
-      await desk.fill('input[name="password"]', PASSWORD);
-      await desk.click('button[type="submit"]');
-      await desk.waitForURL(`${t.url}/admin/connectors`);
+      const { context: wide, page: desk } = await signedIn(browser, t.url, { width: 1280, height: 900 });
       await desk.waitForSelector('[data-testid="chart-sla-ranking"] canvas', { timeout: 10_000 });
       const trendWidth = await desk.locator('[data-testid="chart-sla-trend"] canvas').evaluate((c) =>
         c.getBoundingClientRect().width
@@ -147,6 +135,18 @@ Deno.test({
     }
   },
 });
+
+/** A Russian-speaking owner on /admin/connectors in a fresh browser context of `viewport`. */
+async function signedIn(browser: Browser, url: string, viewport: { width: number; height: number }) {
+  const context = await browser.newContext({ locale: "ru-RU", viewport });
+  const page = await context.newPage();
+  await page.goto(`${url}/admin/connectors`);
+  await page.fill('input[name="email"]', EMAIL);
+  await page.fill('input[name="password"]', PASSWORD);
+  await page.click('button[type="submit"]');
+  await page.waitForURL(`${url}/admin/connectors`);
+  return { context, page };
+}
 
 async function rankingTotals(page: Page): Promise<string> {
   return (await page.locator('[data-testid="chart-sla-ranking-totals"]').textContent() ?? "").trim();

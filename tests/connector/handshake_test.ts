@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
-import { CLOSE, proveChallenge } from "../../lib/connector/protocol.ts";
-import { createConnector, type Creds, movableClock, RawClient } from "./_helpers.ts";
+import { CLOSE } from "../../lib/connector/protocol.ts";
+import { authFrame, createConnector, type Creds, movableClock, RawClient } from "./_helpers.ts";
 
 async function withHub(
   fn: (t: TestHub, creds: Creds) => Promise<void>,
@@ -139,16 +139,7 @@ Deno.test("handshake: an answer after the challenge expired is refused with 4002
     const c = new RawClient(t.url);
     const challenge = await c.next("challenge");
     clock.advance(11_000); // past CHALLENGE_TTL_MS
-    const nonce = challenge!.nonce as string;
-    c.send({
-      t: "auth",
-      v: 1,
-      connectorId: creds.connectorId,
-      token: creds.token,
-      nonce,
-      mac: proveChallenge(creds.key, nonce),
-      agent: { version: "test-1" },
-    });
+    c.send(authFrame(creds, challenge!.nonce as string));
     assert.deepEqual(await c.closed, CLOSE.challengeExpired);
     const audit = (await auditActions(t)).filter((a) => a.action === "connector.auth_failed");
     assert.equal(audit[0]?.details?.reason, "expired");
