@@ -7,21 +7,19 @@
  */
 import type { Locale } from "../../lib/i18n/mod.ts";
 import { translator } from "../../lib/i18n/mod.ts";
+import { Head } from "./layout.tsx";
 
 export function DocsPage({ locale, csrf, email }: { locale: Locale; csrf?: string; email?: string }) {
   const { t } = translator(locale);
   const [before, after] = t("docs.programs", { header: "\u0000" }).split("\u0000");
   return (
     <html lang={locale}>
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        {csrf && <meta name="csrf-token" content={csrf} />}
-        <title>{t("docs.title")} · {t("common.brand")}</title>
-        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
-        <link rel="stylesheet" href="/static/vendor/swagger-ui.css" />
-        <link rel="stylesheet" href="/static/docs.css" />
-      </head>
+      <Head
+        title={t("docs.title")}
+        csrf={csrf}
+        locale={locale}
+        stylesheets={["/static/vendor/swagger-ui.css", "/static/docs.css"]}
+      />
       <body>
         <header class="docs-bar" data-testid="docs-bar">
           <a href="/admin" data-testid="docs-back">{t("docs.back")}</a>
