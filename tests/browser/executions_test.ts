@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import { startTestHub } from "../helpers/hub.ts";
-import { failingTarget, finishedRun, seed, SEED_ENV } from "../executions/_seed.ts";
+import { finishedRun, withSeededHub } from "../executions/_seed.ts";
 import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn } from "../helpers/browser.ts";
 
 browserTest(
   "browser: the journal filters, searches, expands, re-drives and grows live, at 1280 and 390 px",
-  async (browser) => {
-    const target = failingTarget();
-    const t = await startTestHub({ env: { ...ADMIN_ENV, ...SEED_ENV } });
-    try {
-      const s = await seed(t, target.url);
+  (browser) =>
+    withSeededHub(async (t, s) => {
       for (const width of [1280, 390]) {
         const page = (await loggedIn(browser, t.url, { path: "/admin/executions", width, height: 844 })).page;
         assert.equal(await page.textContent("h1"), "Журнал выполнений");
@@ -76,9 +72,5 @@ browserTest(
       await finishedRun(t, again.id);
       await failed.locator(`.exec-row[data-ref="run:${again.id}"]`).waitFor({ timeout: 10_000 });
       await failed.context().close();
-    } finally {
-      await t.close();
-      await target.close();
-    }
-  },
+    }, { env: ADMIN_ENV }),
 );
