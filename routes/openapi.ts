@@ -6,6 +6,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "./app_env.ts";
 import { ERROR_CODES, errorBody, invalidRequest } from "./errors.ts";
+import { invalidMessage } from "../lib/validation.ts";
 
 export { createRoute, z } from "@hono/zod-openapi";
 
@@ -30,6 +31,8 @@ export const errorSchema = z.object({
   }),
 }).openapi("Error");
 
+const EXAMPLE_FIELDS = [{ field: "name", message: "Too small: expected string to have >=1 characters" }];
+
 /** What an error of each status reads like, for the document's examples (real messages of the hub). */
 const EXAMPLE: Record<number, { message: string; details?: unknown }> = {
   400: { message: "Cannot parse the request body: it is not valid JSON" },
@@ -38,10 +41,7 @@ const EXAMPLE: Record<number, { message: string; details?: unknown }> = {
   404: { message: "Cannot find schedule" },
   409: { message: "Cannot save the schedule: it was changed at the same time; reload and try again" },
   413: { message: "Request body is larger than 1048576 bytes" },
-  422: {
-    message: "Invalid request: name: Too small: expected string to have >=1 characters",
-    details: [{ field: "name", message: "Too small: expected string to have >=1 characters" }],
-  },
+  422: { message: invalidMessage(EXAMPLE_FIELDS), details: EXAMPLE_FIELDS },
   426: { message: "Cannot serve /connectors/ws: it takes WebSocket connections only" },
   429: { message: "Too many requests; retry later" },
   500: { message: "Internal error (request id 01KBCX3Z7T1S9Q4V0N2M8R6P5A)" },
