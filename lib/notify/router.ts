@@ -18,6 +18,7 @@ import { type DeliveryRecord, NotifyStore } from "./store.ts";
 import { eventView, type Rule, RuleStore } from "./rules.ts";
 import { renderTemplate } from "./template.ts";
 import { DIGEST_KIND, type DigestPayload, SEND_KIND } from "./kinds.ts";
+import { mailDocuments } from "./mail/attachments.ts";
 
 /** Event types rules never see (a rule about its own messages would loop). */
 const UNROUTED = new Set(["notify.sent"]);
@@ -177,7 +178,13 @@ export class Router {
       }
       if ((await op.commit()).ok) return count;
       if ((await this.#d.kv.get(routeKey)).versionstamp) return 0; // routed before (another process, a re-read)
-      if (repeatKey && (await this.#d.kv.get(repeatKey)).versionstamp) return 0; // inside the repeat window
+      if (repeatKey && (await this.#d.kv.get(repeatKey)).versionstamp) {
+        // Inside the repeat window: settle this event for the rule, so routing it again from the event
+        // log after the window has passed (lib/notify/route_feed.ts) does not send it late.
+        await this.#d.kv.atomic().check({ key: routeKey, versionstamp: null })
+          .set(routeKey, `repeat:${event.id}`, { expireIn: ROUTE_TTL }).commit();
+        return 0;
+      }
     }
     throw new Error(`Cannot route event ${event.id} for rule ${rule.id}: too many concurrent changes`);
   }
@@ -206,6 +213,8 @@ export class Router {
       createdAt: now,
       updatedAt: now,
     };
+    // A mail's forwarded attachments follow its message as documents; the rest are listed under it.
+    const { documents, note } = mailDocuments(event);
     for (const t of rule.targets) {
       const chat = chats.get(t.chatId);
       const d: DeliveryRecord = {
@@ -216,7 +225,8 @@ export class Router {
         targetName: chat?.title ?? t.chatId,
         ...(rule.botId ? { botId: rule.botId } : {}),
         ...(t.threadId ? { threadId: t.threadId } : {}),
-        text,
+        text: text + note,
+        ...(documents.length ? { documents, documentsSent: 0 } : {}),
       };
       this.#d.store.addDelivery(op, d);
       this.#d.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
