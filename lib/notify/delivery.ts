@@ -168,16 +168,21 @@ export class DeliveryWorker {
     const documents = d.documents ?? [];
     let docsSent = d.documentsSent ?? 0;
     const unsent = () => sentParts < parts.length || docsSent < documents.length;
-    for (let guard = 0; unsent() && guard < 20 + documents.length; guard++) {
-      const wait = this.d.gate.reserve(bot.id, String(chat.tgChatId), { group: chat.kind === "group" });
-      if (wait > 0) {
-        if (wait > INLINE_WAIT_MS) {
-          await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: wait });
-          return;
-        }
-        await this.d.clock.sleep(wait);
-        continue;
+    for (let guard = 0; unsent(); guard++) {
+      if (guard >= 20 + documents.length) {
+        // Migrations, fallbacks and bot switches went round too often: try again later rather than drop it.
+        await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: 5000 });
+        return;
       }
+      const slot = this.d.gate.reserve(bot.id, String(chat.tgChatId), {
+        group: chat.kind === "group",
+        withinMs: INLINE_WAIT_MS,
+      });
+      if (!slot.booked) {
+        await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: slot.wait });
+        return;
+      }
+      if (slot.wait > 0) await this.d.clock.sleep(slot.wait);
       const api = await this.d.bots.api(bot);
       const thread = d.threadId ? { message_thread_id: d.threadId } : {};
       try {
