@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "./lib/config.ts";
 import { openHub } from "./lib/boot.ts";
 import { registerCapabilities } from "./lib/capabilities.ts";
 import { createApp } from "./routes/app.ts";
+import { setupBanner } from "./lib/accounts/setup_banner.ts";
 
 let config;
 try {
@@ -18,7 +19,8 @@ try {
   Deno.exit(1);
 }
 
-const hub = await registerCapabilities((await openHub(config)).hub);
+const opened = await openHub(config);
+const hub = await registerCapabilities(opened.hub);
 const app = createApp(hub);
 const listening = hub.queue.listen();
 // After the listener, and not awaited: a broker that is down must not keep the server from listening.
@@ -27,7 +29,12 @@ const started = hub.start();
 const server = Deno.serve({
   hostname: config.HOST,
   port: config.PORT,
-  onListen: ({ hostname, port }) => hub.log.info("Shlyuz is listening", { url: `http://${hostname}:${port}` }),
+  onListen: ({ hostname, port }) => {
+    hub.log.info("Shlyuz is listening", { url: `http://${hostname}:${port}` });
+    // Last, and not as JSON: the one thing a person starting the hub for the first time has to find and open.
+    // deno-lint-ignore no-console
+    if (opened.boot.setupUrl) console.log(setupBanner(opened.boot.setupUrl));
+  },
 }, app.fetch);
 
 async function shutdown() {

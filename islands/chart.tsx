@@ -1,9 +1,11 @@
 /**
- * A small time-series chart (uPlot, served by the hub from /static/vendor/).
- * Any page can use it: `<Island name="chart" props={{ title, hours, series, timeZone }} />`
+ * A small chart (uPlot, served by the hub from /static/vendor/). Any page can
+ * use it: `<Island name="chart" props={{ title, hours, series, timeZone }} />`
  * with labels already in the page's language. Bars and lines over hourly
- * buckets; an optional right axis (a rate or a duration). Re-renders with new
- * `series` in place, so a live page just passes new props.
+ * buckets; an optional right axis (a rate or a duration). With `categories`
+ * instead of `hours` it is a bar chart of named things (departments), lying
+ * on its side when `horizontal` so long names stay readable at 390 px.
+ * Re-renders with new `series` in place, so a live page just passes new props.
  */
 import { useEffect, useRef } from "preact/hooks";
 import type uPlot from "uplot";
@@ -19,8 +21,14 @@ export interface ChartLine {
 export interface ChartProps {
   /** Shown above the chart; also the chart's accessible name. */
   title: string;
-  /** Bucket starts (epoch ms), oldest first. */
-  hours: number[];
+  /** Bucket starts (epoch ms), oldest first (a time chart). */
+  hours?: number[];
+  /** Names of the bars, one per value (a category chart; `hours` is then ignored). */
+  categories?: string[];
+  /** A category chart with the names down the left side and the bars running right. */
+  horizontal?: boolean;
+  /** uPlot date template of the time axis, e.g. `{DD}.{MM}` for several days (default `{HH}:{mm}`). */
+  timeFormat?: string;
   series: ChartLine[];
   /** IANA zone the x axis is drawn in. */
   timeZone?: string;
@@ -54,21 +62,45 @@ function loadUPlot(): Promise<UPlotCtor> {
   return loading;
 }
 
-function data(hours: number[], series: ChartLine[]): uPlot.AlignedData {
-  return [hours.map((h) => h / 1000), ...series.map((s) => s.values.map((v) => v ?? null))] as uPlot.AlignedData;
+function data(xs: number[], series: ChartLine[]): uPlot.AlignedData {
+  return [xs, ...series.map((s) => s.values.map((v) => v ?? null))] as uPlot.AlignedData;
 }
 
 /** Sums of each series, for the text under the chart (and screen readers). */
 function totals(series: ChartLine[]): string {
   return series.filter((s) => !s.right && s.kind === "bars").map((s) =>
-    `${s.label}: ${s.values.reduce<number>((a, v) => a + (v ?? 0), 0)}`
+    `${s.label}: ${Math.round(s.values.reduce<number>((a, v) => a + (v ?? 0), 0) * 100) / 100}`
   ).join(" · ");
 }
 
-export default function Chart({ title, hours, series, timeZone, rightUnit, height = 160, testId }: ChartProps) {
+/** A category label short enough for its axis. */
+const shortLabel = (s: string) => (s.length > 18 ? `${s.slice(0, 17)}…` : s);
+
+export default function Chart(
+  {
+    title,
+    hours = [],
+    categories,
+    horizontal = false,
+    timeFormat = "{HH}:{mm}",
+    series,
+    timeZone,
+    rightUnit,
+    height: baseHeight = 160,
+    testId,
+  }: ChartProps,
+) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = series.map((s) => `${s.label}|${s.kind}|${s.right ? 1 : 0}`).join(",");
+  const byName = categories !== undefined;
+  const xs = byName ? categories.map((_, i) => i) : hours.map((h) => h / 1000);
+  // A lying category chart grows with its bars: each name keeps a readable row.
+  const height = byName && horizontal ? Math.max(baseHeight, categories.length * 28 + 50) : baseHeight;
+  // The plot is built again when anything but the values changes; the latest values are always at hand.
+  const latest = useRef(data(xs, series));
+  latest.current = data(xs, series);
+  const shape = series.map((s) => `${s.label}|${s.kind}|${s.right ? 1 : 0}`).join(",") +
+    (byName ? `#${horizontal ? "h" : "v"}#${categories.join("\u0000")}` : `#${timeFormat}`);
 
   useEffect(() => {
     let cancelled = false;
@@ -78,20 +110,39 @@ export default function Chart({ title, hours, series, timeZone, rightUnit, heigh
       const bars = U.paths.bars?.({ size: [0.7, 40] });
       const thin = U.paths.bars?.({ size: [0.35, 20] });
       let barIndex = 0;
+      const names = categories ?? [];
       const opts: uPlot.Options = {
         width: Math.max(200, box.current.clientWidth),
         height,
-        tzDate: timeZone ? (ts) => U.tzDate(new Date(ts * 1000), timeZone) : undefined,
+        tzDate: timeZone && !byName ? (ts) => U.tzDate(new Date(ts * 1000), timeZone) : undefined,
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
-        // Half a bucket of room on each side, so the first and the current hour's bars are drawn whole.
-        scales: {
-          x: { time: true, range: (_u, min, max) => [min - 1800, max + 1800] },
-          y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
-        },
+        scales: byName
+          ? {
+            // One slot per name; lying down, the first name (the largest) on top.
+            x: {
+              time: false,
+              range: () => [-0.5, Math.max(0.5, names.length - 0.5)],
+              ...(horizontal ? { ori: 1, dir: -1 } as const : {}),
+            },
+            y: { range: (_u, _min, max) => [0, Math.max(1, max)], ...(horizontal ? { ori: 0, dir: 1 } as const : {}) },
+          }
+          : {
+            // Half a bucket of room on each side, so the first and the current hour's bars are drawn whole.
+            x: { time: true, range: (_u, min, max) => [min - 1800, max + 1800] },
+            y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+          },
         axes: [
-          { values: "{HH}:{mm}", space: 50 },
-          { size: 40 },
+          byName
+            ? {
+              side: horizontal ? 3 : 2,
+              size: horizontal ? 120 : 40,
+              grid: { show: false },
+              splits: () => names.map((_, i) => i),
+              values: (_u: uPlot, v: number[]) => v.map((i) => shortLabel(names[i] ?? "")),
+            }
+            : { values: timeFormat, space: 50 },
+          byName && horizontal ? { side: 2, size: 30 } : { size: 40 },
           ...(series.some((s) => s.right)
             ? [{
               scale: "r",
@@ -118,7 +169,7 @@ export default function Chart({ title, hours, series, timeZone, rightUnit, heigh
       };
       if (series.some((s) => s.right)) opts.scales!.r = { range: [0, rightUnit === "%" ? 100 : null] as never };
       plot.current?.destroy();
-      plot.current = new U(opts, data(hours, series), box.current);
+      plot.current = new U(opts, latest.current, box.current);
       observer = new ResizeObserver(() => {
         if (box.current && plot.current) {
           plot.current.setSize({ width: Math.max(200, box.current.clientWidth), height });
@@ -135,8 +186,8 @@ export default function Chart({ title, hours, series, timeZone, rightUnit, heigh
   }, [shape, timeZone, height, rightUnit]);
 
   useEffect(() => {
-    plot.current?.setData(data(hours, series));
-  }, [hours, series]);
+    plot.current?.setData(latest.current);
+  }, [hours, categories, series]);
 
   return (
     <figure class="chart" data-testid={testId} aria-label={title}>

@@ -4,7 +4,9 @@
  * share of overdue time, reasons, and the connectors with their status. Any
  * `sla.*` or `connector.*` event on the stream reloads the data from
  * `/api/v1/sla/dashboard` and `/api/v1/connectors`, so the page follows polls
- * and connectors coming and going without a reload.
+ * and connectors coming and going without a reload. The trend and ranking
+ * charts are a bundle of their own (sla_charts.lazy.tsx), fetched once the
+ * page is up and given the same data on every update.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, liveEvents } from "./_lib.ts";
@@ -13,6 +15,11 @@ import type { PollState } from "../lib/connector/dispatch.ts";
 import type { PublicConnector } from "../lib/connector/registry.ts";
 import SlaConnectors from "./_sla_connectors.tsx";
 import { durationText, type SlaI18n, slaTranslator } from "./_sla_text.ts";
+import type { SlaChartsProps } from "./sla_charts.lazy.tsx";
+
+type ChartsModule = typeof import("./sla_charts.lazy.tsx");
+// A URL, not a path: the bundler leaves this import() alone and the browser fetches the charts' own bundle.
+const CHARTS_BUNDLE = "/static/islands/sla_charts.lazy.js";
 
 export type DashboardData = SlaDashboard & { poll: PollState };
 
@@ -30,6 +37,27 @@ const POLL = {
   no_connector: "connectors.poll.no_connector",
   failing: "connectors.poll.failing",
 } as const;
+
+/** The charts' place: empty on the server, filled by the lazily loaded bundle and updated with each reload. */
+function ChartsSlot(props: SlaChartsProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const mod = useRef<ChartsModule | null>(null);
+  useEffect(() => {
+    if (mod.current) return mod.current.renderSlaCharts(box.current!, props);
+    let alive = true;
+    (import(CHARTS_BUNDLE) as Promise<ChartsModule>).then((m) => {
+      mod.current = m;
+      if (alive && box.current) m.renderSlaCharts(box.current, props);
+    }).catch(() => {/* the tables above still tell the numbers */});
+    return () => {
+      alive = false;
+    };
+  }, [props.trends, props.departments]);
+  useEffect(() => () => {
+    if (box.current) mod.current?.clearSlaCharts(box.current);
+  }, []);
+  return <div ref={box} data-testid="sla-charts" />;
+}
 
 export default function SlaDashboardIsland(props: SlaDashboardProps) {
   const [d, setD] = useState<DashboardData>(props.dashboard);
@@ -103,6 +131,21 @@ export default function SlaDashboardIsland(props: SlaDashboardProps) {
           {note && <small data-testid="poll-note">{note}</small>}
         </p>
       )}
+
+      <ChartsSlot
+        trends={d.trends}
+        departments={d.departments}
+        now={d.now}
+        timeZone={props.i18n.timeZone}
+        text={{
+          trendTitle: t("connectors.charts.trend"),
+          overdue: t("connectors.kpi.overdue"),
+          suspended: t("connectors.kpi.suspended"),
+          overdueHours: t("connectors.charts.overdueHours"),
+          rankingTitle: t("connectors.charts.ranking"),
+          rankingHours: t("connectors.charts.overdueHours"),
+        }}
+      />
 
       <h2>{t("connectors.reasons.title")}</h2>
       {d.reasons.length === 0 ? <p>{t("connectors.overdue.empty")}</p> : (

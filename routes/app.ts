@@ -26,6 +26,7 @@ import { schedulerPages } from "./pages/scheduler.tsx";
 import { enrichmentRoutes } from "./enrichment.ts";
 import { enrichmentPages } from "./pages/enrichment.tsx";
 import { docsRoutes } from "./docs.ts";
+import { serveOpenApi } from "./openapi.ts";
 import { staticRoutes } from "./static.ts";
 import { authPages } from "./pages/auth_pages.tsx";
 import { adminPages } from "./pages/admin_pages.tsx";
@@ -149,13 +150,10 @@ export function createApp(hub: Hub, { checks = {} }: { checks?: Record<string, H
 
   app.get("/", (c) => c.redirect("/admin", 302));
 
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Shlyuz API",
-      version: "1.0.0",
-      description: "Integration hub: scheduler, 1C → Bitrix24 intake, enrichment, connectors & SLA, notifications.",
-    },
+  serveOpenApi(app, {
+    title: "Shlyuz API",
+    version: "1.0.0",
+    description: "Integration hub: scheduler, 1C → Bitrix24 intake, enrichment, connectors & SLA, notifications.",
   });
   return app;
 }

@@ -1,6 +1,7 @@
 /**
  * The connector registry API: create (id, token and key shown once), list
- * with live status, rename / interval override, rotate credentials, revoke.
+ * with live status, rename, rotate credentials, revoke. The poll interval is
+ * the organization's (routes/connectors_sla.ts, /sla/settings).
  * Viewers read; admins write. Revoking or rotating closes the live socket.
  */
 import { bearer, createRoute, errorResponses, newApi, pathId, z } from "./openapi.ts";
@@ -24,7 +25,6 @@ const connectorSchema = z.object({
   id: z.string().openapi({ example: "con_01JAXJ5D3F0ZQ6S9V8R1M2N3P4" }),
   name: z.string(),
   tokenPrefix: z.string().openapi({ description: "First characters of the token, to tell tokens apart" }),
-  intervalSec: z.number().nullable().openapi({ description: "Poll interval override while online, seconds" }),
   createdAt: z.string(),
   createdBy: z.string(),
   rotatedAt: z.string().nullable(),
@@ -37,7 +37,9 @@ const connectorSchema = z.object({
     lastSeen: z.string().nullable(),
     lastJob: lastJobSchema.nullable(),
     lastError: z.string().nullable(),
-    agentIntervalSec: z.number().nullable(),
+    agentIntervalSec: z.number().nullable().openapi({
+      description: "The agent's INTERVAL env, seconds, as reported; the organization's interval decides the polls",
+    }),
   }),
 }).openapi("Connector");
 
@@ -136,7 +138,7 @@ export function connectorRoutes(hub: Hub) {
       method: "patch",
       path: "/connectors/{id}",
       tags: ["Connectors"],
-      summary: "Rename a connector or set its interval override (null: the organization's interval)",
+      summary: "Rename a connector (its polls follow the organization's interval, PUT /api/v1/sla/settings)",
       security: bearer,
       request: {
         params: idParam,

@@ -218,9 +218,13 @@ export function slaRoutes(hub: Hub) {
     }) as never,
   );
 
-  const settingsInput = slaSettingsSchema.partial().extend({
+  // null or "" clears a field: the environment default (SLA_INTERVAL, FILTER_*, SLA_DEADLINE_SEC) applies again.
+  const cleared = z.union([z.literal(""), z.null()]);
+  const settingsInput = z.object({
+    intervalSec: z.union([cleared, slaSettingsSchema.shape.intervalSec]).optional(),
     filterArrears: z.string().max(200).nullable().optional(),
     filterStopped: z.string().max(200).nullable().optional(),
+    deadlineSec: z.union([cleared, slaSettingsSchema.shape.deadlineSec]).optional(),
   }).openapi("SlaSettings");
 
   app.openapi(
@@ -244,7 +248,7 @@ export function slaRoutes(hub: Hub) {
       path: "/sla/settings",
       tags: ["SLA"],
       summary:
-        "Change the poll interval (s, takes effect at once), saved-filter keys (null: the agent's own) or the deadline (s)",
+        'Change the poll interval (s, from its next slot), saved-filter keys (null: the agent\'s own) or the deadline (s); null or "" restores the default',
       security: bearer,
       request: { body: { content: { "application/json": { schema: settingsInput } }, required: true } },
       responses: {

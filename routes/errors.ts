@@ -45,6 +45,26 @@ export const httpErrors = {
   unavailable: (message: string) => new HttpError(503, "unavailable", message),
 };
 
+/**
+ * The error codes each status answers with, the first being the one the
+ * OpenAPI document shows as its example (routes/openapi.ts). A 409 carries its
+ * ConflictError's own code ("conflict" unless it says otherwise).
+ */
+export const ERROR_CODES: Readonly<Record<number, readonly [string, ...string[]]>> = {
+  400: ["invalid_json", "invalid_form"],
+  401: ["unauthorized"],
+  403: ["forbidden", "csrf_failed"],
+  404: ["not_found"],
+  409: ["conflict", "last_owner"],
+  413: ["payload_too_large"],
+  422: ["validation_failed"],
+  426: ["upgrade_required"],
+  429: ["too_many_requests"],
+  500: ["internal"],
+  502: ["upstream_rejected"],
+  503: ["upstream_unavailable", "unavailable", "busy"],
+};
+
 /** The API's error body. `details` is left out when there are none. */
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details !== undefined ? { details } : {}) } };

@@ -33,7 +33,7 @@ export interface AgentOptions {
   adapter: TicketAdapter;
   /** The saved-filter keys used when the hub sends none (FILTER_ARREARS, FILTER_STOPPED). */
   filters?: { arrears?: string; stopped?: string };
-  /** INTERVAL: the poll interval this agent asks for, seconds. */
+  /** INTERVAL, seconds: reported to the hub, which shows it; the organization's interval there decides the polls. */
   intervalSec?: number;
   /** Where the agent's lines go (console.log in the CLI). */
   print?: (line: string) => void;

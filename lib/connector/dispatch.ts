@@ -1,13 +1,18 @@
 /**
  * Dispatch of SLA polls to connectors, safe with several hub processes.
  *
- * Every organization with connectors polls once per interval: the interval's
- * slot number (`floor(now / interval)`) is claimed in one KV commit
- * (`["sla_slot", org]`), so a slot runs once however many processes' crons
- * and queue ticks try. Claiming a slot enqueues the two `sla.dispatch`
- * messages (arrears, stopped) and the next `sla.tick`, delayed to the next
- * slot — intervals shorter than Deno.cron's minute work, and the minute cron
- * only restarts a chain that was lost.
+ * Every organization with connectors polls once per its own interval (its
+ * SLA setting, default SLA_INTERVAL): time is cut into slots of that length
+ * (`floor(now / interval)`), and a slot is claimed in one KV commit that
+ * records when (`["sla_slot", org]` → `{at, intervalMs}`), so a slot runs
+ * once however many processes' crons and queue ticks try. A slot is due when
+ * the last claim lies in an earlier slot of the interval in force now, so a
+ * changed interval applies from its next slot and never polls twice within
+ * one. Claiming a slot enqueues the two `sla.dispatch` messages (arrears,
+ * stopped) and the next `sla.tick`, delayed to the next slot — intervals
+ * shorter than Deno.cron's minute work, and the minute cron only restarts a
+ * chain that was lost (a tick that finds its slot taken enqueues nothing, so
+ * extra chains die out).
  *
  * `sla.dispatch` picks a live connector (fewest jobs in flight, rotating by
  * slot so two agents share the load), records the job in
@@ -69,6 +74,16 @@ export interface PollState {
 
 const JOB_TTL = 24 * 3600_000;
 
+/** The organization's last slot claim: when, under which interval. */
+interface SlotClaim {
+  at: number;
+  intervalMs: number;
+  /** Claims written before `at` existed carried the slot number only. */
+  slot?: number;
+}
+
+const claimedAt = (c: SlotClaim): number => c.at ?? (c.slot ?? 0) * c.intervalMs;
+
 export interface DispatcherOptions {
   kv: Deno.Kv;
   queue: QueueFor<ConnectorKinds>;
@@ -98,21 +113,9 @@ export class Dispatcher {
     });
   }
 
-  /**
-   * The interval in force: the smallest override of an online connector (its
-   * own setting, else its agent's INTERVAL), else the organization's.
-   */
+  /** The interval that decides when the organization's queries are dispatched, seconds. */
   async intervalSec(org: string): Promise<number> {
-    const base = (await this.settings(org)).intervalSec;
-    const live = await this.#o.registry.liveLeases(org);
-    const overrides: number[] = [];
-    for (const id of live.keys()) {
-      const r = await this.#o.registry.get(org, id);
-      const s = await this.#o.registry.status(org, id);
-      const v = r?.intervalSec ?? s.agentIntervalSec;
-      if (v) overrides.push(v);
-    }
-    return overrides.length ? Math.min(...overrides) : base;
+    return (await this.settings(org)).intervalSec;
   }
 
   async pollState(org: string): Promise<PollState> {
@@ -146,11 +149,12 @@ export class Dispatcher {
     const now = this.#o.now();
     const slot = Math.floor(now / intervalMs);
     const key = ["sla_slot", org];
-    const entry = await this.#o.kv.get<{ slot: number; intervalMs: number }>(key);
-    // A changed interval starts afresh; the same interval runs each slot once.
-    if (entry.value && entry.value.intervalMs === intervalMs && entry.value.slot >= slot) return null;
-    const op = this.#o.kv.atomic().check(entry).set(key, { slot, intervalMs });
-    const poll = `${slot}`;
+    const entry = await this.#o.kv.get<SlotClaim>(key);
+    const last = entry.value ? claimedAt(entry.value) : null;
+    if (last !== null && Math.floor(last / intervalMs) >= slot) return null;
+    const op = this.#o.kv.atomic().check(entry).set(key, { at: now, intervalMs } satisfies SlotClaim);
+    // Slot numbers of different intervals may coincide: the interval is part of the poll's name.
+    const poll = `${intervalMs / 1000}s${slot}`;
     for (const filter of FILTERS) {
       this.#o.queue.stage(op, { kind: "sla.dispatch", payload: { filter, poll, attempt: 0, tried: [] }, org });
     }

@@ -19,7 +19,7 @@ export const slaDispatchKind = defineKind({
   kind: "sla.dispatch",
   payload: z.object({
     filter: z.enum(FILTERS),
-    /** The poll this job belongs to (a slot number, or `m<id>` for "poll now"). */
+    /** The poll this job belongs to (`<interval>s<slot>` on schedule, `m<id>` for "poll now"). */
     poll: z.string().min(1).max(60),
     attempt: z.number().int().min(0).max(10).default(0),
     /** Connectors already tried for this poll and filter. */

@@ -66,7 +66,7 @@ export const agentFrameSchema = z.discriminatedUnion("t", [
     mac: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex characters"),
     agent: z.object({
       version: z.string().max(50),
-      /** The agent's INTERVAL: the poll interval it asks for, seconds (the connector's override wins). */
+      /** The agent's INTERVAL, seconds: reported and shown; the organization's interval decides the polls. */
       intervalSec: z.number().int().min(10).max(86_400).optional(),
     }),
   }),

@@ -19,10 +19,9 @@ import { type Actor, auditInto } from "../accounts/audit.ts";
 import { timingSafeEqual } from "../crypto/password.ts";
 import { ConflictError } from "../errors.ts";
 
+/** What people set on a connector (its poll interval is the organization's: GET/PUT /api/v1/sla/settings). */
 export const connectorInputSchema = z.object({
   name: z.string().trim().min(1, "must not be empty").max(100),
-  /** Overrides the organization's poll interval while this connector is online, seconds. */
-  intervalSec: z.number().int().min(10).max(86_400).nullable().optional(),
 });
 export type ConnectorInput = z.infer<typeof connectorInputSchema>;
 
@@ -35,7 +34,6 @@ export interface ConnectorRecord {
   tokenPrefix: string;
   /** The HMAC key, sealed (aad `${org}:connector.${id}.key`). */
   keySealed: string;
-  intervalSec: number | null;
   createdAt: string;
   createdBy: string;
   rotatedAt?: string;
@@ -60,7 +58,7 @@ export interface ConnectorStatus {
   lastSeen: string | null;
   lastJob: LastJob | null;
   lastError: string | null;
-  /** The interval the agent asked for (its INTERVAL env), seconds. */
+  /** The agent's INTERVAL env, seconds: shown only, the organization's interval decides the polls. */
   agentIntervalSec: number | null;
 }
 
@@ -78,7 +76,6 @@ export interface PublicConnector {
   id: string;
   name: string;
   tokenPrefix: string;
-  intervalSec: number | null;
   createdAt: string;
   createdBy: string;
   rotatedAt: string | null;
@@ -143,7 +140,6 @@ export class ConnectorRegistry {
       id,
       org,
       name: input.name,
-      intervalSec: input.intervalSec ?? null,
       createdAt: new Date(now).toISOString(),
       createdBy: actor.label,
       ...record,
@@ -180,14 +176,13 @@ export class ConnectorRegistry {
     return publicConnector(r, await this.status(org, id));
   }
 
-  /** Renames or changes the interval override. */
+  /** Renames the connector. */
   async update(org: string, id: string, patch: Partial<ConnectorInput>, actor: Actor): Promise<PublicConnector | null> {
     const entry = await this.#kv.get<ConnectorRecord>(["connector", org, id]);
     if (!entry.value) return null;
     const next: ConnectorRecord = {
       ...entry.value,
       ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.intervalSec !== undefined ? { intervalSec: patch.intervalSec ?? null } : {}),
     };
     const op = this.#kv.atomic().check(entry).set(["connector", org, id], next);
     auditInto(op, org, actor, "connector.updated", { target: id, details: patch, now: this.#now() });
@@ -303,7 +298,6 @@ export function publicConnector(r: ConnectorRecord, status: ConnectorStatus): Pu
     id: r.id,
     name: r.name,
     tokenPrefix: r.tokenPrefix,
-    intervalSec: r.intervalSec,
     createdAt: r.createdAt,
     createdBy: r.createdBy,
     rotatedAt: r.rotatedAt ?? null,

@@ -68,12 +68,17 @@ export class Outcomes {
     const out = new Map<number, DoneAnswer>();
     const rejected: Failure[] = [];
     const fits: Array<Claimed & { data: unknown }> = [];
+    // Each row's size is estimated once (a serialization of its answer) and reused for the chunking.
+    const bytes = new Map<Claimed, number>();
     for (const c of oks) {
       const n = this.#rowBytes(c);
       if (n > MAX_COMMIT_BYTES) rejected.push({ c, reason: tooLarge(n) });
-      else fits.push(c);
+      else {
+        fits.push(c);
+        bytes.set(c, n);
+      }
     }
-    for (const chunk of chunkBySize(fits, (c) => this.#rowBytes(c) + TASK_OVERHEAD_BYTES, COMMIT_CHUNK)) {
+    for (const chunk of chunkBySize(fits, (c) => bytes.get(c)! + TASK_OVERHEAD_BYTES, COMMIT_CHUNK)) {
       await this.#commitDone(org, chunk, out, rejected);
     }
     if (rejected.length) {

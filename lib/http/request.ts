@@ -48,24 +48,22 @@ export interface RawResponse {
 }
 
 /** Sends a request and returns status, headers and the body text. Throws UpstreamHttpError on network failure or timeout. */
-export async function requestText(
+export async function requestText(url: string, options: RequestOptions): Promise<RawResponse> {
+  const deadline = deadlines.start(options.timeoutMs ?? 15_000);
+  try {
+    return await send(url, deadline, options);
+  } finally {
+    deadlines.end(deadline);
+  }
+}
+
+async function send(
   url: string,
-  {
-    service,
-    method = "POST",
-    headers,
-    json,
-    body,
-    policy,
-    maxRedirects,
-    secretHeaders,
-    fetch,
-    timeoutMs = 15_000,
-    signal,
-    maxBytes,
-  }: RequestOptions,
+  deadline: Deadline,
+  { service, method = "POST", headers, json, body, policy, maxRedirects, secretHeaders, fetch, signal, maxBytes }:
+    RequestOptions,
 ): Promise<RawResponse> {
-  const timeout = AbortSignal.timeout(timeoutMs);
+  const timeout = deadline.controller.signal;
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const h = new Headers(headers);
   if (json !== undefined) {
@@ -82,8 +80,8 @@ export async function requestText(
   } catch (cause) {
     // The guard's own refusals already say what happened.
     if (cause instanceof UpstreamApiError || cause instanceof UpstreamHttpError) throw cause;
-    if (timeout.aborted) {
-      throw new UpstreamHttpError(`${service} did not answer within ${timeoutMs} ms`, { service, cause });
+    if (deadline.expired) {
+      throw new UpstreamHttpError(`${service} did not answer within ${deadline.ms} ms`, { service, cause });
     }
     if (signal?.aborted) throw cause;
     const why = cause instanceof Error ? cause.message : String(cause);
@@ -157,3 +155,72 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
   const date = Date.parse(value);
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
+
+/** A request's timeout: its controller aborts once `at` (performance.now() ms) has passed. */
+interface Deadline {
+  readonly at: number;
+  readonly ms: number;
+  readonly controller: AbortController;
+  expired: boolean;
+}
+
+/**
+ * Request timeouts without a timer per request: `AbortSignal.timeout` arms a
+ * timer and builds a DOMException for every call, which showed in the
+ * profile of the hot enrichment path. Deadlines of one duration end in the
+ * order they began, so each duration keeps its deadlines in insertion order
+ * and one timer waits for the earliest of their heads. A request that ends
+ * leaves its set at once; the timer stops when none is left (no timer
+ * outlives the requests, which the test sanitizers check).
+ */
+class Deadlines {
+  readonly #byMs = new Map<number, Set<Deadline>>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+
+  start(ms: number): Deadline {
+    const d: Deadline = { at: performance.now() + ms, ms, controller: new AbortController(), expired: false };
+    let fifo = this.#byMs.get(ms);
+    if (!fifo) this.#byMs.set(ms, fifo = new Set());
+    fifo.add(d);
+    if (d.at < this.#timerAt) this.#arm(d.at);
+    return d;
+  }
+
+  end(d: Deadline): void {
+    const fifo = this.#byMs.get(d.ms);
+    if (!fifo?.delete(d) || fifo.size) return;
+    this.#byMs.delete(d.ms);
+    if (this.#byMs.size === 0) this.#arm(Infinity);
+  }
+
+  #fire(): void {
+    this.#timerAt = Infinity;
+    this.#timer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [ms, fifo] of this.#byMs) {
+      for (const d of fifo) {
+        if (d.at > now) {
+          next = Math.min(next, d.at);
+          break;
+        }
+        fifo.delete(d);
+        d.expired = true;
+        d.controller.abort(new DOMException(`The request timed out after ${ms} ms`, "TimeoutError"));
+      }
+      if (fifo.size === 0) this.#byMs.delete(ms);
+    }
+    this.#arm(next);
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at !== Infinity) this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - performance.now()));
+  }
+}
+
+// One per process, like the timers it replaces: a deadline is process state, not configuration.
+const deadlines = new Deadlines();

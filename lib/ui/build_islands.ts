@@ -1,6 +1,8 @@
 /**
  * `deno task build`: bundles every island (islands/*.tsx not starting with
- * `_`) into static/islands/<name>.js with a small hydration entry, and copies
+ * `_`) into static/islands/<name>.js with a small hydration entry, every lazy
+ * part (islands/<name>.lazy.tsx: code an island `import()`s only when it needs
+ * it, e.g. charts) into static/islands/<name>.lazy.js as a plain ES module, and copies
  * the vendored browser assets (Pico CSS, Swagger UI, uPlot) from npm packages into
  * static/vendor/, so the hub serves everything itself and works offline.
  */
@@ -61,7 +63,11 @@ async function bundleIslands(): Promise<string[]> {
   await Deno.mkdir(tmp, { recursive: true });
   await Deno.mkdir(path("static/islands"), { recursive: true });
   try {
-    for (const name of names) await Deno.writeTextFile(`${tmp}${name}.ts`, entrySource(name));
+    for (const name of names) {
+      // A lazy part keeps its exports (the island that imports it calls them); an island gets hydrated.
+      const source = name.endsWith(".lazy") ? `export * from "../../islands/${name}.tsx";\n` : entrySource(name);
+      await Deno.writeTextFile(`${tmp}${name}.ts`, source);
+    }
     // One `deno bundle` for every entry point: on an empty Deno cache, parallel bundle
     // processes race to unpack the same esbuild binary and fail (STACK-NOTES). One call is
     // also faster warm — one esbuild start instead of one per island.

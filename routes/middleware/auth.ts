@@ -115,8 +115,9 @@ export function requirePage(min: Role = "viewer"): MiddlewareHandler<AppEnv> {
     const role = session && user ? await roleOf(kv, session.org, user.id) : null;
     const org = session ? await getOrg(kv, session.org) : null;
     if (!session || !user || !role || !org) {
-      const next = encodeURIComponent(new URL(c.req.url).pathname);
-      return c.redirect(`/admin/login?next=${next}`, 302);
+      // The query too: a filtered journal or events page opened from a link comes back as it was asked for.
+      const { pathname, search } = new URL(c.req.url);
+      return c.redirect(`/admin/login?next=${encodeURIComponent(pathname + search)}`, 302);
     }
     if (!hasRole(role, min)) throw new ForbiddenError(`This page needs the ${min} role; you have ${role}`);
     await checkCsrf(c, session);

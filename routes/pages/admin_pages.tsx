@@ -14,6 +14,7 @@ import { hasRole, ROLES } from "../../lib/accounts/roles.ts";
 import type { MessageKey } from "../../lib/i18n/mod.ts";
 import { formText, islandI18n, pageT, ROLE_LABEL, roleOptions } from "./i18n.ts";
 import { KeyValues } from "../../islands/_kv.tsx";
+import { CardTable, RedriveButton } from "./card_table.tsx";
 import TokensPanel from "../../islands/tokens_panel.tsx";
 
 registerIsland("tokens_panel", TokensPanel);
@@ -75,60 +76,59 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
     return render(
       c,
       <Layout title={t("members.title")} active="members" page={page}>
-        <table class="striped cards" data-testid="members-table">
-          <thead>
-            <tr>
-              <th>{t("members.col.name")}</th>
-              <th>{t("members.col.email")}</th>
-              <th>{t("members.col.role")}</th>
-              {admin && <th>{t("members.col.actions")}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((m) => (
-              <tr key={m.userId}>
-                <td data-label={t("members.col.name")}>
+        <CardTable
+          testId="members-table"
+          rows={members}
+          rowKey={(m) => m.userId}
+          columns={[
+            {
+              label: t("members.col.name"),
+              cell: (m) => (
+                <>
                   <strong>{m.name || m.email}</strong>
                   {m.userId === page.user.id && <small>({t("members.you")})</small>}
-                </td>
-                <td data-label={t("members.col.email")}>{m.email}</td>
-                <td data-label={t("members.col.role")}>
-                  {admin && (m.role !== "owner" || page.role === "owner") && m.userId !== page.user.id
-                    ? (
-                      <Island
-                        name="role_select"
-                        props={{
-                          action: `/api/v1/members/${m.userId}`,
-                          role: m.role,
-                          roles: roleOptions(page, roles),
-                          label: t("members.col.role"),
-                          failed: t("common.failed"),
-                        }}
-                      />
-                    )
-                    : t(ROLE_LABEL[m.role])}
-                </td>
-                {admin && (
-                  <td data-label={t("members.col.actions")} class="actions">
-                    {m.userId !== page.user.id && (m.role !== "owner" || page.role === "owner") && (
-                      <Island
-                        name="api_action"
-                        props={{
-                          action: `/api/v1/members/${m.userId}`,
-                          method: "DELETE",
-                          label: t("members.remove"),
-                          confirm: t("members.remove.confirm", { email: m.email }),
-                          done: t("members.removed"),
-                          failed: t("common.failed"),
-                        }}
-                      />
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { label: t("members.col.email"), cell: (m) => m.email },
+            {
+              label: t("members.col.role"),
+              cell: (m) =>
+                admin && (m.role !== "owner" || page.role === "owner") && m.userId !== page.user.id
+                  ? (
+                    <Island
+                      name="role_select"
+                      props={{
+                        action: `/api/v1/members/${m.userId}`,
+                        role: m.role,
+                        roles: roleOptions(page, roles),
+                        label: t("members.col.role"),
+                        failed: t("common.failed"),
+                      }}
+                    />
+                  )
+                  : t(ROLE_LABEL[m.role]),
+            },
+            admin && {
+              label: t("members.col.actions"),
+              class: "actions",
+              cell: (m) =>
+                m.userId !== page.user.id && (m.role !== "owner" || page.role === "owner") && (
+                  <Island
+                    name="api_action"
+                    props={{
+                      action: `/api/v1/members/${m.userId}`,
+                      method: "DELETE",
+                      label: t("members.remove"),
+                      confirm: t("members.remove.confirm", { email: m.email }),
+                      done: t("members.removed"),
+                      failed: t("common.failed"),
+                    }}
+                  />
+                ),
+            },
+          ]}
+        />
         {admin && (
           <>
             <h2>{t("members.add.title")}</h2>
@@ -194,32 +194,24 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
     return render(
       c,
       <Layout title={t("audit.title")} active="audit" page={page}>
-        <table class="striped cards" data-testid="audit-table">
-          <thead>
-            <tr>
-              <th>{t("audit.col.time")}</th>
-              <th>{t("audit.col.who")}</th>
-              <th>{t("audit.col.action")}</th>
-              <th>{t("audit.col.target")}</th>
-              <th>{t("audit.col.details")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((a) => (
-              <tr key={a.id}>
-                <td data-label={t("audit.col.time")} class="nowrap-cell">{dateTime(a.at, page.timeZone)}</td>
-                <td data-label={t("audit.col.who")}>{who(a.actor, a.actorLabel)}</td>
-                <td data-label={t("audit.col.action")}>
-                  {AUDIT_ACTION[a.action] ? t(AUDIT_ACTION[a.action]) : <code>{a.action}</code>}
-                </td>
-                <td data-label={t("audit.col.target")}>{a.target ? byId.get(a.target) ?? a.target : ""}</td>
-                <td data-label={t("audit.col.details")}>
-                  {a.details && <KeyValues data={translateRoles(a.details, t)} labels={labels} />}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <CardTable
+          testId="audit-table"
+          rows={items}
+          rowKey={(a) => a.id}
+          columns={[
+            { label: t("audit.col.time"), class: "nowrap-cell", cell: (a) => dateTime(a.at, page.timeZone) },
+            { label: t("audit.col.who"), cell: (a) => who(a.actor, a.actorLabel) },
+            {
+              label: t("audit.col.action"),
+              cell: (a) => AUDIT_ACTION[a.action] ? t(AUDIT_ACTION[a.action]) : <code>{a.action}</code>,
+            },
+            { label: t("audit.col.target"), cell: (a) => a.target ? byId.get(a.target) ?? a.target : "" },
+            {
+              label: t("audit.col.details"),
+              cell: (a) => a.details && <KeyValues data={translateRoles(a.details, t)} labels={labels} />,
+            },
+          ]}
+        />
         {items.length === 0 && <p>{t("audit.empty")}</p>}
         {cursor && <a href={`/admin/audit?cursor=${encodeURIComponent(cursor)}`}>{t("common.older")}</a>}
       </Layout>,
@@ -247,41 +239,30 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
         <p>
           <small>{t("dead.count", { count: items.length })}</small>
         </p>
-        <table class="striped cards" data-testid="dead-letters">
-          <thead>
-            <tr>
-              <th>{t("dead.col.failed")}</th>
-              <th>{t("dead.col.kind")}</th>
-              <th>{t("dead.col.reason")}</th>
-              <th>{t("dead.col.attempts")}</th>
-              <th>{t("dead.col.actions")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((d) => (
-              <tr key={d.id} data-dead-id={d.id}>
-                <td data-label={t("dead.col.failed")} class="nowrap-cell">{dateTime(d.failedAt, page.timeZone)}</td>
-                <td data-label={t("dead.col.kind")}>
-                  <code>{d.kind}</code>
-                </td>
-                <td data-label={t("dead.col.reason")}>
-                  <details>
-                    <summary>{d.reason}</summary>
-                    <KeyValues data={(d.envelope as { payload?: unknown })?.payload ?? d.envelope} />
-                  </details>
-                </td>
-                <td data-label={t("dead.col.attempts")}>{d.attempts}</td>
-                <td data-label={t("dead.col.actions")} class="actions">
-                  <Island
-                    name="api_action"
-                    props={{
-                      action: `/api/v1/dead-letters/${d.id}/redrive`,
-                      label: t("dead.redrive"),
-                      done: t("dead.redriven"),
-                      failed: t("common.failed"),
-                      after: "stay",
-                    }}
-                  />
+        <CardTable
+          testId="dead-letters"
+          rows={items}
+          rowKey={(d) => d.id}
+          rowProps={(d) => ({ "data-dead-id": d.id })}
+          columns={[
+            { label: t("dead.col.failed"), class: "nowrap-cell", cell: (d) => dateTime(d.failedAt, page.timeZone) },
+            { label: t("dead.col.kind"), cell: (d) => <code>{d.kind}</code> },
+            {
+              label: t("dead.col.reason"),
+              cell: (d) => (
+                <details>
+                  <summary>{d.reason}</summary>
+                  <KeyValues data={(d.envelope as { payload?: unknown })?.payload ?? d.envelope} />
+                </details>
+              ),
+            },
+            { label: t("dead.col.attempts"), cell: (d) => d.attempts },
+            {
+              label: t("dead.col.actions"),
+              class: "actions",
+              cell: (d) => (
+                <>
+                  <RedriveButton id={d.id} t={t} />
                   {hasRole(page.role, "admin") && (
                     <Island
                       name="api_action"
@@ -296,11 +277,11 @@ export function adminPages(hub: Hub): Hono<AppEnv> {
                       }}
                     />
                   )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+          ]}
+        />
         {items.length === 0 && <p>{t("dead.empty")}</p>}
       </Layout>,
     );

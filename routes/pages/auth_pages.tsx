@@ -102,9 +102,22 @@ function SetupPage({ locale, code, error }: { locale: Locale; code: string; erro
   );
 }
 
-/** Only same-site relative paths, so the login form cannot redirect elsewhere. */
-function safeNext(next: unknown): string {
-  return typeof next === "string" && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : "/admin";
+/**
+ * Only a path on this hub (with its query), so the login form cannot redirect
+ * elsewhere: `//host`, `/\\host` and anything that resolves to another origin
+ * fall back to the overview. The path comes back as the URL parser
+ * normalizes it (percent-encoded), so no raw character reaches the header.
+ */
+export function safeNext(next: unknown): string {
+  const HOME = "/admin";
+  if (typeof next !== "string" || !next.startsWith("/") || /^\/[\\/]/.test(next)) return HOME;
+  const base = "http://shlyuz.invalid";
+  try {
+    const url = new URL(next, base);
+    return url.origin === base ? url.pathname + url.search : HOME;
+  } catch {
+    return HOME;
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import EnrichmentLive, { type LiveRow } from "../../islands/enrichment_live.tsx";
 import { KeyValues } from "../../islands/_kv.tsx";
+import { CardTable, RedriveButton } from "./card_table.tsx";
 import { formText, islandI18n, pageT } from "./i18n.ts";
 import type { MessageKey, Translator } from "../../lib/i18n/mod.ts";
 import type { PageContext } from "../app_env.ts";
@@ -106,87 +107,65 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
           </select>
           <button type="submit">{t("common.filter")}</button>
         </form>
-        <table class="striped cards" data-testid="rows">
-          <thead>
-            <tr>
-              <th>{t("enrichment.rows.col.id")}</th>
-              <th>{t("enrichment.col.taskId")}</th>
-              <th>{t("enrichment.col.type")}</th>
-              <th>{t("enrichment.rows.col.source")}</th>
-              <th>{t("enrichment.rows.col.data")}</th>
-              <th>{t("enrichment.rows.col.created")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.items.map((r) => (
-              <tr key={r.id}>
-                <td data-label={t("enrichment.rows.col.id")}>
-                  <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>
-                </td>
-                <td data-label={t("enrichment.col.taskId")}>{r.task_id}</td>
-                <td data-label={t("enrichment.col.type")}>{typeName(r.task_type)}</td>
-                <td data-label={t("enrichment.rows.col.source")}>{r.source.slice(0, 80)}</td>
-                <td data-label={t("enrichment.rows.col.data")}>
-                  {typeof r.data === "string"
-                    ? <small>{r.data.slice(0, 200)}</small>
-                    : <KeyValues data={r.data} limit={6} labels={DADATA_LABELS} />}
-                </td>
-                <td data-label={t("enrichment.rows.col.created")} class="nowrap-cell">
-                  {dateTime(r.created_at, page.timeZone)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <CardTable
+          testId="rows"
+          rows={rows.items}
+          rowKey={(r) => r.id}
+          columns={[
+            {
+              label: t("enrichment.rows.col.id"),
+              cell: (r) => <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>,
+            },
+            { label: t("enrichment.col.taskId"), cell: (r) => r.task_id },
+            { label: t("enrichment.col.type"), cell: (r) => typeName(r.task_type) },
+            { label: t("enrichment.rows.col.source"), cell: (r) => r.source.slice(0, 80) },
+            {
+              label: t("enrichment.rows.col.data"),
+              cell: (r) =>
+                typeof r.data === "string"
+                  ? <small>{r.data.slice(0, 200)}</small>
+                  : <KeyValues data={r.data} limit={6} labels={DADATA_LABELS} />,
+            },
+            {
+              label: t("enrichment.rows.col.created"),
+              class: "nowrap-cell",
+              cell: (r) => dateTime(r.created_at, page.timeZone),
+            },
+          ]}
+        />
         {rows.items.length === 0 && <p>{t("enrichment.rows.empty")}</p>}
         {rows.cursor && <a href={qs({ type, cursor: rows.cursor })}>{t("common.older")}</a>}
         <h2>{t("enrichment.dead")}</h2>
-        {dead.items.length === 0
-          ? <p>{t("enrichment.dead.empty")}</p>
-          : (
-            <table class="striped cards" data-testid="enrichment-dead">
-              <thead>
-                <tr>
-                  <th>{t("enrichment.dead.col.failed")}</th>
-                  <th>{t("enrichment.dead.col.task")}</th>
-                  <th>{t("enrichment.dead.col.reason")}</th>
-                  {canOperate && <th>{t("enrichment.dead.col.actions")}</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {dead.items.map((d) => {
+        {dead.items.length === 0 ? <p>{t("enrichment.dead.empty")}</p> : (
+          <CardTable
+            testId="enrichment-dead"
+            rows={dead.items}
+            rowKey={(d) => d.id}
+            rowProps={(d) => ({ "data-dead-id": d.id })}
+            columns={[
+              {
+                label: t("enrichment.dead.col.failed"),
+                class: "nowrap-cell",
+                cell: (d) => dateTime(d.failedAt || Date.now(), page.timeZone),
+              },
+              {
+                label: t("enrichment.dead.col.task"),
+                cell: (d) => {
                   const tasks =
                     ((d.envelope as { payload?: { tasks?: Array<{ task?: unknown }> } })?.payload?.tasks ?? [])
                       .map((x) => x.task).slice(0, 5);
-                  return (
-                    <tr key={d.id} data-dead-id={d.id}>
-                      <td data-label={t("enrichment.dead.col.failed")} class="nowrap-cell">
-                        {dateTime(d.failedAt || Date.now(), page.timeZone)}
-                      </td>
-                      <td data-label={t("enrichment.dead.col.task")}>
-                        <KeyValues data={tasks.length === 1 ? tasks[0] : tasks} limit={12} />
-                      </td>
-                      <td data-label={t("enrichment.dead.col.reason")}>{d.reason}</td>
-                      {canOperate && (
-                        <td data-label={t("enrichment.dead.col.actions")} class="actions">
-                          <Island
-                            name="api_action"
-                            props={{
-                              action: `/api/v1/dead-letters/${d.id}/redrive`,
-                              label: t("dead.redrive"),
-                              done: t("dead.redriven"),
-                              failed: t("common.failed"),
-                              after: "stay",
-                            }}
-                          />
-                        </td>
-                      )}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          )}
+                  return <KeyValues data={tasks.length === 1 ? tasks[0] : tasks} limit={12} />;
+                },
+              },
+              { label: t("enrichment.dead.col.reason"), cell: (d) => d.reason },
+              canOperate && {
+                label: t("enrichment.dead.col.actions"),
+                class: "actions",
+                cell: (d) => <RedriveButton id={d.id} t={t} />,
+              },
+            ]}
+          />
+        )}
         {settingsView && <EnrichmentSettings hub={hub} page={page} view={settingsView} />}
       </Layout>,
     );

@@ -54,20 +54,33 @@ export function Document(
     children: ComponentChildren;
   },
 ) {
-  const { t } = translator(locale);
   return (
     <html lang={locale}>
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        {csrf && <meta name="csrf-token" content={csrf} />}
-        <title>{title} · {t("common.brand")}</title>
-        <link rel="stylesheet" href="/static/vendor/pico.min.css" />
-        <link rel="stylesheet" href="/static/shlyuz.css" />
-        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
-      </head>
+      <Head title={title} csrf={csrf} locale={locale} stylesheets={PANEL_STYLES} />
       <body>{children}</body>
     </html>
+  );
+}
+
+const PANEL_STYLES = ["/static/vendor/pico.min.css", "/static/shlyuz.css"];
+
+/**
+ * A page's `<head>`: the title with the brand, the favicon, `stylesheets`,
+ * and the session's CSRF token for the scripts that write (islands, /docs).
+ */
+export function Head(
+  { title, csrf, locale, stylesheets }: { title: string; csrf?: string; locale: Locale; stylesheets: string[] },
+) {
+  const { t } = translator(locale);
+  return (
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      {csrf && <meta name="csrf-token" content={csrf} />}
+      <title>{title} · {t("common.brand")}</title>
+      {stylesheets.map((href) => <link key={href} rel="stylesheet" href={href} />)}
+      <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
+    </head>
   );
 }
 

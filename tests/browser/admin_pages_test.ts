@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
-import { launchBrowser } from "../helpers/browser.ts";
-import { ADMIN_ENV, assertFits, assertRussian, loggedIn, VIEWPORTS } from "../helpers/panel.ts";
+import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn, VIEWPORTS } from "../helpers/browser.ts";
 
 /** The foundation's pages with what they must show in Russian. */
 const PAGES: Array<[path: string, heading: string]> = [
@@ -13,17 +12,14 @@ const PAGES: Array<[path: string, heading: string]> = [
   ["/admin/audit", "Журнал аудита"],
   ["/admin/dead-letters", "Недоставленные"],
   ["/admin/settings", "Настройки"],
+  ["/admin/enrichment", "Обогащение"],
   ["/admin/connectors", "Коннекторы и SLA"],
   ["/admin/notifications", "Уведомления"],
 ];
 
-Deno.test({
-  name: "browser: every foundation page reads in Russian and fits a 1280 px and a 390 px screen",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: every foundation page reads in Russian and fits a 1280 px and a 390 px screen",
+  async (browser) => {
     const t = await startTestHub({ env: ADMIN_ENV });
     try {
       // Rows in every table: a member, a token, audit entries, a dead letter with a long reason, an event.
@@ -64,19 +60,14 @@ Deno.test({
         }
       }
     } finally {
-      await browser.close();
       await t.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "browser: a new token is shown once with a copy button and appears in the list without a reload",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: a new token is shown once with a copy button and appears in the list without a reload",
+  async (browser) => {
     const t = await startTestHub({ env: ADMIN_ENV });
     try {
       const { context, page } = await loggedIn(browser, t.url, { width: 390, height: 844 });
@@ -97,8 +88,7 @@ Deno.test({
         await context.close();
       }
     } finally {
-      await browser.close();
       await t.close();
     }
   },
-});
+);

@@ -1,30 +1,13 @@
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
-import { startTestHub } from "../helpers/hub.ts";
-import { launchBrowser } from "../helpers/browser.ts";
-import { failingTarget, finishedRun, seed, SEED_ENV } from "../executions/_seed.ts";
-import { ADMIN_ENV, assertFits, assertRussian, loggedIn } from "../helpers/panel.ts";
+import { finishedRun, withSeededHub } from "../executions/_seed.ts";
+import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn } from "../helpers/browser.ts";
 
-/** A logged-in ru-RU page of `width` on `path`. */
-async function open(browser: Browser, base: string, path: string, width: number): Promise<Page> {
-  const { page } = await loggedIn(browser, base, { width, height: 844 });
-  if (path !== "/admin") await page.goto(base + path);
-  return page;
-}
-
-Deno.test({
-  name: "browser: the journal filters, searches, expands, re-drives and grows live, at 1280 and 390 px",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
-    const target = failingTarget();
-    const t = await startTestHub({ env: { ...ADMIN_ENV, ...SEED_ENV } });
-    try {
-      const s = await seed(t, target.url);
+browserTest(
+  "browser: the journal filters, searches, expands, re-drives and grows live, at 1280 and 390 px",
+  (browser) =>
+    withSeededHub(async (t, s) => {
       for (const width of [1280, 390]) {
-        const page = await open(browser, t.url, "/admin/executions", width);
+        const page = (await loggedIn(browser, t.url, { path: "/admin/executions", width, height: 844 })).page;
         assert.equal(await page.textContent("h1"), "Журнал выполнений");
         assert.equal(await page.getAttribute('nav a[aria-current="page"]', "href"), "/admin/executions");
         assert.equal(await page.locator(".exec-row").count(), 4);
@@ -59,7 +42,8 @@ Deno.test({
       }
 
       // Re-drive a dead letter from its row: the answer is shown in the row.
-      const page = await open(browser, t.url, "/admin/executions?area=dead", 390);
+      const page =
+        (await loggedIn(browser, t.url, { path: "/admin/executions?area=dead", width: 390, height: 844 })).page;
       await page.waitForSelector('[data-testid="stream-state"]:has-text("в реальном времени")', { timeout: 10_000 });
       const dead = page.locator(`.exec-row[data-ref="dead:${s.deadId}"]`);
       await dead.locator('[data-testid="retry"]').click();
@@ -69,7 +53,11 @@ Deno.test({
       await page.context().close();
 
       // Bulk retry by filter, and a row that appears live.
-      const failed = await open(browser, t.url, "/admin/executions?area=scheduler&outcome=failed", 1280);
+      const failed = (await loggedIn(browser, t.url, {
+        path: "/admin/executions?area=scheduler&outcome=failed",
+        width: 1280,
+        height: 844,
+      })).page;
       await failed.waitForSelector('[data-testid="stream-state"]:has-text("в реальном времени")', { timeout: 10_000 });
       failed.on("dialog", (d) => d.accept());
       await failed.click('[data-testid="bulk-retry"]');
@@ -84,10 +72,5 @@ Deno.test({
       await finishedRun(t, again.id);
       await failed.locator(`.exec-row[data-ref="run:${again.id}"]`).waitFor({ timeout: 10_000 });
       await failed.context().close();
-    } finally {
-      await browser.close();
-      await t.close();
-      await target.close();
-    }
-  },
-});
+    }, { env: ADMIN_ENV }),
+);

@@ -1,18 +1,12 @@
 import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
-import { launchBrowser } from "../helpers/browser.ts";
 import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
-import { ADMIN_ENV, assertFits, assertRussian, loggedIn, VIEWPORTS } from "../helpers/panel.ts";
+import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn, VIEWPORTS } from "../helpers/browser.ts";
 
-Deno.test({
-  name:
-    "browser: the 1C page reads in Russian at 1280 and 390 px, shows a refused request and says caches were refreshed",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: the 1C page reads in Russian at 1280 and 390 px, shows a refused request and says caches were refreshed",
+  async (browser) => {
     const fake = await startBitrix24Fake();
     const t = await startTestHub({ env: { ...ADMIN_ENV, BITRIX_WEBHOOK: fake.webhookUrl } });
     try {
@@ -53,9 +47,8 @@ Deno.test({
         }
       }
     } finally {
-      await browser.close();
       await t.close();
       await fake.close();
     }
   },
-});
+);

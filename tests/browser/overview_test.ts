@@ -1,31 +1,13 @@
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
-import { startTestHub } from "../helpers/hub.ts";
-import { launchBrowser } from "../helpers/browser.ts";
-import { failingTarget, finishedRun, seed, SEED_ENV } from "../executions/_seed.ts";
-import { ADMIN_ENV, assertFits, assertRussian, loggedIn } from "../helpers/panel.ts";
+import { finishedRun, withSeededHub } from "../executions/_seed.ts";
+import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn } from "../helpers/browser.ts";
 
-/** A logged-in ru-RU page of `width` on `path`. */
-async function open(browser: Browser, base: string, path: string, width: number): Promise<Page> {
-  const { page } = await loggedIn(browser, base, { width, height: 844 });
-  if (path !== "/admin") await page.goto(base + path);
-  return page;
-}
-
-Deno.test({
-  name: "browser: the Overview shows health cards and charts in Russian at 1280 and 390 px, and a counter moves live",
-  // playwright keeps internal timers and pipes between steps; the browser is closed in finally.
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
-    const target = failingTarget();
-    const t = await startTestHub({ env: { ...ADMIN_ENV, ...SEED_ENV } });
-    try {
-      const s = await seed(t, target.url);
+browserTest(
+  "browser: the Overview shows health cards and charts in Russian at 1280 and 390 px, and a counter moves live",
+  (browser) =>
+    withSeededHub(async (t, s) => {
       for (const width of [1280, 390]) {
-        const page = await open(browser, t.url, "/admin", width);
+        const page = (await loggedIn(browser, t.url, { width, height: 844 })).page;
         assert.equal(await page.textContent("h1"), "Обзор");
         await page.waitForSelector('[data-testid="stream-state"]:has-text("в реальном времени")', { timeout: 10_000 });
         assert.match(await page.textContent('[data-testid="card-scheduler-total"]') ?? "", /^1 запуск за 24 ч$/);
@@ -45,7 +27,7 @@ Deno.test({
       }
 
       // Live: a run finishing after the page loaded changes the counter without a reload.
-      const page = await open(browser, t.url, "/admin", 390);
+      const page = (await loggedIn(browser, t.url, { width: 390, height: 844 })).page;
       await page.waitForSelector('[data-testid="stream-state"]:has-text("в реальном времени")', { timeout: 10_000 });
       const marker = await page.evaluate(() => (globalThis as unknown as { __same: number }).__same = 1);
       const again = await (await t.api(`/api/v1/schedules/${s.scheduleId}/run`, { method: "POST" })).json();
@@ -60,10 +42,5 @@ Deno.test({
         "no reload",
       );
       await page.context().close();
-    } finally {
-      await browser.close();
-      await t.close();
-      await target.close();
-    }
-  },
-});
+    }, { env: ADMIN_ENV }),
+);

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { eventually, startTestHub } from "../helpers/hub.ts";
-import { launchBrowser } from "../helpers/browser.ts";
-import { ADMIN_ENV, assertFits, assertRussian, loggedIn, VIEWPORTS } from "../helpers/panel.ts";
+import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn, VIEWPORTS } from "../helpers/browser.ts";
 
-Deno.test({
-  name: "browser: the Scheduler pages read in Russian and fit 1280 and 390 px; the form says the cron in words",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: the Scheduler pages read in Russian and fit 1280 and 390 px; the form says the cron in words",
+  async (browser) => {
     const t = await startTestHub({ env: ADMIN_ENV });
     try {
       const created = await t.api("/api/v1/schedules", {
@@ -74,8 +69,7 @@ Deno.test({
         }
       }
     } finally {
-      await browser.close();
       await t.close();
     }
   },
-});
+);

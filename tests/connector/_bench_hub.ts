@@ -2,7 +2,8 @@
  * The hub side of the connector benchmark, in its own process so its RSS is
  * the hub's alone. Prints `READY <url> <token>`; then answers lines on stdin:
  * `rss` → its RSS in bytes; `rtt <n>` → round-trip times (ms) of n ping jobs
- * spread over the connected connectors, as JSON.
+ * spread over the connected connectors, as JSON; `mem` → a full GC (run with
+ * `--v8-flags=--expose-gc`), then `Deno.memoryUsage()` as JSON.
  */
 // deno-lint-ignore-file no-console
 import { startTestHub } from "../helpers/hub.ts";
@@ -27,6 +28,10 @@ for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream()
   for (const cmd of line.split("\n").filter(Boolean)) {
     const [name, arg] = cmd.split(" ");
     if (name === "rss") console.log(`RSS ${Deno.memoryUsage().rss}`);
+    if (name === "mem") {
+      (globalThis as { gc?: () => void }).gc?.();
+      console.log(`MEM ${JSON.stringify(Deno.memoryUsage())}`);
+    }
     if (name === "rtt") {
       const ids = (await svc.registry.list(t.org)).filter((c) => c.status.state === "online").map((c) => c.id);
       const times: number[] = [];

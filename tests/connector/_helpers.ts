@@ -1,6 +1,21 @@
-/** Shared helpers of the connector tests: a raw WebSocket client and a connector created through the API. */
-import type { TestHub } from "../helpers/hub.ts";
+/**
+ * Shared helpers of the connector tests: a connector created through the API,
+ * a raw WebSocket client, real agents against the fake ticket system with
+ * the hub around them (`withAgents`), and waiting on events.
+ */
+import { eventually, startTestHub, type TestHub, type TestHubOptions } from "../helpers/hub.ts";
+import {
+  FAKE_USER,
+  startTicketSystemFake,
+  type TicketSystemFake,
+  type TicketSystemFakeOptions,
+} from "../fakes/ticket_system.ts";
 import { proveChallenge } from "../../lib/connector/protocol.ts";
+import type { HubEvent } from "../../lib/events/types.ts";
+import { Agent, type AgentOptions } from "../../lib/connector/agent.ts";
+import { HttpTicketAdapter } from "../../lib/connector/http_adapter.ts";
+import type { TicketAdapter } from "../../lib/connector/adapter.ts";
+import type { JobRecord } from "../../lib/connector/dispatch.ts";
 
 export interface Creds {
   connectorId: string;
@@ -12,6 +27,20 @@ export async function createConnector(t: TestHub, name = "Цех 1", extra: Reco
   const res = await t.api("/api/v1/connectors", { method: "POST", json: { name, ...extra } });
   if (res.status !== 201) throw new Error(`create connector: ${res.status} ${await res.text()}`);
   return (await res.json()).credentials;
+}
+
+/** The agent's answer to challenge `nonce` under `creds` (`overrides` change its fields). */
+export function authFrame(creds: Creds, nonce: string, overrides: Record<string, unknown> = {}) {
+  return {
+    t: "auth",
+    v: 1,
+    connectorId: creds.connectorId,
+    token: creds.token,
+    nonce,
+    mac: proveChallenge(creds.key, nonce),
+    agent: { version: "test-1" },
+    ...overrides,
+  };
 }
 
 /** A raw protocol client: every frame it receives is queued for `next()`; `closed` resolves with the close. */
@@ -55,17 +84,7 @@ export class RawClient {
   async auth(creds: Creds, overrides: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const challenge = await this.next("challenge");
     if (!challenge) throw new Error("no challenge");
-    const nonce = challenge.nonce as string;
-    const frame = {
-      t: "auth",
-      v: 1,
-      connectorId: creds.connectorId,
-      token: creds.token,
-      nonce,
-      mac: proveChallenge(creds.key, nonce),
-      agent: { version: "test-1" },
-      ...overrides,
-    };
+    const frame = authFrame(creds, challenge.nonce as string, overrides);
     this.send(frame);
     return frame;
   }
@@ -86,4 +105,156 @@ export function movableClock() {
       offset += ms;
     },
   };
+}
+
+/**
+ * Listens to the test organization's events from now on: `next(match)` resolves with the first
+ * matching event — a test waits on the thing itself rather than polling against a clock.
+ */
+export async function listenEvents(t: TestHub, types: string[]) {
+  const stop = new AbortController();
+  const items = t.hub.events.stream(t.org, { types, signal: stop.signal });
+  await items.next(); // "open": everything published from here on will come
+  return {
+    async next(match: (e: HubEvent) => boolean = () => true): Promise<HubEvent> {
+      for (;;) {
+        const item = await items.next();
+        if (item.done) throw new Error(`the event stream ended before a matching ${types.join("/")} event`);
+        if (item.value.kind === "event" && match(item.value.event)) return item.value.event;
+      }
+    },
+    async close() {
+      stop.abort();
+      await items.return(undefined);
+    },
+  };
+}
+
+const HOUR = 3600_000;
+
+/** A real agent with its printed lines: against the fake ticket system, or answering empty results (fake null). */
+export function agentFor(
+  t: TestHub | string,
+  creds: Creds,
+  fake: TicketSystemFake | null,
+  extra: Partial<AgentOptions> = {},
+): { agent: Agent; lines: string[]; creds: Creds } {
+  const lines: string[] = [];
+  const adapter: TicketAdapter = fake
+    ? new HttpTicketAdapter({
+      baseUrl: fake.url,
+      email: FAKE_USER.email,
+      password: FAKE_USER.password,
+      retryMs: [10, 20],
+    })
+    : { query: () => Promise.resolve({ tickets: [], truncated: false }) };
+  const agent = new Agent({
+    server: typeof t === "string" ? t : t.url,
+    ...creds,
+    adapter,
+    filters: { arrears: "f-arrears", stopped: "f-stopped" },
+    backoff: { baseMs: 20, maxMs: 200 },
+    print: (l) => lines.push(l),
+    ...extra,
+  });
+  return { agent, lines, creds };
+}
+
+/**
+ * Four tickets: T-1 two hours over (moved from «Первая линия» to «Сеть», with a reason), T-2 one hour
+ * over, T-3 due in five hours, T-4 suspended.
+ */
+export function seedTickets(fake: TicketSystemFake) {
+  const now = fake.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  fake.upsert({
+    number: "T-1",
+    subject: "Нет связи в цехе",
+    group: "Первая линия",
+    created_at: iso(now - 5 * HOUR),
+    sla_deadline: iso(now - 2 * HOUR),
+    executor: { name: "Иванов" },
+    delay_reason: "Ждём подрядчика",
+  });
+  fake.transfer("T-1", "Сеть");
+  fake.upsert({
+    number: "T-2",
+    subject: "Не печатает принтер",
+    created_at: iso(now - 3 * HOUR),
+    sla_deadline: iso(now - HOUR),
+  });
+  fake.upsert({
+    number: "T-3",
+    subject: "Новый сотрудник",
+    created_at: iso(now - HOUR),
+    sla_deadline: iso(now + 5 * HOUR),
+  });
+  fake.upsert({
+    number: "T-4",
+    subject: "Замена картриджа",
+    created_at: iso(now - 4 * HOUR),
+    sla_deadline: iso(now + HOUR),
+  });
+  fake.pause("T-4", "Ждём запчасть");
+}
+
+/** The two job records (arrears, stopped) of `poll` once both are done, whichever attempt did it. */
+export async function snapshotsOf(t: TestHub, poll: string): Promise<JobRecord[]> {
+  return await eventually<JobRecord[] | null>(async () => {
+    const jobs = await Promise.all(["arrears", "stopped"].map(async (f) => {
+      for (let a = 0; a < 3; a++) {
+        const j = await t.hub.connectors.dispatcher.job(t.org, `${poll}-${f}-${a}`);
+        if (j?.state === "done") return j;
+      }
+      return null;
+    }));
+    return jobs.every(Boolean) ? jobs as JobRecord[] : null;
+  }, { timeoutMs: 10_000 }) as JobRecord[];
+}
+
+/** One agent of `withAgents`: its connector's name and anything that differs from a plain agent. */
+export interface AgentSpec {
+  name?: string;
+  /** Changes the credentials the agent uses (e.g. a wrong key). */
+  creds?: (c: Creds) => Creds;
+  /** No ticket system behind it: empty results. */
+  noTicketSystem?: boolean;
+  options?: Partial<AgentOptions>;
+  /** Wait until it is online before the test body (default true). */
+  online?: boolean;
+}
+
+/**
+ * The usual stage of an agent test: the fake ticket system (seeded unless `seed: false`), a hub, one
+ * connector and one started agent per spec (online before `fn` runs), all torn down afterwards.
+ */
+export async function withAgents(
+  { agents = [{}], seed = true, hub = {}, fake: fakeOptions = {} }: {
+    agents?: AgentSpec[];
+    seed?: boolean;
+    hub?: TestHubOptions;
+    fake?: TicketSystemFakeOptions;
+  },
+  fn: (x: { t: TestHub; fake: TicketSystemFake; agents: ReturnType<typeof agentFor>[] }) => Promise<void>,
+): Promise<void> {
+  const fake = await startTicketSystemFake(fakeOptions);
+  const t = await startTestHub(hub);
+  const running: ReturnType<typeof agentFor>[] = [];
+  try {
+    if (seed) seedTickets(fake);
+    for (const [i, spec] of agents.entries()) {
+      const creds = await createConnector(t, spec.name ?? `Цех ${i + 1}`);
+      const run = agentFor(t, spec.creds?.(creds) ?? creds, spec.noTicketSystem ? null : fake, spec.options);
+      running.push({ ...run, creds });
+      run.agent.start();
+    }
+    for (const [i, spec] of agents.entries()) {
+      if (spec.online !== false) await running[i].agent.waitFor((a) => a.state === "online");
+    }
+    await fn({ t, fake, agents: running });
+  } finally {
+    for (const r of running) await r.agent.stop();
+    await t.close();
+    await fake.shutdown();
+  }
 }

@@ -3,100 +3,19 @@
  * hub over a real WebSocket and the fake ticket system: polls end in
  * snapshots; restarts of either side heal by themselves; two agents share
  * the load; a missed deadline and a dropped socket re-dispatch; refusals on
- * either side are one clear line.
+ * either side are one clear line. The stage (fake, hub, connectors, agents)
+ * is `withAgents` in _helpers.ts.
  */
 import assert from "node:assert/strict";
-import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
-import { FAKE_USER, startTicketSystemFake, type TicketSystemFake } from "../fakes/ticket_system.ts";
-import { Agent } from "../../lib/connector/agent.ts";
-import { HttpTicketAdapter } from "../../lib/connector/http_adapter.ts";
+import { eventually, startTestHub } from "../helpers/hub.ts";
+import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
 import type { TicketAdapter } from "../../lib/connector/adapter.ts";
-import { createConnector, type Creds } from "./_helpers.ts";
+import { agentFor, type AgentSpec, createConnector, seedTickets, snapshotsOf, withAgents } from "./_helpers.ts";
 
 const HOUR = 3600_000;
 
-function agentFor(
-  t: TestHub | string,
-  creds: Creds,
-  fake: TicketSystemFake | null,
-  extra: Partial<ConstructorParameters<typeof Agent>[0]> = {},
-) {
-  const lines: string[] = [];
-  const adapter: TicketAdapter = fake
-    ? new HttpTicketAdapter({
-      baseUrl: fake.url,
-      email: FAKE_USER.email,
-      password: FAKE_USER.password,
-      retryMs: [10, 20],
-    })
-    : { query: () => Promise.resolve({ tickets: [], truncated: false }) };
-  const agent = new Agent({
-    server: typeof t === "string" ? t : t.url,
-    ...creds,
-    adapter,
-    filters: { arrears: "f-arrears", stopped: "f-stopped" },
-    backoff: { baseMs: 20, maxMs: 200 },
-    print: (l) => lines.push(l),
-    ...extra,
-  });
-  return { agent, lines };
-}
-
-function seed(fake: TicketSystemFake) {
-  const now = fake.now();
-  const iso = (ms: number) => new Date(ms).toISOString();
-  fake.upsert({
-    number: "T-1",
-    subject: "Нет связи в цехе",
-    group: "Первая линия",
-    created_at: iso(now - 5 * HOUR),
-    sla_deadline: iso(now - 2 * HOUR),
-    executor: { name: "Иванов" },
-    delay_reason: "Ждём подрядчика",
-  });
-  fake.transfer("T-1", "Сеть");
-  fake.upsert({
-    number: "T-2",
-    subject: "Не печатает принтер",
-    created_at: iso(now - 3 * HOUR),
-    sla_deadline: iso(now - HOUR),
-  });
-  fake.upsert({
-    number: "T-3",
-    subject: "Новый сотрудник",
-    created_at: iso(now - HOUR),
-    sla_deadline: iso(now + 5 * HOUR),
-  });
-  fake.upsert({
-    number: "T-4",
-    subject: "Замена картриджа",
-    created_at: iso(now - 4 * HOUR),
-    sla_deadline: iso(now + HOUR),
-  });
-  fake.pause("T-4", "Ждём запчасть");
-}
-
-async function snapshotsOf(t: TestHub, poll: string) {
-  return await eventually(async () => {
-    const jobs = await Promise.all(["arrears", "stopped"].map(async (f) => {
-      for (let a = 0; a < 3; a++) {
-        const j = await t.hub.connectors.dispatcher.job(t.org, `${poll}-${f}-${a}`);
-        if (j?.state === "done") return j;
-      }
-      return null;
-    }));
-    return jobs.every(Boolean) ? jobs : null;
-  }, { timeoutMs: 10_000 }) as NonNullable<Awaited<ReturnType<TestHub["hub"]["connectors"]["dispatcher"]["job"]>>>[];
-}
-
 Deno.test("a real agent comes online, answers a poll through the fake ticket system and the dashboard has the tickets", async () => {
-  const fake = await startTicketSystemFake();
-  const t = await startTestHub();
-  const { agent, lines } = agentFor(t, await createConnector(t), fake);
-  try {
-    seed(fake);
-    agent.start();
-    await agent.waitFor((a) => a.state === "online");
+  await withAgents({}, async ({ t, fake, agents: [{ lines }] }) => {
     const poll = await t.hub.connectors.dispatcher.pollNow(t.org);
     await snapshotsOf(t, poll);
     const d = await t.hub.connectors.sla.dashboard(t.org);
@@ -114,21 +33,11 @@ Deno.test("a real agent comes online, answers a poll through the fake ticket sys
     assert.equal(status.lastJob.outcome, "ok");
     assert.equal(fake.state.logins, 1, "one login serves both queries (the session is kept)");
     assert.ok(lines.some((l) => l.startsWith("connected to ws://")));
-  } finally {
-    await agent.stop();
-    await t.close();
-    await fake.shutdown();
-  }
+  });
 });
 
 Deno.test("sla.breached fires once per ticket and breach across repeated polls; a recovered ticket fires sla.recovered", async () => {
-  const fake = await startTicketSystemFake();
-  const t = await startTestHub();
-  const { agent } = agentFor(t, await createConnector(t), fake);
-  try {
-    seed(fake);
-    agent.start();
-    await agent.waitFor((a) => a.state === "online");
+  await withAgents({}, async ({ t, fake }) => {
     const svc = t.hub.connectors;
     await snapshotsOf(t, await svc.dispatcher.pollNow(t.org));
     await snapshotsOf(t, await svc.dispatcher.pollNow(t.org));
@@ -144,42 +53,23 @@ Deno.test("sla.breached fires once per ticket and breach across repeated polls; 
     assert.deepEqual(recovered.map((e) => e.data.ticketId), ["T-2"]);
     await snapshotsOf(t, await svc.dispatcher.pollNow(t.org));
     assert.equal(await count("sla.breached"), 3);
-  } finally {
-    await agent.stop();
-    await t.close();
-    await fake.shutdown();
-  }
+  });
 });
 
 Deno.test("the adapter logs in again when the ticket system's session expired", async () => {
-  const fake = await startTicketSystemFake();
-  const t = await startTestHub();
-  const { agent } = agentFor(t, await createConnector(t), fake);
-  try {
-    seed(fake);
-    agent.start();
-    await agent.waitFor((a) => a.state === "online");
+  await withAgents({}, async ({ t, fake }) => {
     const svc = t.hub.connectors;
     await snapshotsOf(t, await svc.dispatcher.pollNow(t.org));
     fake.expireSessions();
     await snapshotsOf(t, await svc.dispatcher.pollNow(t.org));
     assert.equal(fake.state.expiredSessions, 1);
     assert.equal(fake.state.logins, 2);
-  } finally {
-    await agent.stop();
-    await t.close();
-    await fake.shutdown();
-  }
+  });
 });
 
 Deno.test("the ticket system refusing the login is one clear line on the agent and a failed job on the hub", async () => {
-  const fake = await startTicketSystemFake({ users: [{ email: FAKE_USER.email, password: "another" }] });
-  const t = await startTestHub();
-  const creds = await createConnector(t);
-  const { agent, lines } = agentFor(t, creds, fake);
-  try {
-    agent.start();
-    await agent.waitFor((a) => a.state === "online");
+  const fake = { users: [{ email: FAKE_USER.email, password: "another" }] };
+  await withAgents({ fake, seed: false }, async ({ t, agents: [{ lines, creds }] }) => {
     await t.hub.connectors.dispatcher.pollNow(t.org);
     await eventually(async () => (await t.hub.events.recent(t.org, { types: ["connector.job.failed"] })).length >= 2);
     const failed = await t.hub.events.recent(t.org, { types: ["connector.job.failed"] });
@@ -188,28 +78,19 @@ Deno.test("the ticket system refusing the login is one clear line on the agent a
     assert.equal(lines.filter((l) => l.includes("ticket system refused the login")).length, 1);
     const status = (await (await t.api(`/api/v1/connectors/${creds.connectorId}`)).json()).status;
     assert.equal(status.lastJob.outcome, "failed");
-  } finally {
-    await agent.stop();
-    await t.close();
-    await fake.shutdown();
-  }
+  });
 });
 
 Deno.test("the hub refusing the agent's key is one line, however often the agent retries", async () => {
-  const t = await startTestHub();
-  const creds = await createConnector(t);
-  const { agent, lines } = agentFor(t, { ...creds, key: "wrong" }, null);
-  try {
-    agent.start();
+  const wrongKey: AgentSpec = { creds: (c) => ({ ...c, key: "wrong" }), noTicketSystem: true, online: false };
+  await withAgents({ agents: [wrongKey], seed: false }, async ({ t, agents: [{ lines }] }) => {
     await eventually(async () => (await t.hub.events.recent(t.org, { types: ["connector.auth_failed"] })).length >= 3);
     assert.deepEqual(lines, ["hub refused the connector: wrong id, token or key"]);
-  } finally {
-    await agent.stop();
-    await t.close();
-  }
+  });
 });
 
 Deno.test("agent restart and hub restart: the agent reconnects by itself and polls work again", async () => {
+  // Its own stage: the hub restarts on the same port and KV file in the middle.
   const fake = await startTicketSystemFake();
   const dir = await Deno.makeTempDir();
   const env = { SHLYUZ_KV_PATH: `${dir}/hub.kv` };
@@ -218,7 +99,7 @@ Deno.test("agent restart and hub restart: the agent reconnects by itself and pol
   const creds = await createConnector(t);
   let a = agentFor(t, creds, fake);
   try {
-    seed(fake);
+    seedTickets(fake);
     a.agent.start();
     await a.agent.waitFor((x) => x.state === "online");
     // Agent restart.
@@ -243,62 +124,36 @@ Deno.test("agent restart and hub restart: the agent reconnects by itself and pol
 });
 
 Deno.test("two agents share the load: each poll's two queries go to different connectors", async () => {
-  const fake = await startTicketSystemFake();
-  const t = await startTestHub();
-  const one = agentFor(t, await createConnector(t, "Цех 1"), fake);
-  const two = agentFor(t, await createConnector(t, "Цех 2"), fake);
-  try {
-    seed(fake);
-    one.agent.start();
-    two.agent.start();
-    await one.agent.waitFor((a) => a.state === "online");
-    await two.agent.waitFor((a) => a.state === "online");
+  await withAgents({ agents: [{ name: "Цех 1" }, { name: "Цех 2" }] }, async ({ t }) => {
     const jobs = await snapshotsOf(t, await t.hub.connectors.dispatcher.pollNow(t.org));
     assert.equal(new Set(jobs.map((j) => j.connectorId)).size, 2);
-  } finally {
-    await one.agent.stop();
-    await two.agent.stop();
-    await t.close();
-    await fake.shutdown();
-  }
+  });
 });
 
 Deno.test("a missed deadline re-dispatches the query to the other connector; a dropped socket does at once", async () => {
-  const fake = await startTicketSystemFake();
-  const t = await startTestHub({ env: { SLA_DEADLINE_SEC: "1" } });
   const hanging: TicketAdapter = {
     query: ({ signal }) => new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason))),
   };
-  const slowCreds = await createConnector(t, "Зависший");
-  const slow = agentFor(t, slowCreds, null, { adapter: hanging });
-  const good = agentFor(t, await createConnector(t, "Исправный"), fake);
-  try {
-    seed(fake);
-    slow.agent.start();
-    good.agent.start();
-    await slow.agent.waitFor((a) => a.state === "online");
-    await good.agent.waitFor((a) => a.state === "online");
+  await withAgents({
+    hub: { env: { SLA_DEADLINE_SEC: "1" } },
+    agents: [{ name: "Зависший", options: { adapter: hanging } }, { name: "Исправный" }],
+  }, async ({ t, agents: [slow] }) => {
     const svc = t.hub.connectors;
     const jobs = await snapshotsOf(t, await svc.dispatcher.pollNow(t.org));
     assert.ok(jobs.some((j) => j.attempt === 1), "one query needed a second attempt");
     const failed = await t.hub.events.recent(t.org, { types: ["connector.job.failed"] });
-    assert.equal(failed[0].data.connectorId, slowCreds.connectorId);
+    assert.equal(failed[0].data.connectorId, slow.creds.connectorId);
     assert.equal(failed[0].data.error, "no answer before the deadline");
     assert.equal(failed[0].data.willRetry, true);
 
     // The hanging agent drops its socket with a job in flight: re-dispatched without waiting for the deadline.
     const poll = await svc.dispatcher.pollNow(t.org);
-    await eventually(() => svc.server.pendingOf(slowCreds.connectorId) === 1);
+    await eventually(() => svc.server.pendingOf(slow.creds.connectorId) === 1);
     await slow.agent.stop();
     await snapshotsOf(t, poll);
     const dropped = await t.hub.events.recent(t.org, { types: ["connector.job.failed"] });
     assert.equal(dropped[0].data.error, "the connector disconnected");
-  } finally {
-    await slow.agent.stop();
-    await good.agent.stop();
-    await t.close();
-    await fake.shutdown();
-  }
+  });
 });
 
 Deno.test("no connector online: the poll says so with connector.offline (connectorId null) and the poll state", async () => {

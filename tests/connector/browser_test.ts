@@ -1,12 +1,14 @@
 /**
- * Browser test of the Connectors & SLA page (ru-RU, 390 px): an admin creates
- * a connector in the page, a real agent runs with the credentials it shows and
- * the card turns "в сети" live; polls fill the overdue and suspended tables,
- * and a ticket crossing its SLA in the fake ticket system appears without a
- * reload.
+ * Browser test of the Connectors & SLA page (ru-RU, 390 px, then 1280 px): an
+ * admin creates a connector in the page, a real agent runs with the
+ * credentials it shows and the card turns "в сети" live; a poll fills the
+ * tables and the charts (their own bundle); the admin sets a 5-second
+ * interval in the page, and a ticket crossing its SLA in the fake ticket
+ * system then appears by itself — table, counters and the ranking chart —
+ * without a click or a reload.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser.ts";
 import { startTestHub } from "../helpers/hub.ts";
 import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
@@ -47,13 +49,7 @@ Deno.test({
       fake.upsert({ number: "T-4", subject: "Замена картриджа", created_at: iso(now - 4 * HOUR) });
       fake.pause("T-4", "Ждём запчасть");
 
-      const context = await browser.newContext({ locale: "ru-RU", viewport: { width: 390, height: 844 } });
-      const page = await context.newPage();
-      await page.goto(`${t.url}/admin/connectors`);
-      await page.fill('input[name="email"]', EMAIL);
-      await page.fill('input[name="password"]', PASSWORD);
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${t.url}/admin/connectors`);
+      const { context, page } = await signedIn(browser, t.url, { width: 390, height: 844 });
       await page.waitForSelector('[data-testid="live-state"]:has-text("●")', { timeout: 10_000 });
       assert.match(await page.locator("h1, main").first().textContent() ?? "", /Коннекторы и SLA/);
       assert.match(await page.locator('[data-testid="poll-state"]').textContent() ?? "", /Опросов ещё не было/);
@@ -96,13 +92,41 @@ Deno.test({
       assert.match(await page.locator('[data-testid="sla-reasons"]').textContent() ?? "", /Ждём подрядчика/);
       assert.match(await page.locator('[data-testid="sla-departments"]').textContent() ?? "", /Первая линия — 100%/);
 
-      // T-3 crosses its SLA in the ticket system: the next poll brings it in without a reload.
-      fake.upsert({ number: "T-3", sla_deadline: iso(Date.now() - 60_000) });
-      await page.click('[data-testid="poll-now"]');
-      await page.waitForSelector('[data-testid="sla-overdue"] tr[data-ticket="T-3"]', { timeout: 10_000 });
+      // The charts came with their own bundle and drew the poll.
+      await page.waitForSelector('[data-testid="chart-sla-trend"] canvas', { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="chart-sla-ranking"] canvas', { timeout: 10_000 });
+      assert.equal(await rankingTotals(page), "Просрочка, ч: 2");
+
+      // The organization's interval, set in the page: 5 seconds (the form saves and reloads the page).
+      assert.match(await page.locator('[data-testid="sla-interval-now"]').textContent() ?? "", /раз в 300 с/);
+      await page.fill('[data-testid="sla-settings"] input[name="intervalSec"]', "5");
+      await page.click('[data-testid="sla-settings"] button[type="submit"]');
+      await page.waitForSelector('[data-testid="sla-interval-now"]:has-text("раз в 5 с")', { timeout: 10_000 });
+      assert.match(await page.locator('[data-testid="source-intervalSec"]').textContent() ?? "", /задано организацией/);
+      await page.waitForSelector('[data-testid="live-state"]:has-text("●")', { timeout: 10_000 });
+
+      // T-3 goes three hours over its SLA in the ticket system: the next scheduled poll brings it in by itself.
+      fake.upsert({ number: "T-3", sla_deadline: iso(Date.now() - 3 * HOUR) });
+      await page.waitForSelector('[data-testid="sla-overdue"] tr[data-ticket="T-3"]', { timeout: 15_000 });
       await page.waitForSelector('[data-testid="kpi-overdue"]:has-text("2")', { timeout: 10_000 });
-      assert.equal(await horizontalOverflow(page), 0, "still no horizontal page scroll with full tables");
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="chart-sla-ranking-totals"]')?.textContent === "Просрочка, ч: 3",
+        undefined,
+        { timeout: 10_000 },
+      );
+      assert.equal(await horizontalOverflow(page), 0, "still no horizontal page scroll with full tables and charts");
       await context.close();
+
+      // The same page at 1280 px: both charts span their column, nothing overflows.
+      const { context: wide, page: desk } = await signedIn(browser, t.url, { width: 1280, height: 900 });
+      await desk.waitForSelector('[data-testid="chart-sla-ranking"] canvas', { timeout: 10_000 });
+      const trendWidth = await desk.locator('[data-testid="chart-sla-trend"] canvas').evaluate((c) =>
+        c.getBoundingClientRect().width
+      );
+      assert.ok(trendWidth > 500, `the trend chart uses the width at 1280 px (${trendWidth} px)`);
+      assert.equal(await rankingTotals(desk), "Просрочка, ч: 3");
+      assert.equal(await horizontalOverflow(desk), 0, "no horizontal scroll at 1280 px");
+      await wide.close();
     } finally {
       await agent?.stop();
       await browser.close();
@@ -111,6 +135,22 @@ Deno.test({
     }
   },
 });
+
+/** A Russian-speaking owner on /admin/connectors in a fresh browser context of `viewport`. */
+async function signedIn(browser: Browser, url: string, viewport: { width: number; height: number }) {
+  const context = await browser.newContext({ locale: "ru-RU", viewport });
+  const page = await context.newPage();
+  await page.goto(`${url}/admin/connectors`);
+  await page.fill('input[name="email"]', EMAIL);
+  await page.fill('input[name="password"]', PASSWORD);
+  await page.click('button[type="submit"]');
+  await page.waitForURL(`${url}/admin/connectors`);
+  return { context, page };
+}
+
+async function rankingTotals(page: Page): Promise<string> {
+  return (await page.locator('[data-testid="chart-sla-ranking-totals"]').textContent() ?? "").trim();
+}
 
 async function horizontalOverflow(page: Page): Promise<number> {
   return await page.evaluate(() =>

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
-import { CLOSE, proveChallenge } from "../../lib/connector/protocol.ts";
-import { createConnector, type Creds, movableClock, RawClient } from "./_helpers.ts";
+import { CLOSE } from "../../lib/connector/protocol.ts";
+import { authFrame, createConnector, type Creds, movableClock, RawClient } from "./_helpers.ts";
 
 async function withHub(
   fn: (t: TestHub, creds: Creds) => Promise<void>,
@@ -139,16 +139,7 @@ Deno.test("handshake: an answer after the challenge expired is refused with 4002
     const c = new RawClient(t.url);
     const challenge = await c.next("challenge");
     clock.advance(11_000); // past CHALLENGE_TTL_MS
-    const nonce = challenge!.nonce as string;
-    c.send({
-      t: "auth",
-      v: 1,
-      connectorId: creds.connectorId,
-      token: creds.token,
-      nonce,
-      mac: proveChallenge(creds.key, nonce),
-      agent: { version: "test-1" },
-    });
+    c.send(authFrame(creds, challenge!.nonce as string));
     assert.deepEqual(await c.closed, CLOSE.challengeExpired);
     const audit = (await auditActions(t)).filter((a) => a.action === "connector.auth_failed");
     assert.equal(audit[0]?.details?.reason, "expired");
@@ -210,6 +201,30 @@ Deno.test("results for unknown jobs are ignored and the socket stays open", asyn
   });
 });
 
+Deno.test("a duplicate result and a late one are ignored: only the first answer before the deadline counts", async () => {
+  await withHub(async (t, creds) => {
+    const d = t.hub.connectors.dispatcher;
+    const c = new RawClient(t.url);
+    await c.auth(creds);
+    await c.next("welcome");
+    await d.pollNow(t.org);
+    const [first, second] = [await c.next("job"), await c.next("job")].map((j) => j!.id as string);
+    const answer = (id: string) => c.send({ t: "result", id, ok: true, data: { tickets: [] } });
+    answer(first);
+    answer(first); // the duplicate
+    await eventually(async () => (await d.job(t.org, first))?.state === "done");
+    // The other job's deadline passes unanswered; its answer then comes late.
+    await eventually(async () => (await d.job(t.org, second))?.state === "expired", { timeoutMs: 10_000 });
+    answer(second);
+    c.send({ t: "ping", at: 3 });
+    assert.deepEqual(await c.next("pong"), { t: "pong", at: 3 }, "the socket stays open");
+    assert.equal(t.hub.metrics.value("shlyuz_connector_results_ignored_total"), 2);
+    assert.equal((await d.job(t.org, second))?.state, "expired");
+    assert.equal((await t.hub.events.recent(t.org, { types: ["sla.snapshot"] })).length, 1, "one snapshot stored");
+    await c.close();
+  }, { env: { SLA_DEADLINE_SEC: "2" } });
+});
+
 Deno.test("a second socket of the same connector replaces the first (4009) and the connector stays online", async () => {
   await withHub(async (t, creds) => {
     const first = new RawClient(t.url);
@@ -244,9 +259,9 @@ Deno.test("the registry API: viewers read, only admins create; token and key app
     assert.ok(!raw.includes(creds.token) && !raw.includes(creds.key));
     const patched = await t.api(`/api/v1/connectors/${creds.connectorId}`, {
       method: "PATCH",
-      json: { intervalSec: 60 },
+      json: { name: "Цех 1 (склад)" },
     });
-    assert.equal((await patched.json()).intervalSec, 60);
+    assert.equal((await patched.json()).name, "Цех 1 (склад)");
     const missing = await t.api("/api/v1/connectors/con_nope");
     assert.equal(missing.status, 404);
     await missing.body?.cancel();

@@ -99,6 +99,46 @@ Deno.test("POST /api/v1/tasks rejects bad input with 422 naming the field", asyn
   }
 });
 
+Deno.test("POST /api/v1/tasks answers a body that is not a JSON task as every API route does: 415, 400, 422", async () => {
+  const t = await setup();
+  try {
+    const post = async (body: string | undefined, type?: string) => {
+      const res = await t.api("/api/v1/tasks", {
+        method: "POST",
+        // Bytes, so that fetch adds no content-type of its own (a string would be text/plain).
+        body: body === undefined ? undefined : new TextEncoder().encode(body),
+        headers: type ? { "content-type": type } : {},
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    assert.deepEqual(await post("task_id=1", "text/plain"), {
+      status: 415,
+      body: { error: { code: "http_error", message: "Unsupported Media Type" } },
+    });
+    assert.deepEqual(await post('{"task_id": 1,', "application/json"), {
+      status: 400,
+      body: { error: { code: "invalid_json", message: "Cannot parse the request body: it is not valid JSON" } },
+    });
+    assert.equal((await post("[1]", "application/json")).status, 422);
+    assert.equal((await post('{"task_id":1}', undefined)).status, 415, "a body without a media type");
+    const empty = await post(undefined, undefined);
+    assert.equal(empty.status, 422, "no body at all is a task with no fields");
+    assert.match(empty.body.error.message, /task_id/);
+    const typed = await post(
+      '{"task_id": 7, "task_type": "phone", "data": "+7 916 000"}',
+      "application/json; charset=utf-8",
+    );
+    assert.equal(typed.status, 200, JSON.stringify(typed.body));
+    const doc = await (await t.api("/openapi.json")).json();
+    const op = doc.paths["/api/v1/tasks"].post;
+    assert.deepEqual(Object.keys(op.responses).sort(), ["200", "202", "400", "401", "403", "409", "422", "502", "503"]);
+    assert.deepEqual(op.requestBody.content["application/json"].schema.required, ["task_id", "task_type", "data"]);
+    assert.equal(t.dadata.state.calls, 1);
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("POST /api/v1/tasks: 409 for a reused task_id, 502 with a readable message for a rejected key, 403 for a viewer", async () => {
   const t = await setup({ DADATA_API_KEY: "revoked-key" });
   try {

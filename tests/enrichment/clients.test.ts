@@ -95,6 +95,25 @@ Deno.test("DadataClient times out a hanging call", async () => {
   }
 });
 
+Deno.test("a short timeout started after a longer one ends first: one timer serves deadlines of any length", async () => {
+  const fake = await startDadataFake({ faults: { hangRate: 1, hangMs: 2000 } });
+  try {
+    const ended: string[] = [];
+    const call = (name: string, timeoutMs: number) =>
+      assertRejects(dadata(fake.url, { retry: { retries: 0 }, timeoutMs }).cleanEmail(`${name}@b.ru`)).then((e) => {
+        ended.push(name);
+        return e;
+      });
+    const long = call("long", 1500);
+    const short = call("short", 100);
+    assert.equal((await short).message, "DaData did not answer within 100 ms");
+    assert.equal((await long).message, "DaData did not answer within 1500 ms");
+    assert.deepEqual(ended, ["short", "long"]);
+  } finally {
+    await fake.close();
+  }
+});
+
 Deno.test("DadataClient without keys refuses before calling", async () => {
   const err = await assertRejects(new DadataClient({ baseUrl: "http://127.0.0.1:1", policy }).cleanPhone("1"));
   assert.ok(err instanceof UpstreamApiError);

@@ -5,48 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { startDadataFake } from "../fakes/dadata.ts";
+import { freePort, hubProcessEnv, startHubProcess } from "../helpers/enrichment.ts";
 
 const TOKEN = "shz_crash_test_owner_token_0123456789";
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-function startHub(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const reading = child.stderr.pipeTo(
-    new WritableStream({ write: (c) => void (stderr += new TextDecoder().decode(c)) }),
-  ).catch(() => {});
-  return { child, reading, stderr: () => stderr };
-}
-
-async function waitUp(base: string, timeoutMs = 20_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(`${base}/ping/`);
-      await r.body?.cancel();
-      if (r.ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the hub did not start");
-}
-
 const api = async (base: string, path: string, init: RequestInit = {}) => {
   const res = await fetch(base + path, {
     ...init,
@@ -76,29 +37,9 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "shlyuz_crash_" });
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      SHLYUZ_KV_PATH: `${dir}/hub.kv`,
-      SHLYUZ_DATA_DIR: dir,
-      PORT: String(port),
-      SHLYUZ_ADMIN_TOKEN: TOKEN,
-      SHLYUZ_SECRET_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(3))),
-      SHLYUZ_DISABLE_CRON: "1",
-      SHLYUZ_LOG_LEVEL: "error",
-      SHLYUZ_QUEUE_BACKOFF_MS: "200,500,1000,2000",
-      DADATA_BASE_URL: dadata.url,
-      DADATA_API_KEY: "test-dadata-key",
-      DADATA_SECRET_KEY: "test-dadata-secret",
-      ENRICH_TIMEOUT_MS: "1000",
-      ENRICH_RETRIES: "1",
-      ENRICH_CONCURRENCY: "16",
-    };
-    if (!env.DENO_DIR) delete (env as Record<string, string>).DENO_DIR;
-    let hub = startHub(env);
+    const env = hubProcessEnv({ dir, port, token: TOKEN, dadataUrl: dadata.url, backoffMs: "200,500,1000,2000" });
+    let hub = await startHubProcess(env, base);
     try {
-      await waitUp(base);
       for (let b = 0; b < 2; b++) {
         const tasks = Array.from({ length: 1000 }, (_, i) => ({
           task_id: b * 1000 + i,
@@ -110,14 +51,11 @@ Deno.test({
       }
       const end = Date.now() + 20_000;
       while (dadata.state.calls < 600 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-      hub.child.kill("SIGKILL");
-      await hub.child.status;
-      await hub.reading;
+      await hub.stop("SIGKILL");
       const before = dadata.state.calls;
       assert.ok(before < 2000, `killed mid-way (${before} DaData calls so far)`);
 
-      hub = startHub(env);
-      await waitUp(base);
+      hub = await startHubProcess(env, base);
       const deadline = Date.now() + 90_000;
       let results: Array<{ task_id: number; id: number; cursor: string }> = [];
       while (Date.now() < deadline) {
@@ -143,13 +81,7 @@ Deno.test({
       const dead = await api(base, "/api/v1/dead-letters?kind=task.process");
       assert.equal(dead.body.items.length, 0);
     } finally {
-      try {
-        hub.child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      await hub.child.status;
-      await hub.reading;
+      await hub.stop("SIGTERM");
       await dadata.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

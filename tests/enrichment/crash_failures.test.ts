@@ -7,52 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { startDadataFake } from "../fakes/dadata.ts";
+import { freePort, hubProcessEnv, startHubProcess } from "../helpers/enrichment.ts";
 
 const TOKEN = "shz_crash_failures_owner_token_012345";
-const ROOT = new URL("../../", import.meta.url).pathname;
 const N = 1000;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-function startHub(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const reading = child.stderr.pipeTo(
-    new WritableStream({ write: (c) => void (stderr += new TextDecoder().decode(c)) }),
-  ).catch(() => {});
-  return { child, reading, stderr: () => stderr };
-}
 
 async function get(base: string, path: string) {
   const res = await fetch(base + path, { headers: { authorization: `Bearer ${TOKEN}` } });
   return await res.json();
-}
-
-async function waitUp(base: string, timeoutMs = 20_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(`${base}/ping/`);
-      await r.body?.cancel();
-      if (r.ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the hub did not start");
 }
 
 async function settled(base: string): Promise<{ done: number; failed: number }> {
@@ -85,29 +47,9 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "shlyuz_crash_f_" });
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      SHLYUZ_KV_PATH: `${dir}/hub.kv`,
-      SHLYUZ_DATA_DIR: dir,
-      PORT: String(port),
-      SHLYUZ_ADMIN_TOKEN: TOKEN,
-      SHLYUZ_SECRET_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(4))),
-      SHLYUZ_DISABLE_CRON: "1",
-      SHLYUZ_LOG_LEVEL: "error",
-      SHLYUZ_QUEUE_BACKOFF_MS: "50,100,200,400",
-      DADATA_BASE_URL: dadata.url,
-      DADATA_API_KEY: "test-dadata-key",
-      DADATA_SECRET_KEY: "test-dadata-secret",
-      ENRICH_TIMEOUT_MS: "1000",
-      ENRICH_RETRIES: "1",
-      ENRICH_CONCURRENCY: "16",
-    };
-    const denoDir = Deno.env.get("DENO_DIR");
-    if (denoDir) env.DENO_DIR = denoDir;
-    let hub = startHub(env);
+    const env = hubProcessEnv({ dir, port, token: TOKEN, dadataUrl: dadata.url, backoffMs: "50,100,200,400" });
+    let hub = await startHubProcess(env, base);
     try {
-      await waitUp(base);
       const tasks = Array.from({ length: N }, (_, i) => ({ task_id: i, task_type: "email", data: `u${i}@mail.ru` }));
       const r = await fetch(`${base}/api/v1/tasks/batch`, {
         method: "POST",
@@ -118,13 +60,10 @@ Deno.test({
       // Kill while failures are being recorded and retry rounds are in flight.
       const end = Date.now() + 30_000;
       while ((await settled(base)).failed < 20 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-      hub.child.kill("SIGKILL");
-      await hub.child.status;
-      await hub.reading;
+      await hub.stop("SIGKILL");
       const before = await (async () => {
         // Read the KV the dead process left, through a new process.
-        hub = startHub(env);
-        await waitUp(base);
+        hub = await startHubProcess(env, base);
         return await settled(base);
       })();
       assert.ok(before.failed >= 20 && before.done + before.failed < N, `killed mid-way: ${JSON.stringify(before)}`);
@@ -155,13 +94,7 @@ Deno.test({
       const stored = new Set(rows);
       assert.deepEqual(dead.filter((id) => stored.has(id)), [], "no task both stored and dead-lettered");
     } finally {
-      try {
-        hub.child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      await hub.child.status;
-      await hub.reading;
+      await hub.stop("SIGTERM");
       await dadata.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

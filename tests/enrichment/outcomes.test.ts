@@ -4,35 +4,16 @@
  * keeps the upstream's answers and retries only the store.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { UpstreamApiError } from "../../lib/errors.ts";
 import { TaskFailedError } from "../../lib/enrichment/mod.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
 import type { TaskState } from "../../lib/enrichment/task_state.ts";
-import { POSTGRES_URL, serviceOrSkip } from "../helpers/services.ts";
-import { startHarness, waitFor } from "../helpers/enrichment.ts";
+import { POSTGRES_URL } from "../helpers/services.ts";
+import { postgresOrSkip, startHarness, waitFor, withSchema } from "../helpers/enrichment.ts";
 
 const ORG = "org_outcomes";
 
-const pgAvailable = await serviceOrSkip("PostgreSQL", async () => {
-  const sql = postgres(POSTGRES_URL, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-  } finally {
-    await sql.end();
-  }
-});
-
-async function withSchema(fn: (schema: string, sql: postgres.Sql) => Promise<void>) {
-  const schema = `enrich_o_${crypto.randomUUID().slice(0, 8)}`;
-  const sql = postgres(POSTGRES_URL, { max: 2, onnotice: () => {} });
-  try {
-    await fn(schema, sql);
-  } finally {
-    await sql.unsafe(`drop schema if exists ${schema} cascade`);
-    await sql.end();
-  }
-}
+const pgAvailable = await postgresOrSkip();
 
 function counting(answer: (t: Task) => unknown = (t) => ({ source: t.data, qc: 0 })) {
   const calls = new Map<number, number>();
@@ -86,7 +67,7 @@ Deno.test({
     "a value PostgreSQL refuses fails its own task alone: the other 99 of the batch are stored, each upstream call once",
   ignore: !pgAvailable,
   fn: () =>
-    withSchema(async (schema, sql) => {
+    withSchema("enrich_o", async (schema, sql) => {
       const up = counting((t) => ({ source: t.task_id === 42 ? "echo \ud800" : t.data, qc: 0 }));
       const h = await startHarness({
         env: { DATABASE_URL: POSTGRES_URL, ENRICH_PG_SCHEMA: schema },
@@ -130,7 +111,7 @@ Deno.test({
   name: "a Postgres outage keeps the upstream's answers: the queue and REST retry only the store, one call per task",
   ignore: !pgAvailable,
   fn: () =>
-    withSchema(async (schema, sql) => {
+    withSchema("enrich_o", async (schema, sql) => {
       const up = counting();
       const h = await startHarness({
         env: { DATABASE_URL: POSTGRES_URL, ENRICH_PG_SCHEMA: schema },

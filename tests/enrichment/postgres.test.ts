@@ -1,37 +1,19 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { POSTGRES_URL, serviceOrSkip } from "../helpers/services.ts";
+import { POSTGRES_URL } from "../helpers/services.ts";
 import { PostgresSink } from "../../lib/enrichment/sinks/postgres_sink.ts";
 import { TaskConflictError } from "../../lib/enrichment/mod.ts";
 import { migrate } from "../../lib/enrichment/migrations.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
-import { allResults, startHarness, waitFor } from "../helpers/enrichment.ts";
+import { allResults, postgresOrSkip, startHarness, waitFor, withSchema } from "../helpers/enrichment.ts";
 
-const available = await serviceOrSkip("PostgreSQL", async () => {
-  const sql = postgres(POSTGRES_URL, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-  } finally {
-    await sql.end();
-  }
-});
-
-async function withSchema(fn: (schema: string, sql: postgres.Sql) => Promise<void>) {
-  const schema = `enrich_t_${crypto.randomUUID().slice(0, 8)}`;
-  const sql = postgres(POSTGRES_URL, { max: 2, onnotice: () => {} });
-  try {
-    await fn(schema, sql);
-  } finally {
-    await sql.unsafe(`drop schema if exists ${schema} cascade`);
-    await sql.end();
-  }
-}
+const available = await postgresOrSkip();
 
 Deno.test({
   name: "PostgresSink migrations run once and upgrade a table left by the replaced service",
   ignore: !available,
   fn: () =>
-    withSchema(async (schema, sql) => {
+    withSchema("enrich_t", async (schema, sql) => {
       await sql.unsafe(`create schema ${schema}`);
       await sql.unsafe(
         `create table ${schema}.integration_service (id bigserial primary key, data jsonb, task_type text)`,
@@ -60,7 +42,7 @@ Deno.test({
   name: "PostgresSink.store() is idempotent by (org, task_id) under concurrency",
   ignore: !available,
   fn: () =>
-    withSchema(async (schema, sql) => {
+    withSchema("enrich_t", async (schema, sql) => {
       const a = await PostgresSink.open({ url: POSTGRES_URL, schema });
       const b = await PostgresSink.open({ url: POSTGRES_URL, schema });
       try {
@@ -99,7 +81,7 @@ Deno.test({
   name: "with DATABASE_URL the processor writes each task once to integration_service",
   ignore: !available,
   fn: () =>
-    withSchema(async (schema, sql) => {
+    withSchema("enrich_t", async (schema, sql) => {
       let calls = 0;
       const h = await startHarness({
         env: { DATABASE_URL: POSTGRES_URL, ENRICH_PG_SCHEMA: schema },
@@ -139,7 +121,7 @@ Deno.test({
   name: "PostgresSink.store() refuses an existing row stored for other content and hands out same-content and old rows",
   ignore: !available,
   fn: () =>
-    withSchema(async (schema) => {
+    withSchema("enrich_t", async (schema) => {
       const sink = await PostgresSink.open({ url: POSTGRES_URL, schema });
       const op = {} as Deno.AtomicOperation;
       try {
@@ -169,7 +151,7 @@ Deno.test({
     "with DATABASE_URL a task whose stored row belongs to other content answers a conflict, its neighbours are stored",
   ignore: !available,
   fn: () =>
-    withSchema(async (schema) => {
+    withSchema("enrich_t", async (schema) => {
       const h = await startHarness({
         env: { DATABASE_URL: POSTGRES_URL, ENRICH_PG_SCHEMA: schema },
         options: { enrich: (_o: string, t: Task) => Promise.resolve(`answer ${t.data}`) },

@@ -4,8 +4,7 @@
  * enrichment task (a dead letter of task.process), a failed 1C request in the
  * intake log, and a done enrichment result.
  */
-import type { TestHub } from "../helpers/hub.ts";
-import { eventually } from "../helpers/hub.ts";
+import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
 import { appendLog } from "../../lib/onec/store.ts";
 import { newId } from "../../lib/ids.ts";
 import { resultKey } from "../../lib/enrichment/task_state.ts";
@@ -20,6 +19,24 @@ export function failingTarget(): { url: string; close(): Promise<void> } {
     () => new Response("upstream is down", { status: 500 }),
   );
   return { url: `http://127.0.0.1:${server.addr.port}/hook`, close: () => server.shutdown() };
+}
+
+/**
+ * Runs `fn` on a test hub seeded with one execution of every area (`seed`),
+ * then closes the hub and the failing target. `env` adds to SEED_ENV.
+ */
+export async function withSeededHub(
+  fn: (t: TestHub, s: Seeded) => Promise<void>,
+  { env = {} }: { env?: Record<string, string> } = {},
+): Promise<void> {
+  const target = failingTarget();
+  const t = await startTestHub({ env: { ...SEED_ENV, ...env } });
+  try {
+    await fn(t, await seed(t, target.url));
+  } finally {
+    await t.close();
+    await target.close();
+  }
 }
 
 export interface Seeded {

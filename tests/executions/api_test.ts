@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
-import { failingTarget, finishedRun, seed, SEED_ENV, type Seeded } from "./_seed.ts";
+import { finishedRun, withSeededHub } from "./_seed.ts";
 import type { ExecutionPage, ExecutionRow, RetryReport } from "../../lib/executions/types.ts";
-
-async function withSeeded(fn: (t: TestHub, s: Seeded) => Promise<void>) {
-  const target = failingTarget();
-  const t = await startTestHub({ env: SEED_ENV });
-  try {
-    await fn(t, await seed(t, target.url));
-  } finally {
-    await t.close();
-    await target.close();
-  }
-}
 
 async function list(t: TestHub, qs = "", token?: string): Promise<ExecutionPage> {
   const res = await t.api(`/api/v1/executions${qs ? `?${qs}` : ""}`, token ? { token } : {});
@@ -24,7 +13,7 @@ async function list(t: TestHub, qs = "", token?: string): Promise<ExecutionPage>
 const refs = (rows: ExecutionRow[]) => rows.map((r) => r.ref);
 
 Deno.test("GET /executions lists runs, enrichment results, 1C requests and dead letters in one list, newest first", async () => {
-  await withSeeded(async (t, s) => {
+  await withSeededHub(async (t, s) => {
     const page = await list(t);
     for (const ref of [`run:${s.runId}`, `dead:${s.deadId}`, `onec:${s.onecLogId}`, `result:${s.resultCursor}`]) {
       assert.ok(refs(page.items).includes(ref), `${ref} is listed`);
@@ -46,7 +35,7 @@ Deno.test("GET /executions lists runs, enrichment results, 1C requests and dead 
 });
 
 Deno.test("the journal filters by area, outcome and time range, and finds rows by 1C id, task_id and schedule name", async () => {
-  await withSeeded(async (t, s) => {
+  await withSeededHub(async (t, s) => {
     assert.deepEqual(refs((await list(t, "area=scheduler")).items), [`run:${s.runId}`]);
     assert.deepEqual(refs((await list(t, "area=onec")).items), [`onec:${s.onecLogId}`]);
     assert.deepEqual(refs((await list(t, "area=dead")).items), [`dead:${s.deadId}`]);
@@ -67,7 +56,7 @@ Deno.test("the journal filters by area, outcome and time range, and finds rows b
 });
 
 Deno.test("the cursor walks the whole journal one row at a time without repeats or gaps", async () => {
-  await withSeeded(async (t) => {
+  await withSeededHub(async (t) => {
     const all = refs((await list(t)).items);
     const walked: string[] = [];
     let cursor: string | undefined;
@@ -82,7 +71,7 @@ Deno.test("the cursor walks the whole journal one row at a time without repeats 
 });
 
 Deno.test("viewers read the journal without dead letters' payloads and may not retry", async () => {
-  await withSeeded(async (t, s) => {
+  await withSeededHub(async (t, s) => {
     const viewer = await t.tokenFor("viewer");
     const dead = (await list(t, "area=dead", viewer)).items[0];
     assert.equal(dead.ref, `dead:${s.deadId}`);
@@ -94,7 +83,7 @@ Deno.test("viewers read the journal without dead letters' payloads and may not r
 });
 
 Deno.test("bad journal requests answer 422 naming the field", async () => {
-  await withSeeded(async (t) => {
+  await withSeededHub(async (t) => {
     const bad = async (path: string, init: Parameters<TestHub["api"]>[1], field: string) => {
       const res = await t.api(path, init);
       const body = await res.json();
@@ -110,7 +99,7 @@ Deno.test("bad journal requests answer 422 naming the field", async () => {
 });
 
 Deno.test("retry re-drives a dead letter and runs a failed run's schedule again, once per schedule", async () => {
-  await withSeeded(async (t, s) => {
+  await withSeededHub(async (t, s) => {
     const res = await t.api("/api/v1/executions/retry", {
       method: "POST",
       json: { refs: [`dead:${s.deadId}`, `run:${s.runId}`, `onec:${s.onecLogId}`] },
@@ -139,7 +128,7 @@ Deno.test("retry re-drives a dead letter and runs a failed run's schedule again,
 });
 
 Deno.test("bulk retry by filter retries every failed row it finds, each schedule once", async () => {
-  await withSeeded(async (t, s) => {
+  await withSeededHub(async (t, s) => {
     const second = await (await t.api(`/api/v1/schedules/${s.scheduleId}/run`, { method: "POST" })).json();
     await finishedRun(t, second.id);
     const res = await t.api("/api/v1/executions/retry", { method: "POST", json: { filter: { area: "scheduler" } } });

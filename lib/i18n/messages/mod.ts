@@ -17,6 +17,7 @@ import { executions } from "./executions.ts";
 import { scheduler } from "./scheduler.ts";
 import { onec } from "./onec.ts";
 import { enrichment } from "./enrichment.ts";
+import { docs } from "./docs.ts";
 
 const AREAS = [
   common,
@@ -33,6 +34,7 @@ const AREAS = [
   onec,
   enrichment,
   notify,
+  docs,
 ] as const;
 
 type KeysOf<A> = A extends AreaMessages<infer K> ? K : never;
