@@ -32,3 +32,44 @@ browserTest("browser: a time zone set on the settings page resets to the environ
     await t.close();
   }
 });
+
+browserTest(
+  "browser: DaData keys saved on the Enrichment page go back to the environment's with the reset boxes",
+  async (browser) => {
+    const t = await startTestHub({
+      env: { ...ADMIN_ENV, DADATA_API_KEY: "env-dadata-key", DADATA_SECRET_KEY: "env-dadata-secret" },
+    });
+    try {
+      const { context, page } = await loggedIn(browser, t.url, { path: "/admin/enrichment", width: 390, height: 844 });
+      try {
+        const section = page.locator('[data-testid="dadata-settings"]');
+        const keys = section.locator('[data-testid="dadata-keys"]');
+        const apiKeySource = section.locator('[data-testid="source-apiKey"]');
+        assert.equal((await keys.textContent())?.trim(), "(ключи из окружения)");
+        await section.locator("summary").click();
+        assert.equal((await apiKeySource.textContent())?.trim(), "(из окружения (DADATA_API_KEY))");
+
+        await section.locator('input[name="apiKey"]').fill("org-dadata-key");
+        await section.locator('input[name="secretKey"]').fill("org-dadata-secret");
+        await Promise.all([page.waitForEvent("load"), section.locator('button[type="submit"]').click()]);
+        assert.equal((await keys.textContent())?.trim(), "(ключи организации)");
+        await section.locator("summary").click();
+        assert.equal((await apiKeySource.textContent())?.trim(), "(задано организацией)");
+
+        // Both reset boxes: the stored keys go, the environment's apply again.
+        await section.locator('input[name="apiKey__reset"]').check();
+        await section.locator('input[name="secretKey__reset"]').check();
+        await Promise.all([page.waitForEvent("load"), section.locator('button[type="submit"]').click()]);
+        assert.equal((await keys.textContent())?.trim(), "(ключи из окружения)");
+        await section.locator("summary").click();
+        assert.equal((await apiKeySource.textContent())?.trim(), "(из окружения (DADATA_API_KEY))");
+        assert.equal(await section.locator('input[name="apiKey__reset"]').count(), 0, "nothing stored to reset");
+        await assertFits(page, "enrichment settings at 390 px");
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await t.close();
+    }
+  },
+);

@@ -1,4 +1,4 @@
-/** SLA analytics on hand-built ticket histories, with exact expected numbers. */
+/** SLA analytics on hand-built ticket histories and the hourly trend, with exact expected numbers. */
 import assert from "node:assert/strict";
 import {
   departmentRanking,
@@ -10,6 +10,7 @@ import {
   timePerDepartment,
 } from "../../lib/sla/analytics.ts";
 import type { Ticket } from "../../lib/sla/ticket.ts";
+import { SlaKvStore } from "../../lib/sla/store.ts";
 
 const H = 3600_000;
 const T0 = Date.parse("2026-12-01T00:00:00.000Z");
@@ -105,4 +106,28 @@ Deno.test("suspendedTable() says how long each ticket has been suspended, longes
     ticket("S3", {}),
   ], NOW);
   assert.deepEqual(rows.map((r) => [r.id, r.suspendedMs]), [["S2", 7 * H], ["S1", 1 * H], ["S3", null]]);
+});
+
+Deno.test("the trend keeps one point per hour (each filter's last poll of it) and reads back the last days, oldest first", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new SlaKvStore(kv);
+    const org = "org_1";
+    // Hour 0: two overdue polls (the later one counts) and one suspended poll; hour 30: one of each.
+    await store.recordTrend(org, T0 + 10 * 60_000, { arrears: 3, overdueMs: 5 * H });
+    await store.recordTrend(org, T0 + 50 * 60_000, { arrears: 2, overdueMs: 4 * H });
+    await store.recordTrend(org, T0 + 55 * 60_000, { stopped: 1 });
+    await store.recordTrend(org, T0 + 30 * H + 5 * 60_000, { arrears: 4, overdueMs: 9 * H });
+    await store.recordTrend(org, T0 + 30 * H + 6 * 60_000, { stopped: 0 });
+    await store.recordTrend("org_2", T0, { arrears: 99 });
+    const now = T0 + 31 * H;
+    assert.deepEqual(await store.trends(org, { days: 2, now }), [
+      { hour: at(0), arrears: 2, stopped: 1, overdueMs: 4 * H },
+      { hour: at(30), arrears: 4, stopped: 0, overdueMs: 9 * H },
+    ]);
+    // One day back from hour 31 starts at hour 7: hour 0 is left out.
+    assert.deepEqual((await store.trends(org, { days: 1, now })).map((p) => p.hour), [at(30)]);
+  } finally {
+    kv.close();
+  }
 });

@@ -8,26 +8,21 @@
  * without a click or a reload.
  */
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "../helpers/browser.ts";
+import type { Page } from "playwright-core";
+import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn } from "../helpers/browser.ts";
 import { startTestHub } from "../helpers/hub.ts";
 import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
 import { Agent } from "../../lib/connector/agent.ts";
 import { HttpTicketAdapter } from "../../lib/connector/http_adapter.ts";
 
-const EMAIL = "owner@example.com";
-const PASSWORD = "correct horse battery";
 const HOUR = 3600_000;
+const PAGE = "/admin/connectors";
 
-Deno.test({
-  name: "browser: a connector created on the page comes online live and the SLA dashboard follows the ticket system",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: a connector created on the page comes online live and the SLA dashboard follows the ticket system",
+  async (browser) => {
     const fake = await startTicketSystemFake();
-    const t = await startTestHub({ env: { SHLYUZ_ADMIN_EMAIL: EMAIL, SHLYUZ_ADMIN_PASSWORD: PASSWORD } });
+    const t = await startTestHub({ env: ADMIN_ENV });
     let agent: Agent | null = null;
     try {
       const iso = (ms: number) => new Date(ms).toISOString();
@@ -49,7 +44,7 @@ Deno.test({
       fake.upsert({ number: "T-4", subject: "Замена картриджа", created_at: iso(now - 4 * HOUR) });
       fake.pause("T-4", "Ждём запчасть");
 
-      const { context, page } = await signedIn(browser, t.url, { width: 390, height: 844 });
+      const { context, page } = await loggedIn(browser, t.url, { width: 390, height: 844, path: PAGE });
       await page.waitForSelector('[data-testid="live-state"]:has-text("●")', { timeout: 10_000 });
       assert.match(await page.locator("h1, main").first().textContent() ?? "", /Коннекторы и SLA/);
       assert.match(await page.locator('[data-testid="poll-state"]').textContent() ?? "", /Опросов ещё не было/);
@@ -64,7 +59,8 @@ Deno.test({
       assert.match(env.TOKEN, /^sct_/);
       const card = page.locator(`[data-connector="${env.CONNECTOR_ID}"]`);
       assert.equal(await card.getAttribute("data-state"), "offline");
-      assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll at 390 px");
+      await assertFits(page, "390 px, a connector created");
+      await assertRussian(page, "390 px");
 
       // The agent with those credentials: the card turns online without a reload.
       agent = new Agent({
@@ -75,10 +71,12 @@ Deno.test({
         adapter: new HttpTicketAdapter({ baseUrl: fake.url, email: FAKE_USER.email, password: FAKE_USER.password }),
         filters: { arrears: "f-arrears", stopped: "f-stopped" },
         backoff: { baseMs: 20, maxMs: 200 },
+        intervalSec: 60, // the old service's INTERVAL: shown on the card, the organization's interval applies
       });
       agent.start();
       await page.waitForSelector(`[data-connector="${env.CONNECTOR_ID}"][data-state="online"]`, { timeout: 10_000 });
       assert.match(await card.textContent() ?? "", /в сети/);
+      assert.match(await card.textContent() ?? "", /INTERVAL агента: 60 с \(опрос идёт по расписанию организации\)/);
 
       // Poll now: the tables fill live.
       await page.click('[data-testid="poll-now"]');
@@ -114,46 +112,28 @@ Deno.test({
         undefined,
         { timeout: 10_000 },
       );
-      assert.equal(await horizontalOverflow(page), 0, "still no horizontal page scroll with full tables and charts");
+      await assertFits(page, "390 px, full tables and charts");
       await context.close();
 
       // The same page at 1280 px: both charts span their column, nothing overflows.
-      const { context: wide, page: desk } = await signedIn(browser, t.url, { width: 1280, height: 900 });
+      const { context: wide, page: desk } = await loggedIn(browser, t.url, { width: 1280, height: 900, path: PAGE });
       await desk.waitForSelector('[data-testid="chart-sla-ranking"] canvas', { timeout: 10_000 });
       const trendWidth = await desk.locator('[data-testid="chart-sla-trend"] canvas').evaluate((c) =>
         c.getBoundingClientRect().width
       );
       assert.ok(trendWidth > 500, `the trend chart uses the width at 1280 px (${trendWidth} px)`);
       assert.equal(await rankingTotals(desk), "Просрочка, ч: 3");
-      assert.equal(await horizontalOverflow(desk), 0, "no horizontal scroll at 1280 px");
+      await assertFits(desk, "1280 px");
+      await assertRussian(desk, "1280 px");
       await wide.close();
     } finally {
       await agent?.stop();
-      await browser.close();
       await t.close();
       await fake.shutdown();
     }
   },
-});
-
-/** A Russian-speaking owner on /admin/connectors in a fresh browser context of `viewport`. */
-async function signedIn(browser: Browser, url: string, viewport: { width: number; height: number }) {
-  const context = await browser.newContext({ locale: "ru-RU", viewport });
-  const page = await context.newPage();
-  await page.goto(`${url}/admin/connectors`);
-  await page.fill('input[name="email"]', EMAIL);
-  await page.fill('input[name="password"]', PASSWORD);
-  await page.click('button[type="submit"]');
-  await page.waitForURL(`${url}/admin/connectors`);
-  return { context, page };
-}
+);
 
 async function rankingTotals(page: Page): Promise<string> {
   return (await page.locator('[data-testid="chart-sla-ranking-totals"]').textContent() ?? "").trim();
-}
-
-async function horizontalOverflow(page: Page): Promise<number> {
-  return await page.evaluate(() =>
-    Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)
-  );
 }
