@@ -76,6 +76,9 @@ export default function SlaConnectors(
               </header>
               <small>
                 {s.version && <div>{t("connectors.field.version")}: {s.version}</div>}
+                {s.agentIntervalSec && (
+                  <div>{t("connectors.field.agentInterval", { seconds: s.agentIntervalSec })}</div>
+                )}
                 {s.remoteAddress && <div>{t("connectors.field.address")}: {s.remoteAddress}</div>}
                 {s.connectedSince && state === "online" && (
                   <div>{t("connectors.field.since")}: {tr.dateTime(s.connectedSince)}</div>

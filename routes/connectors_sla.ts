@@ -220,11 +220,14 @@ export function slaRoutes(hub: Hub) {
 
   // null or "" clears a field: the environment default (SLA_INTERVAL, FILTER_*, SLA_DEADLINE_SEC) applies again.
   const cleared = z.union([z.literal(""), z.null()]);
+  const seconds = (schema: z.ZodType, range: string, env: string) =>
+    z.union([cleared, schema], { error: `must be a whole number of seconds (${range}), or null/"" for ${env}` })
+      .optional();
   const settingsInput = z.object({
-    intervalSec: z.union([cleared, slaSettingsSchema.shape.intervalSec]).optional(),
+    intervalSec: seconds(slaSettingsSchema.shape.intervalSec, "5–86400", "SLA_INTERVAL"),
     filterArrears: z.string().max(200).nullable().optional(),
     filterStopped: z.string().max(200).nullable().optional(),
-    deadlineSec: z.union([cleared, slaSettingsSchema.shape.deadlineSec]).optional(),
+    deadlineSec: seconds(slaSettingsSchema.shape.deadlineSec, "1–3600", "SLA_DEADLINE_SEC"),
   }).openapi("SlaSettings");
 
   app.openapi(

@@ -80,6 +80,13 @@ if (import.meta.main) {
     print: (line) => console.log(`${new Date().toISOString()} connector: ${line}`),
   });
   console.log(`${new Date().toISOString()} connector ${AGENT_VERSION}: dialing ${config.SERVER}`);
+  if (config.INTERVAL) {
+    // The replaced service polled on its clients' INTERVAL; here the hub's organization setting decides.
+    console.log(
+      `${new Date().toISOString()} connector: INTERVAL=${config.INTERVAL} is shown on the hub; ` +
+        `polls come on the organization's interval (Connectors & SLA page, or PUT /api/v1/sla/settings)`,
+    );
+  }
   agent.start();
   let stopping = false;
   const stop = async () => {

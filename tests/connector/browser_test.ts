@@ -71,10 +71,12 @@ browserTest(
         adapter: new HttpTicketAdapter({ baseUrl: fake.url, email: FAKE_USER.email, password: FAKE_USER.password }),
         filters: { arrears: "f-arrears", stopped: "f-stopped" },
         backoff: { baseMs: 20, maxMs: 200 },
+        intervalSec: 60, // the old service's INTERVAL: shown on the card, the organization's interval applies
       });
       agent.start();
       await page.waitForSelector(`[data-connector="${env.CONNECTOR_ID}"][data-state="online"]`, { timeout: 10_000 });
       assert.match(await card.textContent() ?? "", /в сети/);
+      assert.match(await card.textContent() ?? "", /INTERVAL агента: 60 с \(опрос идёт по расписанию организации\)/);
 
       // Poll now: the tables fill live.
       await page.click('[data-testid="poll-now"]');

@@ -75,6 +75,7 @@ Deno.test("the bundled agent runs alone with deno run, comes online, answers a p
     assert.equal(status.code, 0, text);
     assert.match(text, /connector: connected to ws:\/\/127\.0\.0\.1:\d+\/connectors\/ws as con_/);
     assert.match(text, /connector: stopping/);
+    assert.match(text, /connector: INTERVAL=60 is shown on the hub; polls come on the organization's interval/);
   }
 });
 

@@ -80,6 +80,18 @@ Deno.test("SLA settings: admins change the interval and filter keys, viewers can
     const invalid = await t.api("/api/v1/sla/settings", { method: "PUT", json: { intervalSec: 1 } });
     assert.equal(invalid.status, 422);
     assert.match((await invalid.json()).error.message, /intervalSec/);
+    const words = await t.api("/api/v1/sla/settings", { method: "PUT", json: { intervalSec: "often" } });
+    assert.equal(words.status, 422);
+    assert.equal(
+      (await words.json()).error.message,
+      'Invalid request: intervalSec: must be a whole number of seconds (5–86400), or null/"" for SLA_INTERVAL',
+    );
+    // "" (the page's emptied field) or null gives the environment's default back.
+    const cleared = await t.api("/api/v1/sla/settings", {
+      method: "PUT",
+      json: { intervalSec: "", filterStopped: null },
+    });
+    assert.deepEqual(await cleared.json(), { intervalSec: 120, filterArrears: "env-arrears", deadlineSec: 60 });
     const viewer = await t.tokenFor("viewer");
     const refused = await t.api("/api/v1/sla/settings", { method: "PUT", json: { intervalSec: 60 }, token: viewer });
     assert.equal(refused.status, 403);
