@@ -32,6 +32,8 @@ export interface MailboxItem {
   status: "new" | "ok" | "failing";
   lastError?: string;
   received: number;
+  forwardAttachments?: boolean;
+  attachmentMaxBytes?: number;
 }
 
 export interface RuleItem {

@@ -18,6 +18,7 @@ export interface NotifySetupProps {
 }
 
 const LIVE = ["bot.*", "notify.chat_lost", "notify.contact_requested", "mail.*"];
+const MB = 1024 * 1024;
 
 export default function NotifySetup(props: NotifySetupProps) {
   const { t, dateTime } = islandTranslator(props.i18n);
@@ -70,22 +71,13 @@ export default function NotifySetup(props: NotifySetupProps) {
             </p>
           )}
           {props.canWrite && (
-            <div role="group">
-              <button
-                type="button"
-                class="secondary outline"
-                onClick={() => call(`/api/v1/bots/${b.id}/check`, { method: "POST" })}
-              >
-                {t("notify.bots.check")}
-              </button>
-              <button
-                type="button"
-                class="secondary outline"
-                onClick={() => call(`/api/v1/bots/${b.id}`, { method: "DELETE" })}
-              >
-                {t("notify.bots.remove")}
-              </button>
-            </div>
+            <Actions
+              call={call}
+              actions={[
+                { label: t("notify.bots.check"), path: `/api/v1/bots/${b.id}/check`, method: "POST" },
+                { label: t("notify.bots.remove"), path: `/api/v1/bots/${b.id}`, method: "DELETE" },
+              ]}
+            />
           )}
         </article>
       ))}
@@ -117,28 +109,20 @@ export default function NotifySetup(props: NotifySetupProps) {
             {c.statusReason ? ` · ${c.statusReason}` : ""}
           </small>
           {props.canWrite && (
-            <div role="group">
-              {c.status !== "active" && (
-                <button
-                  type="button"
-                  onClick={() =>
-                    call(`/api/v1/${c.kind === "group" ? "groups" : "contacts"}/${c.id}`, {
-                      method: "PATCH",
-                      body: { status: "active" },
-                    })}
-                >
-                  {t("notify.chats.approve")}
-                </button>
-              )}
-              <button
-                type="button"
-                class="secondary outline"
-                onClick={() =>
-                  call(`/api/v1/${c.kind === "group" ? "groups" : "contacts"}/${c.id}`, { method: "DELETE" })}
-              >
-                {t("notify.chats.remove")}
-              </button>
-            </div>
+            <Actions
+              call={call}
+              actions={[
+                ...(c.status !== "active"
+                  ? [{
+                    label: t("notify.chats.approve"),
+                    path: chatPath(c),
+                    method: "PATCH",
+                    body: { status: "active" },
+                  }]
+                  : []),
+                { label: t("notify.chats.remove"), path: chatPath(c), method: "DELETE", secondary: true },
+              ]}
+            />
           )}
         </article>
       ))}
@@ -172,32 +156,64 @@ export default function NotifySetup(props: NotifySetupProps) {
         <article key={m.id} data-testid="mailbox">
           <strong>{m.name}</strong> · {m.protocol.toUpperCase()} {m.user}@{m.host}:{m.port} ·{" "}
           <mark>{t(MAIL_STATUS[m.status])}</mark> · {t("notify.mail.received", { count: m.received })}
+          {m.forwardAttachments && (
+            <>
+              {" · "}
+              {t("notify.mail.forwarding", { size: Math.round((m.attachmentMaxBytes ?? 5 * MB) / MB * 10) / 10 })}
+            </>
+          )}
           {m.lastError && (
             <p>
               <small>{m.lastError}</small>
             </p>
           )}
           {props.canWrite && (
-            <div role="group">
-              <button
-                type="button"
-                class="secondary outline"
-                onClick={() => call(`/api/v1/mailboxes/${m.id}/poll`, { method: "POST" })}
-              >
-                {t("notify.mail.pollNow")}
-              </button>
-              <button
-                type="button"
-                class="secondary outline"
-                onClick={() => call(`/api/v1/mailboxes/${m.id}`, { method: "DELETE" })}
-              >
-                {t("notify.delete")}
-              </button>
-            </div>
+            <Actions
+              call={call}
+              actions={[
+                { label: t("notify.mail.pollNow"), path: `/api/v1/mailboxes/${m.id}/poll`, method: "POST" },
+                { label: t("notify.delete"), path: `/api/v1/mailboxes/${m.id}`, method: "DELETE" },
+              ]}
+            />
           )}
         </article>
       ))}
       {props.canWrite && <MailboxForm t={t} call={call} setNote={setNote} setError={setError} />}
+    </div>
+  );
+}
+
+const chatPath = (c: ChatItem) => `/api/v1/${c.kind === "group" ? "groups" : "contacts"}/${c.id}`;
+
+interface Action {
+  label: string;
+  path: string;
+  method: string;
+  body?: unknown;
+  /** Drawn as a quiet outline button (the default unless the action is the one to take). */
+  secondary?: boolean;
+}
+
+/** A record's buttons: each calls the API and the lists reload. */
+function Actions(
+  { actions, call }: {
+    actions: Action[];
+    call: (path: string, init?: { method?: string; body?: unknown }) => Promise<unknown>;
+  },
+) {
+  const quiet = (a: Action) => a.secondary ?? a.method !== "PATCH";
+  return (
+    <div role="group">
+      {actions.map((a) => (
+        <button
+          key={a.path + a.method}
+          type="button"
+          class={quiet(a) ? "secondary outline" : undefined}
+          onClick={() => call(a.path, { method: a.method, body: a.body })}
+        >
+          {a.label}
+        </button>
+      ))}
     </div>
   );
 }
@@ -224,6 +240,8 @@ function MailboxForm(
       password: s("password"),
       folder: s("folder") || "INBOX",
       pollSeconds: Number(s("pollSeconds") || 60),
+      forwardAttachments: f.get("forwardAttachments") === "on",
+      ...(s("attachmentMb") ? { attachmentMaxBytes: Math.round(Number(s("attachmentMb")) * MB) } : {}),
     };
   };
   return (
@@ -291,6 +309,16 @@ function MailboxForm(
           <label>
             {t("notify.mail.poll")}
             <input name="pollSeconds" inputMode="numeric" placeholder="60" />
+          </label>
+        </div>
+        <div class="grid">
+          <label>
+            <input name="forwardAttachments" type="checkbox" role="switch" />
+            {t("notify.mail.forward")}
+          </label>
+          <label>
+            {t("notify.mail.forwardCap")}
+            <input name="attachmentMb" inputMode="decimal" placeholder="5" />
           </label>
         </div>
         <div role="group">

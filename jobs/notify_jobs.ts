@@ -7,7 +7,8 @@
  * - `mail.poll` `{ mailboxId }`: reads one mailbox (a second delivery finds
  *   the cursor moved, or the lease held);
  * - crons every minute: check every bot (token, webhook ownership; pollers for
- *   bots no process polls) and enqueue the mailboxes that are due.
+ *   bots no process polls), route stored events nobody routed (lib/notify/route_feed.ts)
+ *   and enqueue the mailboxes that are due.
  */
 import type { CoreHub } from "../lib/hub.ts";
 import { defineJob } from "../lib/queue/queue.ts";
@@ -40,6 +41,9 @@ export function registerNotifyJobs(hub: CoreHub, svc: NotifyService): void {
 
 export function registerNotifyCrons(hub: CoreHub, svc: NotifyService): void {
   hub.cron("notify-bots", "* * * * *", () => svc.checkBots());
+  hub.cron("notify-route-sweep", "* * * * *", async () => {
+    await svc.sweep();
+  });
   hub.cron("mail-poll", "* * * * *", async () => {
     await svc.mailboxes.enqueueDue((await listOrgs(hub.kv)).map((o) => o.id));
   });

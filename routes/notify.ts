@@ -14,15 +14,7 @@ import { ruleInputSchema } from "../lib/notify/rules.ts";
 import { eventTypes } from "../lib/notify/catalogue.ts";
 import type { ChatRecord, DeliveryRecord } from "../lib/notify/store.ts";
 import { mailboxRoutes } from "./notify_mail.ts";
-
-const json = <S extends z.ZodType>(schema: S, description = "OK") => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const idParam = z.object({ id: z.string().min(1).max(100) });
-const notFound = (what: string) => ({
-  404: json(z.object({ error: z.unknown() }), `No such ${what} in this organization`),
-});
+import { deleteRoute, idParam, json, notFound } from "./notify_common.ts";
 
 const botSchema = z.object({
   id: z.string(),
@@ -179,24 +171,13 @@ export function notifyRoutes(hub: Hub) {
       return c.json(botView(await n().bots.check(bot)), 200);
     },
   );
-  app.openapi(
-    createRoute({
-      method: "delete",
-      path: "/bots/{id}",
-      tags: ["Notifications"],
-      summary: "Remove a bot (its webhook is deleted; groups keep their other bots)",
-      security: bearer,
-      request: { params: idParam },
-      responses: { 204: { description: "Removed" }, ...notFound("bot"), ...errorResponses },
-    }),
-    async (c) => {
-      const auth = c.var.auth;
-      const { id } = c.req.valid("param");
-      if (!(await n().bots.remove(auth.org, id))) throw new NotFoundError("bot");
-      await audit(hub.kv, auth.org, auth.actor, "bot.removed", { target: id });
-      return c.body(null, 204);
-    },
-  );
+  deleteRoute(app, hub, {
+    path: "/bots",
+    what: "bot",
+    summary: "Remove a bot (its webhook is deleted; groups keep their other bots)",
+    action: "bot.removed",
+    remove: (org, id) => n().bots.remove(org, id),
+  });
 
   // ---- groups and contacts
   for (const kind of ["group", "contact"] as const) {
@@ -281,26 +262,13 @@ export function notifyRoutes(hub: Hub) {
         return c.json(chatOut(chat), 200);
       },
     );
-    app.openapi(
-      createRoute({
-        method: "delete",
-        path: `${path}/{id}`,
-        tags: ["Notifications"],
-        summary: `Remove a ${kind} (rules that point at it fail their deliveries to it)`,
-        security: bearer,
-        request: { params: idParam },
-        responses: { 204: { description: "Removed" }, ...notFound(kind), ...errorResponses },
-      }),
-      async (c) => {
-        const auth = c.var.auth;
-        const { id } = c.req.valid("param");
-        const cur = await n().store.getChat(auth.org, id);
-        if (!cur || cur.kind !== kind) throw new NotFoundError(kind);
-        await n().store.deleteChat(auth.org, id);
-        await audit(hub.kv, auth.org, auth.actor, `${kind}.removed`, { target: id });
-        return c.body(null, 204);
-      },
-    );
+    deleteRoute(app, hub, {
+      path,
+      what: kind,
+      summary: `Remove a ${kind} (rules that point at it fail their deliveries to it)`,
+      action: `${kind}.removed`,
+      remove: async (org, id) => (await n().store.getChat(org, id))?.kind === kind && n().store.deleteChat(org, id),
+    });
   }
 
   // ---- rules
@@ -433,24 +401,13 @@ export function notifyRoutes(hub: Hub) {
       return c.json(rule, 200);
     },
   );
-  app.openapi(
-    createRoute({
-      method: "delete",
-      path: "/rules/{id}",
-      tags: ["Notifications"],
-      summary: "Delete a rule",
-      security: bearer,
-      request: { params: idParam },
-      responses: { 204: { description: "Deleted" }, ...notFound("rule"), ...errorResponses },
-    }),
-    async (c) => {
-      const auth = c.var.auth;
-      const { id } = c.req.valid("param");
-      if (!(await n().rules.remove(auth.org, id))) throw new NotFoundError("rule");
-      await audit(hub.kv, auth.org, auth.actor, "rule.deleted", { target: id });
-      return c.body(null, 204);
-    },
-  );
+  deleteRoute(app, hub, {
+    path: "/rules",
+    what: "rule",
+    summary: "Delete a rule",
+    action: "rule.deleted",
+    remove: (org, id) => n().rules.remove(org, id),
+  });
   // ---- sending and the log
   app.openapi(
     createRoute({

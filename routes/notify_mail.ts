@@ -6,13 +6,9 @@ import { NotFoundError, ValidationError } from "../lib/errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
 import { mailboxInputSchema, mailboxView } from "../lib/notify/mail/mailboxes.ts";
+import { deleteRoute, idParam, json, notFound as notFoundOf } from "./notify_common.ts";
 
-const json = <S extends z.ZodType>(schema: S, description = "OK") => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const idParam = z.object({ id: z.string().min(1).max(100) });
-const notFound = { 404: json(z.object({ error: z.unknown() }), "No such mailbox in this organization") };
+const notFound = notFoundOf("mailbox");
 
 const inputBody = mailboxInputSchema.extend({}).openapi("MailboxInput", {
   example: {
@@ -25,6 +21,8 @@ const inputBody = mailboxInputSchema.extend({}).openapi("MailboxInput", {
     password: "app-password",
     folder: "INBOX",
     pollSeconds: 60,
+    forwardAttachments: true,
+    attachmentMaxBytes: 5242880,
   },
 });
 const mailboxSchema = mailboxInputSchema.omit({ password: true }).extend({
@@ -151,23 +149,12 @@ export function mailboxRoutes(hub: Hub) {
       return c.json({ queued: true }, 202);
     },
   );
-  app.openapi(
-    createRoute({
-      method: "delete",
-      path: "/mailboxes/{id}",
-      tags: ["Notifications"],
-      summary: "Stop watching a mailbox",
-      security: bearer,
-      request: { params: idParam },
-      responses: { 204: { description: "Removed" }, ...notFound, ...errorResponses },
-    }),
-    async (c) => {
-      const auth = c.var.auth;
-      const { id } = c.req.valid("param");
-      if (!(await mb().remove(auth.org, id))) throw new NotFoundError("mailbox");
-      await audit(hub.kv, auth.org, auth.actor, "mailbox.removed", { target: id });
-      return c.body(null, 204);
-    },
-  );
+  deleteRoute(app, hub, {
+    path: "/mailboxes",
+    what: "mailbox",
+    summary: "Stop watching a mailbox",
+    action: "mailbox.removed",
+    remove: (org, id) => mb().remove(org, id),
+  });
   return app;
 }

@@ -25,6 +25,8 @@ import { type BotRecord, type ChatRecord, type DeliveryRecord, NotifyStore } fro
 import { splitMessage } from "./split.ts";
 import { htmlToPlain } from "./template.ts";
 import { classifyTelegramError } from "./telegram.ts";
+import { InputFile } from "grammy";
+import { readBlob } from "./mail/attachments.ts";
 
 /** Waits up to this long in the handler; longer waits go back on the queue. */
 const INLINE_WAIT_MS = 1500;
@@ -162,29 +164,48 @@ export class DeliveryWorker {
     let plain = d.plainFallback ?? false;
     let parts = plain ? splitMessage(htmlToPlain(d.text)) : splitMessage(d.text);
     let sentParts = d.partsSent;
-    for (let guard = 0; sentParts < parts.length && guard < 20; guard++) {
-      const wait = this.d.gate.reserve(bot.id, String(chat.tgChatId), { group: chat.kind === "group" });
-      if (wait > 0) {
-        if (wait > INLINE_WAIT_MS) {
-          await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: wait });
-          return;
-        }
-        await this.d.clock.sleep(wait);
-        continue;
+    // A mail's forwarded attachments go after the text, one document each (lib/notify/mail/attachments.ts).
+    const documents = d.documents ?? [];
+    let docsSent = d.documentsSent ?? 0;
+    const unsent = () => sentParts < parts.length || docsSent < documents.length;
+    for (let guard = 0; unsent(); guard++) {
+      if (guard >= 20 + documents.length) {
+        // Migrations, fallbacks and bot switches went round too often: try again later rather than drop it.
+        await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: 5000 });
+        return;
       }
+      const slot = this.d.gate.reserve(bot.id, String(chat.tgChatId), {
+        group: chat.kind === "group",
+        withinMs: INLINE_WAIT_MS,
+      });
+      if (!slot.booked) {
+        await this.d.queue.enqueue(SEND_KIND, { deliveryId: d.id }, { org: d.org, delayMs: slot.wait });
+        return;
+      }
+      if (slot.wait > 0) await this.d.clock.sleep(slot.wait);
       const api = await this.d.bots.api(bot);
+      const thread = d.threadId ? { message_thread_id: d.threadId } : {};
       try {
-        await api.sendMessage(chat.tgChatId, parts[sentParts], {
-          ...(plain ? {} : { parse_mode: "HTML" as const }),
-          ...(d.threadId ? { message_thread_id: d.threadId } : {}),
-          link_preview_options: { is_disabled: true },
-        });
-        sentParts++;
-        await this.d.store.updateDelivery(
-          d.org,
-          d.id,
-          () => ({ partsSent: sentParts, parts: parts.length, botId: bot!.id }),
-        );
+        if (sentParts < parts.length) {
+          await api.sendMessage(chat.tgChatId, parts[sentParts], {
+            ...(plain ? {} : { parse_mode: "HTML" as const }),
+            ...thread,
+            link_preview_options: { is_disabled: true },
+          });
+          sentParts++;
+          await this.d.store.updateDelivery(
+            d.org,
+            d.id,
+            () => ({ partsSent: sentParts, parts: parts.length, botId: bot!.id }),
+          );
+        } else {
+          const doc = documents[docsSent];
+          const bytes = await readBlob(this.d.kv, d.org, doc.blobId);
+          if (bytes) await api.sendDocument(chat.tgChatId, new InputFile(bytes, doc.filename), thread);
+          else this.d.log.warn("attachment no longer kept, not sent", { delivery: d.id, file: doc.filename });
+          docsSent++;
+          await this.d.store.updateDelivery(d.org, d.id, () => ({ documentsSent: docsSent, botId: bot!.id }));
+        }
         continue;
       } catch (error) {
         const f = classifyTelegramError(error);
@@ -255,6 +276,6 @@ export class DeliveryWorker {
         }
       }
     }
-    if (sentParts >= parts.length) await this.#sent(d, bot.username, { partsSent: sentParts, parts: parts.length });
+    if (!unsent()) await this.#sent(d, bot.username, { partsSent: sentParts, parts: parts.length });
   }
 }

@@ -19,7 +19,15 @@ export const notifyEvents = {
       to: z.string(),
       subject: z.string(),
       text: z.string(),
-      attachments: z.array(z.object({ filename: z.string(), mimeType: z.string(), size: z.number() })),
+      attachments: z.array(z.object({
+        filename: z.string(),
+        mimeType: z.string(),
+        size: z.number(),
+        /** Kept to be forwarded as a document (the mailbox forwards attachments, this one is under its cap). */
+        blobId: z.string().optional(),
+        /** Why it is listed but not forwarded (over the mailbox's size cap). */
+        skipped: z.string().optional(),
+      })),
     }),
   }),
   "notify.sent": defineEvent({

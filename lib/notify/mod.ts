@@ -18,8 +18,9 @@ import type { HubEvent } from "../events/mod.ts";
 import { BotService } from "./bots.ts";
 import { DeliveryWorker } from "./delivery.ts";
 import { SEND_KIND } from "./kinds.ts";
-import { RateGate } from "./rate_gate.ts";
+import { RateGate, type RateGateOptions } from "./rate_gate.ts";
 import { deliveryId, Router, type RuleTrial } from "./router.ts";
+import { RouteFeed } from "./route_feed.ts";
 import { type Rule, type RuleInput, ruleInputSchema, ruleProblems, RuleStore } from "./rules.ts";
 import { type ChatRecord, type DeliveryRecord, NotifyStore } from "./store.ts";
 import { classifyTelegramError } from "./telegram.ts";
@@ -46,6 +47,8 @@ export type NotifyHub = Pick<
 export interface NotifyOptions {
   /** Long-poll timeout in seconds (tests use short ones). */
   pollTimeoutSeconds?: number;
+  /** Telegram's limits as the gate keeps them (the benchmark compresses their windows). */
+  rateLimits?: Omit<RateGateOptions, "now">;
 }
 
 export class NotifyService {
@@ -54,6 +57,8 @@ export class NotifyService {
   readonly bots: BotService;
   readonly gate: RateGate;
   readonly router: Router;
+  /** Routes events live and from the event log after a cursor (durable routing). */
+  readonly feed: RouteFeed;
   readonly delivery: DeliveryWorker;
   readonly mailboxes: MailboxService;
   readonly #hub: NotifyHub;
@@ -66,7 +71,7 @@ export class NotifyService {
     const log = hub.log.child("notify");
     this.store = new NotifyStore(hub.kv, hub.secrets, now);
     this.rules = new RuleStore(hub.kv, now);
-    this.gate = new RateGate({ now });
+    this.gate = new RateGate({ ...opts.rateLimits, now });
     this.bots = new BotService({
       kv: hub.kv,
       store: this.store,
@@ -81,6 +86,7 @@ export class NotifyService {
     const addressPolicy = (org: string) => orgAddressPolicy(hub, org);
     this.router = new Router({ kv: hub.kv, store: this.store, rules: this.rules, queue: hub.queue, log, now });
     this.rules.onChange = (org) => this.router.invalidate(org);
+    this.feed = new RouteFeed({ kv: hub.kv, events: hub.events, router: this.router, log, now });
     this.delivery = new DeliveryWorker({
       kv: hub.kv,
       store: this.store,
@@ -98,27 +104,51 @@ export class NotifyService {
       secrets: hub.secrets,
       events: hub.events,
       queue: hub.queue,
-      router: this.router,
+      router: this.feed,
       log: log.child("mail"),
       clock: hub.clock,
       addressPolicy,
     });
   }
 
-  /** Subscribes the router to every event and starts the bots' pollers (after the queue listener). */
+  /**
+   * Subscribes the router to every event, routes what the event log holds after the cursors (events
+   * committed before a crash whose routing never ran), and starts the bots' pollers (after the queue
+   * listener).
+   */
   async start(): Promise<void> {
     if (this.#unsubscribe) return;
     this.#unsubscribe = this.#hub.events.subscribeAll((e) => this.#onEvent(e));
-    for (const org of await listOrgs(this.#hub.kv)) {
+    const orgs = await listOrgs(this.#hub.kv);
+    await this.#track(this.feed.sweep(orgs.map((o) => o.id), { upTo: this.#hub.clock.now() }));
+    for (const org of orgs) {
       this.bots.startPollers(await this.store.listBots(org.id));
     }
   }
 
   #onEvent(event: HubEvent) {
-    const p = this.router.route(event).catch((error) =>
-      this.#hub.log.error("notify: routing an event failed", { type: event.type, error })
-    ).finally(() => this.#pending.delete(p));
-    this.#pending.add(p);
+    this.#track(
+      this.feed.route(event).catch((error) =>
+        this.#hub.log.error("notify: routing an event failed", { type: event.type, error })
+      ),
+    );
+    if (this.feed.sweepDue()) this.#track(this.sweep());
+  }
+
+  /** Routes the stored events no process of this hub has routed (a minute's cron, and now and then). */
+  async sweep(): Promise<number> {
+    try {
+      return await this.feed.sweep((await listOrgs(this.#hub.kv)).map((o) => o.id));
+    } catch (error) {
+      this.#hub.log.error("notify: sweeping the event log failed", { error });
+      return 0;
+    }
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    const tracked = p.finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+    return tracked;
   }
 
   /** Waits for events being routed (tests, shutdown). */

@@ -18,6 +18,7 @@ import { type DeliveryRecord, NotifyStore } from "./store.ts";
 import { eventView, type Rule, RuleStore } from "./rules.ts";
 import { renderTemplate } from "./template.ts";
 import { DIGEST_KIND, type DigestPayload, SEND_KIND } from "./kinds.ts";
+import { mailDocuments } from "./mail/attachments.ts";
 
 /** Event types rules never see (a rule about its own messages would loop). */
 const UNROUTED = new Set(["notify.sent"]);
@@ -28,6 +29,26 @@ const VERSION_CHECK_MS = 1000;
 interface Compiled {
   rule: Rule;
   test: (data: Record<string, unknown>) => boolean;
+}
+
+/** An organization's compiled rules, with the enabled ones indexed by the event type they match. */
+export interface CompiledRules {
+  all: Compiled[];
+  /** Enabled rules of one exact type. */
+  exact: Map<string, Compiled[]>;
+  /** Enabled rules of a `prefix.*` (or `*`) type. */
+  prefixed: Compiled[];
+}
+
+function indexRules(all: Compiled[]): CompiledRules {
+  const exact = new Map<string, Compiled[]>();
+  const prefixed: Compiled[] = [];
+  for (const c of all) {
+    if (!c.rule.enabled) continue;
+    if (c.rule.eventType.endsWith("*")) prefixed.push(c);
+    else exact.set(c.rule.eventType, [...(exact.get(c.rule.eventType) ?? []), c]);
+  }
+  return { all, exact, prefixed };
 }
 
 export interface RouterDeps {
@@ -51,14 +72,14 @@ export interface RuleTrial {
 
 export class Router {
   readonly #d: RouterDeps;
-  readonly #cache = new Map<string, { version: string | null; rules: Compiled[]; checkedAt: number }>();
+  readonly #cache = new Map<string, { version: string | null; rules: CompiledRules; checkedAt: number }>();
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
   }
 
   /** The organization's compiled rules (re-read when the rules version changed). */
-  async compiled(org: string): Promise<Compiled[]> {
+  async compiled(org: string): Promise<CompiledRules> {
     const hit = this.#cache.get(org);
     const now = performance.now();
     // Every event asks: the version is re-read at most every second (another process's change
@@ -77,8 +98,9 @@ export class Router {
         this.#d.log.warn("rule does not compile", { rule: rule.id, error });
       }
     }
-    this.#cache.set(org, { version, rules, checkedAt: now });
-    return rules;
+    const indexed = indexRules(rules);
+    this.#cache.set(org, { version, rules: indexed, checkedAt: now });
+    return indexed;
   }
 
   /** Drops the organization's compiled rules (after a rule was written in this process). */
@@ -87,13 +109,13 @@ export class Router {
   }
 
   /** The enabled rules that match `event` (pure once compiled: the benchmark measures this). */
-  matching(rules: Compiled[], event: HubEvent): Rule[] {
+  matching(rules: CompiledRules, event: HubEvent): Rule[] {
     if (UNROUTED.has(event.type)) return [];
     const view = eventView(event);
     const out: Rule[] = [];
-    for (const c of rules) {
-      if (!c.rule.enabled || !matchesType(event.type, [c.rule.eventType])) continue;
-      if (c.test(view)) out.push(c.rule);
+    for (const c of rules.exact.get(event.type) ?? []) if (c.test(view)) out.push(c.rule);
+    for (const c of rules.prefixed) {
+      if (matchesType(event.type, [c.rule.eventType]) && c.test(view)) out.push(c.rule);
     }
     return out;
   }
@@ -102,7 +124,7 @@ export class Router {
   async trial(org: string, event: HubEvent, onlyRule?: Rule): Promise<RuleTrial[]> {
     const rules = onlyRule
       ? [{ rule: onlyRule, test: compileConditions(onlyRule.conditions, onlyRule.match) }]
-      : await this.compiled(org);
+      : (await this.compiled(org)).all;
     const chats = new Map((await this.#d.store.listChats(org)).map((c) => [c.id, c.title]));
     const view = eventView(event);
     return rules.filter((c) => matchesType(event.type, [c.rule.eventType])).map((c) => ({
@@ -177,7 +199,13 @@ export class Router {
       }
       if ((await op.commit()).ok) return count;
       if ((await this.#d.kv.get(routeKey)).versionstamp) return 0; // routed before (another process, a re-read)
-      if (repeatKey && (await this.#d.kv.get(repeatKey)).versionstamp) return 0; // inside the repeat window
+      if (repeatKey && (await this.#d.kv.get(repeatKey)).versionstamp) {
+        // Inside the repeat window: settle this event for the rule, so routing it again from the event
+        // log after the window has passed (lib/notify/route_feed.ts) does not send it late.
+        await this.#d.kv.atomic().check({ key: routeKey, versionstamp: null })
+          .set(routeKey, `repeat:${event.id}`, { expireIn: ROUTE_TTL }).commit();
+        return 0;
+      }
     }
     throw new Error(`Cannot route event ${event.id} for rule ${rule.id}: too many concurrent changes`);
   }
@@ -190,7 +218,6 @@ export class Router {
     text: string,
   ): Promise<number> {
     const org = event.org;
-    const chats = new Map((await this.#d.store.listChats(org)).map((c) => [c.id, c]));
     const now = new Date(this.#d.now()).toISOString();
     let n = 0;
     const base = {
@@ -206,8 +233,11 @@ export class Router {
       createdAt: now,
       updatedAt: now,
     };
+    // A mail's forwarded attachments follow its message as documents; the rest are listed under it.
+    const { documents, note } = mailDocuments(event);
     for (const t of rule.targets) {
-      const chat = chats.get(t.chatId);
+      // One read per target, not a list of every chat: a rule names a few of an organization's chats.
+      const chat = await this.#d.store.getChat(org, t.chatId);
       const d: DeliveryRecord = {
         ...base,
         id: await deliveryId(source, rule.id, `${t.chatId}#${t.threadId ?? ""}`),
@@ -216,7 +246,8 @@ export class Router {
         targetName: chat?.title ?? t.chatId,
         ...(rule.botId ? { botId: rule.botId } : {}),
         ...(t.threadId ? { threadId: t.threadId } : {}),
-        text,
+        text: text + note,
+        ...(documents.length ? { documents, documentsSent: 0 } : {}),
       };
       this.#d.store.addDelivery(op, d);
       this.#d.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });

@@ -7,6 +7,7 @@
  */
 import { newId } from "../ids.ts";
 import type { SecretBox } from "../crypto/secret_box.ts";
+import type { DeliveryDocument } from "./mail/attachments.ts";
 
 export type BotStatus = "ok" | "failing" | "revoked";
 
@@ -79,6 +80,9 @@ export interface DeliveryRecord {
   error?: string;
   /** Re-sent as plain text because Telegram refused the HTML. */
   plainFallback?: boolean;
+  /** Files sent after the text (a mail's forwarded attachments), and how many of them went out. */
+  documents?: DeliveryDocument[];
+  documentsSent?: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -43,8 +43,10 @@ export function telegramApi(
  * with the operator's policy (TELEGRAM_API_ROOT is the operator's setting).
  * grammY's node build makes its signals with the `abort-controller` polyfill,
  * which Deno refuses ("'signal' … is not of type AbortSignal"): such a signal
- * is bridged to a native one. grammY sends JSON bodies as strings (the hub
- * never uploads files through grammY).
+ * is bridged to a native one. grammY sends JSON bodies as strings and
+ * uploads (sendDocument) as a multipart stream, which is read into bytes here
+ * (documents are capped, lib/notify/mail/attachments.ts): a buffered body can
+ * follow a redirect, a stream cannot.
  */
 export function grammyFetch(fetch: FetchFn): FetchFn {
   return async (input, init) => {
@@ -54,17 +56,37 @@ export function grammyFetch(fetch: FetchFn): FetchFn {
     if (signal?.aborted) native.abort();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const body = init?.body;
+      const body = await bufferedBody(init?.body);
       return await guardedFetch(String(input instanceof Request ? input.url : input), {
         method: init?.method,
         headers: init?.headers,
-        body: typeof body === "string" || body instanceof Uint8Array ? body as string : undefined,
+        body: body as string | undefined,
         signal: native.signal,
       }, { policy: OPERATOR_POLICY, service: "Telegram", fetch });
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
   };
+}
+
+/** A string or bytes as they are; a stream (grammY's multipart upload) read to the end. */
+async function bufferedBody(body: unknown): Promise<string | Uint8Array | undefined> {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === "string" || body instanceof Uint8Array) return body;
+  if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function") {
+    const chunks: Uint8Array[] = [];
+    for await (const c of body as AsyncIterable<Uint8Array | string>) {
+      chunks.push(typeof c === "string" ? new TextEncoder().encode(c) : c);
+    }
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let o = 0;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+  throw new TypeError("Cannot send this request body to Telegram: expected a string, bytes or a stream");
 }
 
 /** What a failed Bot API call means for the caller. */

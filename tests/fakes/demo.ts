@@ -12,6 +12,7 @@ import { startYandexGptFake } from "./yandexgpt.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
 import { startTelegramFake, type TelegramFake } from "./telegram.ts";
 import { startSlaDemo } from "./demo_sla.ts";
+import { type FakeMail, mail, startPop3Fake } from "./mail_server.ts";
 
 const DEMO_TOKEN = "shz_demo_owner_token_0123456789abcdef";
 const port = Number(Deno.env.get("PORT") ?? 8000);
@@ -32,8 +33,9 @@ export async function call(base: string, path: string, body?: unknown, method = 
 /**
  * Notifications: a bot in the fake Telegram, a group it was added to (registered by the hub's
  * poller from `my_chat_member`), the "schedule failed" preset switched on for that group, a rule
- * for demo events and one for mail, and a schedule that fails every minute — so its failures
- * arrive in the fake Telegram's chat view.
+ * for demo events and one for mail, a schedule that fails every minute and a mailbox on a local
+ * POP3 server that gets a mail every minute — so failures and mail arrive in the fake Telegram's
+ * chat view.
  */
 async function seedNotify(base: string, tg: TelegramFake) {
   const token = tg.createBot("shlyuz_demo_bot", { firstName: "Шлюз (демо)" });
@@ -72,6 +74,56 @@ async function seedNotify(base: string, tg: TelegramFake) {
     timezone: "Europe/Moscow",
     action: { type: "http", method: "GET", url: `${base}/demo-missing-endpoint` },
   });
+  await seedMail(base);
+}
+
+/** The demo's mail: letters a newcomer watches turn into messages in the fake Telegram's chat. */
+const DEMO_MAILS: FakeMail[] = [
+  {
+    subject: "Счёт №1024 оплачен",
+    text: "Добрый день!\nОплата по счёту №1024 поступила. Акт сверки во вложении.",
+    charset: "windows-1251",
+    attachments: [{
+      filename: "Акт сверки №1024.txt",
+      mimeType: "text/plain",
+      content: new TextEncoder().encode("Акт сверки взаимных расчётов\nСальдо: 0,00 руб.\n"),
+    }],
+  },
+  { subject: "Заявка на пропуск", text: "Прошу оформить пропуск для подрядчика на завтра, 9:00.", charset: "koi8-r" },
+  { subject: "Отгрузка задерживается", text: "Машина на отгрузку придёт на час позже: пробки на МКАД." },
+];
+
+/**
+ * A mailbox fed by the POP3 fake (tests/fakes/mail_server.ts, nothing to install), with attachment
+ * forwarding on: a mail arrives at once and then every minute, and is polled right away, so it shows
+ * in the fake Telegram within seconds (the mailbox's own one-minute polling would find it too).
+ */
+async function seedMail(base: string) {
+  const pop = startPop3Fake({ users: { duty: "duty-password" } });
+  const box = JSON.parse(
+    await call(base, "/api/v1/mailboxes", {
+      name: "Дежурная почта (демо POP3)",
+      protocol: "pop3",
+      host: pop.host,
+      port: pop.port,
+      security: "none",
+      user: "duty",
+      password: "duty-password",
+      pollSeconds: 60,
+      startFrom: "all",
+      forwardAttachments: true,
+    }),
+  );
+  if (!box.id) return console.warn("demo: the demo mailbox was not created");
+  let n = 0;
+  const next = async () => {
+    const m = DEMO_MAILS[n++ % DEMO_MAILS.length];
+    pop.deliver("duty", mail({ ...m, subject: n > DEMO_MAILS.length ? `${m.subject} (${n})` : m.subject }));
+    await call(base, `/api/v1/mailboxes/${box.id}/poll`, {});
+  };
+  await next();
+  setInterval(() => next().catch((e) => console.warn(`demo: mail: ${e}`)), 60_000);
+  console.log(`demo POP3 server on ${pop.host}:${pop.port} (user duty / duty-password): a new mail every minute`);
 }
 
 async function seed(base: string, tg: TelegramFake) {

@@ -1,6 +1,6 @@
 /** A test hub wired to a fake Telegram, with helpers to add bots, groups and rules through the API. */
 import assert from "node:assert/strict";
-import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
+import { eventually, startTestHub, type TestHub, type TestHubOptions } from "../helpers/hub.ts";
 import { startTelegramFake, type TelegramFake, type TelegramFakeOptions } from "../fakes/telegram.ts";
 import type { ChatRecord } from "../../lib/notify/store.ts";
 
@@ -18,12 +18,17 @@ export interface NotifyHarness extends TestHub {
 }
 
 export async function startNotifyHarness(
-  { env = {}, fake = {} }: { env?: Record<string, string>; fake?: TelegramFakeOptions } = {},
+  { env = {}, fake = {}, clock, options }: {
+    env?: Record<string, string>;
+    fake?: TelegramFakeOptions;
+    clock?: TestHubOptions["clock"];
+    options?: TestHubOptions["options"];
+  } = {},
 ): Promise<NotifyHarness> {
   const tg = startTelegramFake(fake);
   let t: TestHub;
   try {
-    t = await startTestHub({ env: { TELEGRAM_API_ROOT: tg.apiRoot, ...env } });
+    t = await startTestHub({ env: { TELEGRAM_API_ROOT: tg.apiRoot, ...env }, clock, options });
   } catch (error) {
     await tg.close();
     throw error;
@@ -82,8 +87,8 @@ export function failedRun(d: { scheduleId: string; scheduleName: string; reason?
     runId: String(d.runId ?? crypto.randomUUID()),
     scheduleId: d.scheduleId,
     scheduleName: d.scheduleName,
-    outcome: "failed",
-    trigger: "schedule",
+    outcome: "failed" as const,
+    trigger: "schedule" as const,
     plannedAt: new Date().toISOString(),
     timezone: "Europe/Moscow",
     ...(d.reason ? { reason: d.reason } : {}),

@@ -190,3 +190,27 @@ Deno.test("a revoked token marks the bot and raises bot.failed; the other bots c
     await h.close();
   }
 });
+
+Deno.test("a burst to one group is paced by the gate: every message delivered once, in slots, none left queued", async () => {
+  // Telegram's limits with the windows compressed ×100 (20 per 600 ms in a group, 10 ms apart), so the
+  // burst spans several windows in about two seconds.
+  const h = await startNotifyHarness({
+    fake: { perChatPerSec: 150, perChatBurst: 5, perGroupPerMin: 22, groupWindowMs: 600 },
+    options: { notify: { rateLimits: { chatGapMs: 10, groupPerMinute: 20, groupWindowMs: 600, botWindowMs: 10 } } },
+  });
+  try {
+    const { token } = await h.addBot("alerts_bot");
+    const { chat, tgChatId } = await h.addGroup(token, "Дежурные");
+    const texts = Array.from({ length: 80 }, (_, i) => `сообщение ${i}`);
+    for (const text of texts) {
+      const res = await h.api("/api/v1/notifications", { method: "POST", json: { chatIds: [chat.id], text } });
+      assert.equal(res.status, 202);
+      await res.body?.cancel();
+    }
+    await until(() => h.tg.messagesIn(tgChatId).length === texts.length, { timeoutMs: 20_000 });
+    await until(async () => (await deliveries(h)).every((d) => d.status === "sent"), { timeoutMs: 5000 });
+    assert.deepEqual(h.tg.messagesIn(tgChatId).map((m) => m.text).sort(), [...texts].sort());
+  } finally {
+    await h.close();
+  }
+});

@@ -24,6 +24,13 @@ import { keys } from "../store.ts";
 import { POLL_KIND } from "../kinds.ts";
 import type { Router } from "../router.ts";
 import { parseMail } from "./parse.ts";
+import {
+  ATTACHMENT_CAP_DEFAULT,
+  ATTACHMENT_CAP_MAX,
+  formatSize,
+  type MailAttachment,
+  storeBlob,
+} from "./attachments.ts";
 import { imapSession } from "./imap.ts";
 import { pop3Session } from "./pop3.ts";
 
@@ -41,6 +48,10 @@ export const mailboxInputSchema = z.object({
   enabled: z.boolean().default(true),
   /** `new`: only mail that arrives after the mailbox is added; `all`: the mail already there too. */
   startFrom: z.enum(["new", "all"]).default("new"),
+  /** Forward attachments as Telegram documents (larger than the cap: listed with a note, not sent). */
+  forwardAttachments: z.boolean().default(false),
+  /** The largest attachment forwarded, bytes. */
+  attachmentMaxBytes: z.number().int().min(1024).max(ATTACHMENT_CAP_MAX).default(ATTACHMENT_CAP_DEFAULT),
 });
 export type MailboxInput = z.input<typeof mailboxInputSchema>;
 
@@ -295,6 +306,21 @@ export class MailboxService {
     return null;
   }
 
+  /** The mail's attachments as the event lists them; those to forward are kept as blobs first. */
+  async #attachments(
+    m: Mailbox,
+    list: Array<{ filename: string; mimeType: string; size: number; content: Uint8Array }>,
+  ): Promise<MailAttachment[]> {
+    const cap = m.attachmentMaxBytes ?? ATTACHMENT_CAP_DEFAULT;
+    const out: MailAttachment[] = [];
+    for (const { content, ...a } of list) {
+      if (!m.forwardAttachments) out.push(a);
+      else if (a.size > cap) out.push({ ...a, skipped: `больше ${formatSize(cap)}` });
+      else out.push({ ...a, blobId: await storeBlob(this.#d.kv, m.org, content) });
+    }
+    return out;
+  }
+
   /**
    * One mail: parsed, deduplicated by Message-ID, published and routed (its
    * deliveries queued) — then its marker is written. Returns false for a repeat.
@@ -313,7 +339,7 @@ export class MailboxService {
       to: parsed.to,
       subject: parsed.subject,
       text: parsed.text,
-      attachments: parsed.attachments,
+      attachments: await this.#attachments(m, parsed.attachments),
     });
     // The catalogue refuses an event that does not fit its schema (a bug, logged by the bus): the mail is
     // still marked, or it would be re-read forever.

@@ -14,7 +14,8 @@ export interface ParsedMail {
   subject: string;
   date?: string;
   text: string;
-  attachments: Array<{ filename: string; mimeType: string; size: number }>;
+  /** Each attachment with its bytes (the poller keeps those it forwards, lib/notify/mail/attachments.ts). */
+  attachments: Array<{ filename: string; mimeType: string; size: number; content: Uint8Array }>;
 }
 
 /** Text longer than this is cut (events stay well under KV's value limit). */
@@ -47,10 +48,11 @@ export async function parseMail(raw: Uint8Array): Promise<ParsedMail> {
     subject: (m.subject ?? "").trim(),
     date: m.date,
     text,
-    attachments: (m.attachments ?? []).map((a) => ({
-      filename: a.filename ?? "attachment",
-      mimeType: a.mimeType,
-      size: typeof a.content === "string" ? a.content.length : (a.content as ArrayBuffer).byteLength,
-    })),
+    attachments: (m.attachments ?? []).map((a) => {
+      const content = typeof a.content === "string"
+        ? new TextEncoder().encode(a.content)
+        : new Uint8Array(a.content as ArrayBuffer);
+      return { filename: a.filename ?? "attachment", mimeType: a.mimeType, size: content.length, content };
+    }),
   };
 }
