@@ -11,7 +11,7 @@ import type { HonoRequest } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { HttpError, invalidRequest } from "./errors.ts";
 import { audit } from "../lib/accounts/audit.ts";
-import { MAX_DATA_CHARS, type Task, taskSchema } from "../lib/enrichment/task_schema.ts";
+import { MAX_DATA_CHARS, type Task, taskResultSchema, taskSchema } from "../lib/enrichment/task_schema.ts";
 import { TaskBusyError, TaskFailedError } from "../lib/enrichment/mod.ts";
 import { secretsToResend, SECTIONS } from "../lib/enrichment/org_clients.ts";
 import { orgUrlProblem } from "../lib/http/org_url.ts";
@@ -22,7 +22,8 @@ const taskBody = taskSchema.meta({
   description: `task_type phone|email → DaData clean; gpt → YandexGPT. data: 1–${MAX_DATA_CHARS} characters.`,
   example: { task_id: 1, task_type: "phone", data: "раб 846)231.60.14 *139" },
 });
-const taskResult = z.object({ task_id: z.int(), id: z.int() }).openapi("TaskResult");
+// A copy made here has `.openapi()` (zod binds methods when a schema is created, and lib/ comes first).
+const taskResult = taskResultSchema.extend({}).openapi("TaskResult");
 const json = <T extends z.ZodType>(schema: T, description = "OK") => ({
   description,
   content: { "application/json": { schema } },

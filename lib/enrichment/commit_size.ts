@@ -1,9 +1,13 @@
 /**
- * Sizing Deno KV atomic commits. Deno 2.9 refuses a commit whose mutations
- * total more than 819,200 bytes (and any value over 64 KiB), with a
- * TypeError; the processor keeps its commits under `MAX_COMMIT_BYTES` by
- * estimate and splits a commit that is still refused.
+ * Sizing Deno KV operations — the one chunker of enrichment. Deno 2.9
+ * refuses a commit whose mutations total more than 819,200 bytes (and any
+ * value over 64 KiB), with a TypeError; the task store keeps its commits
+ * under `MAX_COMMIT_BYTES` by estimate and splits a commit that is still
+ * refused. `getMany` takes at most ten keys.
  */
+
+/** Keys one `kv.getMany` takes at most. */
+export const GET_MANY_KEYS = 10;
 
 /** The budget of one commit by estimate, well under KV's 819,200 bytes. */
 export const MAX_COMMIT_BYTES = 600_000;

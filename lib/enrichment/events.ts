@@ -4,14 +4,10 @@
  */
 import { z } from "zod";
 import { defineEvent } from "../events/define.ts";
+import { resultEntrySchema } from "./task_schema.ts";
 
-const result = z.object({
-  task_id: z.int(),
-  /** The stored row's id. */
-  id: z.int(),
-  task_type: z.string(),
-  cursor: z.string(),
-});
+/** A result as `task.done` lists it (the result log's entry without its time: the event has its own). */
+const result = resultEntrySchema.omit({ at: true });
 
 export const enrichmentEvents = {
   "task.done": defineEvent({

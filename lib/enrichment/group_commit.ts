@@ -1,9 +1,10 @@
 /**
- * Group commit: callers that arrive while a commit of their group is in
- * flight are written together by the next one. Synchronous REST requests
- * each carry one task; under load this turns N claim commits, N done commits
- * and N `task.result` messages into a few, without delaying a lone request
- * (the first caller's commit starts at once).
+ * Group commit: callers that arrive while an operation of their group is in
+ * flight are served together by the next one. Synchronous REST requests each
+ * carry one task; under load this turns N state reads into N/10 `getMany`s
+ * and N settle commits into a few, without delaying a lone request (the first
+ * caller's operation starts at once). Measured with wrk: without it the REST
+ * path served 0.06–0.13 of the plain ceiling, with it 0.17–0.22 (same run).
  */
 
 interface Waiter<I, R> {

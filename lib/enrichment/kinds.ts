@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { defineKind, type KindMap } from "../queue/kind.ts";
+import { resultEntrySchema, taskResultSchema } from "./task_schema.ts";
 
 /**
  * A queued task: the raw task (validated by the handler, one by one), how many rounds it has failed, and its
@@ -27,14 +28,6 @@ export const taskProcessKind = defineKind({
   schedulable: true, // enqueues tasks of the message's own organization
 });
 
-const resultEntrySchema = z.object({
-  cursor: z.string(),
-  task_id: z.int(),
-  id: z.int(),
-  task_type: z.string(),
-  at: z.string(),
-});
-
 export const taskResultKind = defineKind({
   kind: "task.result",
   payload: z.object({ results: z.array(resultEntrySchema).min(1) }),
@@ -42,7 +35,7 @@ export const taskResultKind = defineKind({
 });
 
 /** What the result queue and the webhook carry of a result. */
-const deliveredResults = z.array(z.object({ task_id: z.int(), id: z.int() }).loose()).min(1);
+const deliveredResults = z.array(taskResultSchema.loose()).min(1);
 
 export const taskAmqpKind = defineKind({
   kind: "task.amqp",

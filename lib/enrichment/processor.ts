@@ -1,25 +1,23 @@
 /**
- * The processor: claims tasks, calls DaData or YandexGPT, stores the row and
- * records the result — once per `(organization, task_id)` whatever the path
- * (REST, KV queue, RabbitMQ) and however often a copy is delivered.
+ * The processor: one task's life from the route (or the queue job) to its
+ * row — validate, take the task (task_store.ts), call DaData or YandexGPT
+ * (the organization's clients, with their brief retries inside the claim),
+ * settle the outcome (task_store.ts, which hands rows to the sink) — once per
+ * `(organization, task_id)` whatever the path (REST, KV queue, RabbitMQ) and
+ * however often a copy is delivered.
  *
- * A queued batch costs two KV commits whatever its size (claim, done; a
- * third for retries), which is what lets the queue path carry many tasks per
- * message. A synchronous request makes no claim commit: copies in this
- * process wait for the first, and its done commit checks the state it read.
- * The "done" commit checks every claim (or read), writes the rows (KV sink),
- * marks the tasks done, appends the result log, records `task.done` and
- * enqueues the RabbitMQ and webhook hand-offs, atomically: a row and its
- * result exist together or not at all. The parts: claims.ts (who works on a
- * task), outcomes.ts (what became of it), inbox.ts (enqueuing and recovering
- * `task.process` messages).
+ * A queued batch costs two KV commits whatever its size (claim, settle), which
+ * is what lets the queue path carry many tasks per message. A synchronous
+ * request makes no claim commit: copies in this process wait for the first
+ * (`TaskStore.fly`), and its settle commit checks the state it read; requests
+ * arriving together share their settle commits. One retry policy: the
+ * clients' brief retries inside the claim, then rounds on the queue's backoff
+ * (decided in `TaskStore.settle`).
  */
 import { isTransientError } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { Claims } from "./claims.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { Inbox } from "./inbox.ts";
-import { type DoneAnswer, type Failure, Outcomes } from "./outcomes.ts";
 import {
   type Claimed,
   COMMIT_CHUNK,
@@ -33,7 +31,9 @@ import {
 import type { QueuedTask } from "./kinds.ts";
 import type { RowSink } from "./sinks/types.ts";
 import { type Task, taskHash, type TaskResult, validateTask } from "./task_schema.ts";
-import { Limiter, type ResultEntry, resultKey, taskKey, type TaskState } from "./task_state.ts";
+import { Limiter, readStates, type ResultEntry, resultKey, type TaskState } from "./task_state.ts";
+import { GET_MANY_KEYS } from "./commit_size.ts";
+import { type Outcome, type Settled, TaskStore } from "./task_store.ts";
 
 export {
   type Enrich,
@@ -46,26 +46,36 @@ export {
 export class Processor {
   readonly #o: ProcessorOptions;
   readonly #limiter: Limiter;
-  readonly #rounds: number[];
-  readonly #claims: Claims;
   readonly #inbox: Inbox;
-  readonly #outcomes: Outcomes;
-  /** Synchronous requests arriving together share their done commits (and one `task.result`). */
-  readonly #doneGroup: GroupCommit<Claimed & { data: unknown }, DoneAnswer | undefined>;
+  readonly #store: TaskStore;
+  /** Synchronous requests arriving together share their state reads (`getMany`, ≤ 10 keys) and settle commits. */
+  readonly #readNow: GroupCommit<number, Deno.KvEntryMaybe<TaskState>>;
+  readonly #settleNow: GroupCommit<Outcome, Settled | undefined>;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
     this.#limiter = new Limiter(options.concurrency ?? 64);
-    this.#rounds = options.roundDelaysMs ?? [1000, 5000, 30_000, 60_000, 300_000];
-    this.#claims = new Claims(options);
     this.#inbox = new Inbox(options);
-    this.#outcomes = new Outcomes(options, this.#inbox, this.#rounds);
-    this.#doneGroup = new GroupCommit({
+    this.#store = new TaskStore({
+      ...options,
+      inbox: this.#inbox,
+      rounds: options.roundDelaysMs ?? [1000, 5000, 30_000, 60_000, 300_000],
+    });
+    this.#readNow = new GroupCommit({
+      max: GET_MANY_KEYS,
+      keyOf: (taskId) => taskId,
+      flush: async (org, taskIds) => {
+        const states = await readStates(options.kv, org, taskIds);
+        return taskIds.map((id) => states.get(id)!);
+      },
+    });
+    this.#settleNow = new GroupCommit({
       max: COMMIT_CHUNK,
-      keyOf: (c) => c.task.task_id,
-      flush: async (org, oks) => {
-        const answers = await this.#outcomes.done(org, oks, "rest");
-        return oks.map((c) => answers.get(c.task.task_id));
+      keyOf: (o) => o.c.task.task_id,
+      flush: async (org, outcomes) => {
+        // REST: the caller repeats a transient failure itself, so no round is enqueued.
+        const settled = await this.#store.settle(org, outcomes, "rest", { enqueue: false });
+        return outcomes.map((o) => settled.get(o.c.task.task_id));
       },
     });
   }
@@ -74,18 +84,24 @@ export class Processor {
     return this.#o.sink;
   }
 
+  /** The task store (tests reach the claims through it). */
+  get store(): TaskStore {
+    return this.#store;
+  }
+
   /**
    * Processes one task now (REST, synchronous) and returns `{task_id, id}`. No claim commit: copies in this
-   * process wait for the first (`Claims.fly`), and the done commit checks the task state read here, so a
+   * process wait for the first (`TaskStore.fly`), and the settle commit checks the task state read here, so a
    * copy that raced in by another path (or process) writes nothing and the loop answers with its result.
    */
   async processNow(org: string, task: Task): Promise<TaskResult> {
-    const { clock, kv } = this.#o;
+    const { clock } = this.#o;
+    const store = this.#store;
     // Each request is a submission of its own: a task that failed may be sent again.
     const item: Item = { task, hash: await taskHash(task), attempt: 0, sub: newId() };
     const deadline = clock.now() + (this.#o.syncWaitMs ?? 30_000);
     for (let pause = 10;; pause = Math.min(pause * 2, 200)) {
-      const flight = this.#claims.fly(org, task.task_id, item.hash);
+      const flight = store.fly(org, task.task_id, item.hash);
       if (!("end" in flight)) {
         if (flight.hash !== item.hash) throw new TaskConflictError(task.task_id);
         await flight.landed; // the first copy's outcome is in KV now
@@ -93,11 +109,11 @@ export class Processor {
       }
       let busy = false;
       try {
-        if (this.#claims.working(org, task.task_id)) busy = true; // the queue path of this process has it
+        if (store.working(org, task.task_id)) busy = true; // the queue path of this process has it
         else {
-          const entry = await kv.get<TaskState>(taskKey(org, task.task_id));
+          const entry = (await this.#readNow.submit(org, task.task_id))!;
           const now = clock.now();
-          const found = this.#claims.sort(org, item, entry.value, now);
+          const found = store.sort(org, item, entry.value, now);
           if (found.is === "done") return { task_id: task.task_id, id: found.id };
           if (found.is === "conflict") throw new TaskConflictError(task.task_id);
           if (found.is === "busy") busy = true;
@@ -119,31 +135,18 @@ export class Processor {
     }
   }
 
-  /** Calls the upstream (or takes the kept answer) and commits the outcome; null when the state moved meanwhile. */
+  /** Calls the upstream (or takes the kept answer) and settles the outcome; null when the state moved meanwhile. */
   async #runNow(org: string, c: Claimed): Promise<TaskResult | null> {
-    const task = c.task;
-    let data: unknown;
-    if (c.kept) data = c.kept.data; // an earlier request's store failed: store its answer
-    else {
-      try {
-        data = await this.#limiter.run(() => this.#o.enrich(org, task, { deadline: this.#deadline(c) }));
-      } catch (error) {
-        const reason = errorMessage(error);
-        const recorded = await this.#outcomes.fail(org, [{ c, reason }], "rest");
-        if (!recorded.has(task.task_id)) return null;
-        throw new TaskFailedError(task.task_id, reason, { transient: isTransientError(error), cause: error });
-      }
-    }
-    const answer = await this.#doneGroup.submit(org, { ...c, data });
-    if (!answer) return null;
-    if ("id" in answer) return { task_id: task.task_id, id: answer.id };
-    if ("unstored" in answer) {
-      // The sink is away: keep the answer for the caller's repeat (503), which only stores it.
-      await this.#outcomes.retry(org, [{ c, reason: answer.unstored, kept: { data } }], "rest", { enqueue: false });
-      throw new TaskFailedError(task.task_id, answer.unstored, { transient: true });
-    }
-    if (answer.conflict) throw new TaskConflictError(task.task_id);
-    throw new TaskFailedError(task.task_id, answer.failed, { transient: false });
+    const taskId = c.task.task_id;
+    const [outcome] = await this.#call(org, [c]);
+    const settled = await this.#settleNow.submit(org, outcome);
+    if (!settled) return null;
+    if ("id" in settled) return { task_id: taskId, id: settled.id };
+    // The sink is away: the answer is kept for the caller's repeat (503), which only stores it.
+    if ("retrying" in settled) throw new TaskFailedError(taskId, settled.retrying, { transient: true });
+    if (settled.conflict) throw new TaskConflictError(taskId);
+    const transient = "data" in outcome ? false : outcome.transient;
+    throw new TaskFailedError(taskId, settled.failed, { transient });
   }
 
   /** Handles one `task.process` message: every task in it ends done, retried later or dead-lettered. */
@@ -153,23 +156,23 @@ export class Processor {
     for (const q of tasks) {
       const v = validateTask(q.task);
       if (!v.ok) {
-        await this.#outcomes.invalid(org, q.task, v.message, source);
+        await this.#store.invalid(org, q.task, v.message, source);
         continue;
       }
       const item: Item = { task: v.task, hash: await taskHash(v.task), attempt: q.attempt ?? 0, sub: q.sub };
       const prev = seen.get(item.task.task_id);
       if (prev === item.hash) continue; // the same task twice in one batch
       if (prev !== undefined) {
-        await this.#outcomes.terminal(org, item, new TaskConflictError(item.task.task_id).message, source);
+        await this.#store.terminal(org, item, new TaskConflictError(item.task.task_id).message, source);
         continue;
       }
       seen.set(item.task.task_id, item.hash);
       items.push(item);
     }
     if (items.length === 0) return;
-    const out = await this.#claims.claim(org, items);
+    const out = await this.#store.claim(org, items);
     for (const item of out.conflicts) {
-      await this.#outcomes.terminal(org, item, new TaskConflictError(item.task.task_id).message, source);
+      await this.#store.terminal(org, item, new TaskConflictError(item.task.task_id).message, source);
     }
     if (out.busy.length) {
       // Another worker holds these; look again when its lease may have ended.
@@ -183,40 +186,25 @@ export class Processor {
     }
     if (out.claimed.length === 0) return;
     try {
-      await this.#work(org, out.claimed, source);
+      await this.#store.settle(org, await this.#call(org, out.claimed), source);
     } finally {
-      for (const c of out.claimed) this.#claims.release(org, c.task.task_id, c.vs);
+      for (const c of out.claimed) this.#store.release(org, c.task.task_id, c.vs);
     }
   }
 
-  async #work(org: string, claimed: Claimed[], source: string): Promise<void> {
-    const settled = await Promise.all(
-      claimed.map((c) =>
-        // An answer kept from a failed store is stored without calling the upstream again.
-        (c.kept
-          ? Promise.resolve(c.kept.data)
-          : this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) }))).then(
-            (data) => ({ c, data, error: undefined as unknown }),
-            (error: unknown) => ({ c, data: undefined, error }),
-          )
-      ),
-    );
-    const ok = settled.filter((s) => s.error === undefined).map((s) => ({ ...s.c, data: s.data }));
-    // Transient failures (the upstream after the client's retries, or the sink) get another round until
-    // the rounds are used up; the others fail now.
-    const failures: Array<Failure & { transient: boolean }> = settled.filter((s) => s.error !== undefined).map((
-      s,
-    ) => ({ c: s.c, reason: errorMessage(s.error), transient: isTransientError(s.error) }));
-    const answers = await this.#outcomes.done(org, ok, source);
-    for (const s of ok) {
-      const a = answers.get(s.task.task_id);
-      if (a && "unstored" in a) failures.push({ c: s, reason: a.unstored, kept: { data: s.data }, transient: true });
-    }
-    const canRetry = (f: { c: Claimed; transient: boolean }) => f.transient && f.c.attempt < this.#rounds.length;
-    const retry = failures.filter(canRetry);
-    const fail = failures.filter((f) => !canRetry(f));
-    if (retry.length) await this.#outcomes.retry(org, retry, source);
-    if (fail.length) await this.#outcomes.fail(org, fail, source);
+  /**
+   * The upstream's answer for each claimed task (an answer kept from a failed store is taken without calling
+   * the upstream again), or why there is none.
+   */
+  #call(org: string, claimed: Claimed[]): Promise<Outcome[]> {
+    return Promise.all(claimed.map(async (c): Promise<Outcome> => {
+      if (c.kept) return { c, data: c.kept.data };
+      try {
+        return { c, data: await this.#limiter.run(() => this.#o.enrich(org, c.task, { deadline: this.#deadline(c) })) };
+      } catch (error) {
+        return { c, reason: errorMessage(error), transient: isTransientError(error) };
+      }
+    }));
   }
 
   /** When an upstream call's retries must stop: before the claim's lease ends, so no retry outlives it. */
@@ -231,7 +219,7 @@ export class Processor {
 
   /** Records a task that failed validation as a dead letter (the same message REST answers with 422). */
   deadLetterInvalid(org: string, raw: unknown, reason: string, source: string): Promise<void> {
-    return this.#outcomes.invalid(org, raw, reason, source);
+    return this.#store.invalid(org, raw, reason, source);
   }
 
   /** Marks a `task.process` message settled (its tasks are done, rescheduled or dead-lettered). */

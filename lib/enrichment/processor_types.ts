@@ -1,4 +1,4 @@
-/** The processor's options and errors, shared by its parts (its message kinds are in kinds.ts). */
+/** The processor's options, the task records it hands the task store, and the errors routes map (kinds: kinds.ts). */
 import type { EventBus } from "../events/bus.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";

@@ -40,6 +40,13 @@ export type Task = { task_id: number; task_type: TaskType; data: string };
 export const taskResultSchema = z.object({ task_id: z.int(), id: z.int() });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
+/**
+ * A stored result as the result log keeps it (`["result", org, cursor]`), `GET /results` lists it, and
+ * `task.done` and `task.result` carry it.
+ */
+export const resultEntrySchema = taskResultSchema.extend({ task_type: z.string(), cursor: z.string(), at: z.string() });
+export type ResultEntry = z.infer<typeof resultEntrySchema>;
+
 export type TaskValidation =
   | { ok: true; task: Task }
   | { ok: false; message: string; issues: FieldIssue[] };

@@ -25,6 +25,8 @@ export interface Kept {
   data: unknown;
 }
 
+import { chunkBySize, GET_MANY_KEYS } from "./commit_size.ts";
+
 export function taskKey(org: string, taskId: number): Deno.KvKey {
   return ["task", org, taskId];
 }
@@ -35,9 +37,9 @@ export async function readStates(
   org: string,
   taskIds: number[],
 ): Promise<Map<number, Deno.KvEntryMaybe<TaskState>>> {
-  const chunks: number[][] = [];
-  for (let i = 0; i < taskIds.length; i += 10) chunks.push(taskIds.slice(i, i + 10));
-  const got = await Promise.all(chunks.map((c) => kv.getMany<TaskState[]>(c.map((id) => taskKey(org, id)))));
+  const got = await Promise.all(
+    chunkBySize(taskIds, () => 0, GET_MANY_KEYS).map((c) => kv.getMany<TaskState[]>(c.map((id) => taskKey(org, id)))),
+  );
   const out = new Map<number, Deno.KvEntryMaybe<TaskState>>();
   got.flat().forEach((e) => out.set(e.key[2] as number, e));
   return out;
@@ -57,14 +59,7 @@ export function hourlyStatKey(org: string, at: number, outcome: "done" | "failed
   return ["taskstat_h", org, Math.floor(at / 3_600_000) * 3_600_000, outcome];
 }
 
-/** A stored result, readable by cursor: `["result", org, cursor]`. */
-export interface ResultEntry {
-  cursor: string;
-  task_id: number;
-  id: number;
-  task_type: string;
-  at: string;
-}
+export type { ResultEntry } from "./task_schema.ts";
 
 export function resultKey(org: string, cursor: string): Deno.KvKey {
   return ["result", org, cursor];

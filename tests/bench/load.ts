@@ -82,24 +82,26 @@ export interface ChildServer {
 }
 
 /**
- * Spawns `deno <args>` with `env` and waits (bounded, ~10 s) until `probe`
+ * Spawns `deno <args>` (or `command <args>`) with `env` and waits (bounded, ~10 s) until `probe`
  * answers on 127.0.0.1:`port`. If it never does, the child is killed and
  * awaited and the error carries its stderr.
  */
 export async function startProcess(
   args: string[],
-  { env = {}, port, probePath = "/", ready = (r: Response) => r.ok, startMs = 10_000 }: {
+  { env = {}, port, probePath = "/", ready = (r: Response) => r.ok, startMs = 10_000, command = Deno.execPath() }: {
     env?: Record<string, string>;
     port: number;
     probePath?: string;
     ready?: (r: Response) => boolean;
     startMs?: number;
+    /** The program to run with `args` (default: this deno). */
+    command?: string;
   },
 ): Promise<ChildServer> {
   const started = performance.now();
   // The repository root, so deno.json (imports, unstable flags) and relative paths resolve as in production.
   const cwd = new URL("../../", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), { args, env, cwd, stdout: "null", stderr: "piped" }).spawn();
+  const child = new Deno.Command(command, { args, env, cwd, stdout: "null", stderr: "piped" }).spawn();
   let tail = "";
   // Drain stderr all along so a chatty child never blocks on a full pipe; keep the tail for errors.
   const draining = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
@@ -158,7 +160,7 @@ export async function startProcess(
   }
   if (!up) {
     await server.stop(2000);
-    throw new Error(`deno ${args.join(" ")} did not come up on ${url}:\n${tail}`);
+    throw new Error(`${command} ${args.join(" ")} did not come up on ${url}:\n${tail}`);
   }
   server.coldStartMs = performance.now() - started;
   return server;

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Claims } from "../../lib/enrichment/claims.ts";
 import type { Item } from "../../lib/enrichment/processor_types.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
 import { startHarness } from "../helpers/enrichment.ts";
@@ -7,12 +6,16 @@ import { startHarness } from "../helpers/enrichment.ts";
 const ORG = "org1";
 const item: Item = { task: { task_id: 5, task_type: "phone", data: "+7 916" }, hash: "h", attempt: 0 };
 
+/** The task store of a harness on `clock`, its claims' lease ≈ 5 s (1 ms per attempt, no retries, 5 s slack). */
+async function storeOn(clock: { now(): number; sleep(ms: number): Promise<void> }) {
+  const h = await startHarness({ env: { ENRICH_TIMEOUT_MS: "1", ENRICH_RETRIES: "0" }, clock });
+  return { h, kv: h.hub.kv, claims: h.svc.processor.store };
+}
+
 Deno.test("release() of a lost claim keeps this process's newer claim of the task active", async () => {
-  const kv = await Deno.openKv(":memory:");
   let now = 1_000_000;
-  const clock = { now: () => now, sleep: () => Promise.resolve() };
+  const { h, kv, claims } = await storeOn({ now: () => now, sleep: () => Promise.resolve() });
   try {
-    const claims = new Claims({ kv, clock, leaseMs: 5000 });
     const first = (await claims.claim(ORG, [item])).claimed[0];
     assert.ok(first);
     // Another worker takes the task over after the lease, and its lease ends too, while our first copy still works.
@@ -33,16 +36,14 @@ Deno.test("release() of a lost claim keeps this process's newer claim of the tas
     claims.release(ORG, 5, second.vs);
     assert.equal((await claims.claim(ORG, [item])).claimed.length, 1, "an abandoned claim of ours is taken over");
   } finally {
-    kv.close();
+    await h.close();
   }
 });
 
 Deno.test("a claim this process is still working on stays busy after its lease ends", async () => {
-  const kv = await Deno.openKv(":memory:");
   let now = 1_000_000;
-  const clock = { now: () => now, sleep: () => Promise.resolve() };
+  const { h, claims } = await storeOn({ now: () => now, sleep: () => Promise.resolve() });
   try {
-    const claims = new Claims({ kv, clock, leaseMs: 5000 });
     const first = (await claims.claim(ORG, [item])).claimed[0];
     now += 6000;
     const again = await claims.claim(ORG, [item]);
@@ -51,7 +52,7 @@ Deno.test("a claim this process is still working on stays busy after its lease e
     claims.release(ORG, 5, first.vs);
     assert.equal((await claims.claim(ORG, [item])).claimed.length, 1);
   } finally {
-    kv.close();
+    await h.close();
   }
 });
 

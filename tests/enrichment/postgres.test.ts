@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { POSTGRES_URL } from "../helpers/services.ts";
 import { PostgresSink } from "../../lib/enrichment/sinks/postgres_sink.ts";
+import type { StoredRows } from "../../lib/enrichment/sinks/types.ts";
 import { TaskConflictError } from "../../lib/enrichment/mod.ts";
 import { migrate } from "../../lib/enrichment/migrations.ts";
 import type { Task } from "../../lib/enrichment/task_schema.ts";
 import { allResults, postgresOrSkip, startHarness, waitFor, withSchema } from "../helpers/enrichment.ts";
 
 const available = await postgresOrSkip();
+
+/** The row ids a store answered with. */
+const storedIds = async (stored: Promise<StoredRows>) => (await stored).ids;
 
 Deno.test({
   name: "PostgresSink migrations run once and upgrade a table left by the replaced service",
@@ -24,11 +28,7 @@ Deno.test({
         const again = postgres(POSTGRES_URL, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
         assert.deepEqual(await migrate(again), []);
         await again.end();
-        const [id] = await sink.store(
-          "o",
-          [{ task_id: 1, task_type: "gpt", source: "q", data: "a" }],
-          {} as Deno.AtomicOperation,
-        );
+        const [id] = await storedIds(sink.store("o", [{ task_id: 1, task_type: "gpt", source: "q", data: "a" }]));
         assert.equal(id, 2, "the serial continues after the legacy row");
         const versions = await sql.unsafe(`select version from ${schema}.shlyuz_migrations order by version`);
         assert.deepEqual(versions.map((v) => v.version), [1, 2, 3]);
@@ -50,17 +50,16 @@ Deno.test({
           { length: 50 },
           (_, i) => ({ task_id: i, task_type: "email" as const, source: `s${i}`, data: { i } }),
         );
-        const op = {} as Deno.AtomicOperation;
         const runs = await Promise.all([
-          a.store("o", rows, op),
-          b.store("o", rows, op),
-          a.store("o", rows.slice(10), op),
+          storedIds(a.store("o", rows)),
+          storedIds(b.store("o", rows)),
+          storedIds(a.store("o", rows.slice(10))),
         ]);
         assert.deepEqual(runs[0], runs[1]);
         assert.deepEqual(runs[2], runs[0].slice(10));
         const [{ n }] = await sql.unsafe(`select count(*)::int as n from ${schema}.integration_service`);
         assert.equal(n, 50);
-        const other = await a.store("o2", rows.slice(0, 1), op);
+        const other = await storedIds(a.store("o2", rows.slice(0, 1)));
         assert.notEqual(other[0], runs[0][0]);
         const page = await a.list("o", { type: "email", limit: 20 });
         assert.equal(page.items.length, 20);
@@ -123,21 +122,22 @@ Deno.test({
   fn: () =>
     withSchema("enrich_t", async (schema) => {
       const sink = await PostgresSink.open({ url: POSTGRES_URL, schema });
-      const op = {} as Deno.AtomicOperation;
       try {
-        const [a] = await sink.store("o", [{ task_id: 1, task_type: "gpt", source: "A", data: "x", hash: "ha" }], op);
+        const [a] = await storedIds(
+          sink.store("o", [{ task_id: 1, task_type: "gpt", source: "A", data: "x", hash: "ha" }]),
+        );
         assert.deepEqual(
-          await sink.store("o", [{ task_id: 1, task_type: "gpt", source: "A", data: "x", hash: "ha" }], op),
+          await storedIds(sink.store("o", [{ task_id: 1, task_type: "gpt", source: "A", data: "x", hash: "ha" }])),
           [a],
         );
         await assert.rejects(
-          sink.store("o", [{ task_id: 1, task_type: "gpt", source: "B", data: "y", hash: "hb" }], op),
+          storedIds(sink.store("o", [{ task_id: 1, task_type: "gpt", source: "B", data: "y", hash: "hb" }])),
           TaskConflictError,
         );
         // A row from before the content hash existed (null) is handed out as before.
-        const [old] = await sink.store("o", [{ task_id: 2, task_type: "gpt", source: "A", data: "x" }], op);
+        const [old] = await storedIds(sink.store("o", [{ task_id: 2, task_type: "gpt", source: "A", data: "x" }]));
         assert.deepEqual(
-          await sink.store("o", [{ task_id: 2, task_type: "gpt", source: "A", data: "x", hash: "h" }], op),
+          await storedIds(sink.store("o", [{ task_id: 2, task_type: "gpt", source: "A", data: "x", hash: "h" }])),
           [old],
         );
       } finally {

@@ -163,6 +163,51 @@ Deno.test("a transient failure is retried in a later round; a 4xx dead-letters a
   }
 });
 
+Deno.test("a queued batch costs two commits of task state whatever its outcomes: the claim, then one settle", async () => {
+  const up = countingEnrich({
+    fail: (t) =>
+      t.task_id === 2
+        ? new UpstreamHttpError("DaData failed with HTTP 503", { service: "DaData", status: 503 })
+        : t.task_id === 3
+        ? new UpstreamApiError("DaData rejected the API key (HTTP 403)", { service: "DaData", code: "forbidden" })
+        : undefined,
+  });
+  const h = await startHarness({ options: { enrich: up.enrich } });
+  try {
+    // Count the commits that write a task's state (["task", …]).
+    const kv = h.hub.kv;
+    const atomic = kv.atomic.bind(kv);
+    let taskCommits = 0;
+    kv.atomic = () => {
+      const op = atomic();
+      let writesTask = false;
+      const set = op.set.bind(op);
+      op.set = (key, value, options) => {
+        if (key[0] === "task") writesTask = true;
+        return set(key, value, options);
+      };
+      const commit = op.commit.bind(op);
+      op.commit = () => {
+        if (writesTask) taskCommits++;
+        return commit();
+      };
+      return op;
+    };
+    await h.svc.processor.processQueued(
+      ORG,
+      [1, 2, 3].map((id) => ({ task: { task_id: id, task_type: "phone", data: `${id}` } })),
+    );
+    kv.atomic = atomic;
+    assert.equal(taskCommits, 2);
+    const states = await Promise.all(
+      [1, 2, 3].map(async (id) => (await kv.get<{ status: string }>(["task", ORG, id])).value?.status),
+    );
+    assert.deepEqual(states, ["done", "retrying", "failed"]);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("processNow() reports an upstream refusal as a failed task", async () => {
   const up = countingEnrich({
     fail: () => new UpstreamApiError("DaData rejected the API key", { service: "DaData", code: "forbidden" }),

@@ -3,6 +3,7 @@
  * the test's own; the hub as a real process for the crash tests.
  */
 import postgres from "postgres";
+import type { Clock } from "../../lib/clock.ts";
 import type { EnrichmentOptions, EnrichmentService } from "../../lib/enrichment/mod.ts";
 import { startTestHub, type TestHub } from "./hub.ts";
 import { POSTGRES_URL, serviceOrSkip } from "./services.ts";
@@ -11,11 +12,12 @@ export { waitFor } from "./hub.ts";
 
 /** A hub without HTTP whose enrichment retries within milliseconds; `svc` is `hub.enrichment`. */
 export async function startHarness(
-  { env = {}, options = {} }: { env?: Record<string, string>; options?: EnrichmentOptions } = {},
+  { env = {}, options = {}, clock }: { env?: Record<string, string>; options?: EnrichmentOptions; clock?: Clock } = {},
 ): Promise<TestHub & { svc: EnrichmentService }> {
   const t = await startTestHub({
     http: false,
     env,
+    clock,
     options: { enrichment: { retryBaseMs: 1, roundDelaysMs: [20, 40], ...options } },
   });
   return Object.assign(t, { svc: t.hub.enrichment });

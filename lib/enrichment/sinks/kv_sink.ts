@@ -1,12 +1,14 @@
 /**
  * The KV sink: rows under `["row", org, id]`, a type index under
- * `["row_type", org, type, id]`. Writes join the caller's atomic operation,
- * whose checks on the task keys make the insert safe under concurrency: a
- * row is written only by the commit that marks its task done, once.
+ * `["row_type", org, type, id]`. `store` reserves the ids and hands the
+ * writes to the commit that marks the tasks done, whose checks on the task
+ * keys make the insert safe under concurrency: a row is written only by
+ * that commit, once.
  */
 import { TASK_TYPES, type TaskType } from "../task_schema.ts";
 import { IdAllocator } from "./id_allocator.ts";
-import type { NewRow, Row, RowPage, RowSink } from "./types.ts";
+import { chunkBySize, estimateBytes, GET_MANY_KEYS } from "../commit_size.ts";
+import type { NewRow, Row, RowPage, RowSink, StoredRows } from "./types.ts";
 
 export class KvSink implements RowSink {
   readonly name = "kv" as const;
@@ -20,15 +22,22 @@ export class KvSink implements RowSink {
     this.#now = now;
   }
 
-  async store(org: string, rows: NewRow[], op: Deno.AtomicOperation): Promise<number[]> {
+  async store(org: string, rows: NewRow[]): Promise<StoredRows> {
     const ids = await this.#ids.take(org, rows.length);
     const created = new Date(this.#now()).toISOString();
+    const writes: StoredRows["writes"] = [];
     rows.forEach(({ hash: _hash, ...r }, i) => {
       const row: Row = { id: ids[i], org, created_at: created, ...r };
-      op.set(["row", org, ids[i]], row);
-      op.set(["row_type", org, r.task_type, ids[i]], r.task_id);
+      writes.push({ key: ["row", org, ids[i]], value: row }, {
+        key: ["row_type", org, r.task_type, ids[i]],
+        value: r.task_id,
+      });
     });
-    return ids;
+    return { ids, writes };
+  }
+
+  commitBytes(row: Pick<NewRow, "source" | "data">): number {
+    return estimateBytes(row);
   }
 
   async get(org: string, id: number): Promise<Row | null> {
@@ -55,8 +64,8 @@ export class KvSink implements RowSink {
     let items: Row[] = rows.slice(0, limit);
     if (type) {
       items = [];
-      for (let i = 0; i < page.length; i += 10) {
-        const got = await this.#kv.getMany<Row[]>(page.slice(i, i + 10).map((id) => ["row", org, id]));
+      for (const ids of chunkBySize(page, () => 0, GET_MANY_KEYS)) {
+        const got = await this.#kv.getMany<Row[]>(ids.map((id) => ["row", org, id]));
         for (const g of got) if (g.value) items.push(g.value);
       }
     }

@@ -41,16 +41,28 @@ export interface RowPage {
   cursor?: string;
 }
 
+/**
+ * What `store` did: the rows' ids in order, and the writes a sink whose rows must commit together with their
+ * tasks' done marks (the KV sink) hands to that commit — none for a sink that stored them itself (Postgres).
+ */
+export interface StoredRows {
+  ids: number[];
+  writes: Array<{ key: Deno.KvKey; value: unknown }>;
+}
+
+/** The port every sink implements; it never sees the caller's commit. */
 export interface RowSink {
+  /** For the status page and error messages. */
   readonly name: "kv" | "postgres";
   /**
-   * Stores rows and returns their ids, in order. Idempotent by `(org,
-   * task_id)`: a row that exists keeps its id. The KV sink adds its writes to
-   * `op`, which the caller commits together with the tasks' "done" marks;
-   * the Postgres sink writes at once and leaves `op` alone. Throws `RowRejectedError` when a row's
-   * value cannot be stored (the caller then stores the others without it).
+   * Stores rows (or prepares them, see `StoredRows.writes`) and returns their ids, in order. Idempotent by
+   * `(org, task_id)`: a row that exists keeps its id. Throws `RowRejectedError` when a row's value cannot be
+   * stored (the caller then stores the others without it), `TaskConflictError` when the row stored for a task
+   * has other content; anything else is an outage.
    */
-  store(org: string, rows: NewRow[], op: Deno.AtomicOperation): Promise<number[]>;
+  store(org: string, rows: NewRow[]): Promise<StoredRows>;
+  /** Estimated bytes one row adds to the commit that marks its task done: 0 unless `store` hands over writes. */
+  commitBytes(row: Pick<NewRow, "source" | "data">): number;
   get(org: string, id: number): Promise<Row | null>;
   /** Newest first; filter by type; cursor pagination. */
   list(org: string, opts?: { type?: TaskType; cursor?: string; limit?: number }): Promise<RowPage>;
