@@ -1,6 +1,6 @@
 /** Identifiers: sortable ids for records and events, random tokens for secrets. */
 import { createHash } from "node:crypto";
-import { monotonicFactory } from "ulid";
+import { decodeTime, encodeTime, monotonicFactory } from "ulid";
 
 const nextUlid = monotonicFactory();
 
@@ -27,4 +27,23 @@ export function base64url(bytes: Uint8Array): string {
  */
 export function sha256Hex(text: string): Promise<string> {
   return Promise.resolve(createHash("sha256").update(text).digest("hex"));
+}
+
+/** The largest time a ULID can carry (48 bits of epoch ms, the year 10889). */
+export const MAX_ID_TIME = 2 ** 48 - 1;
+
+/** The smallest ULID of the millisecond `ms`: every id made at or after `ms` sorts at or after it. */
+export function idFloor(ms: number): string {
+  // Clamped to ULID's 48-bit time: a far-future bound (a query's `to=+020000-01-01`) would make encodeTime throw.
+  return encodeTime(Math.min(MAX_ID_TIME, Math.max(0, Math.floor(ms))), 10) + "0".repeat(16);
+}
+
+/** When a ULID was made (epoch ms), or null for an id that is not a ULID. */
+export function idTime(id: string): number | null {
+  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return null;
+  try {
+    return decodeTime(id);
+  } catch {
+    return null;
+  }
 }

@@ -12,7 +12,8 @@ import type { LogEntry } from "../onec/store.ts";
 import type { DeadLetter } from "../queue/dead_letters.ts";
 import type { ResultEntry } from "../enrichment/task_state.ts";
 import { previousOccurrence } from "../scheduler/occurrences.ts";
-import { bucketIndex, HOUR, idFloor } from "./time.ts";
+import { bucketIndex, HOUR } from "./time.ts";
+import { idFloor } from "../ids.ts";
 import type { AreaCard, Attention, ChartSpec, Health } from "./types.ts";
 
 /** Most entries one area reads per dashboard (a bounded scan). */

@@ -1,5 +1,4 @@
-/** Hourly buckets and ULID bounds for time-ordered KV scans. */
-import { decodeTime, encodeTime } from "ulid";
+/** Hourly buckets for the dashboard's charts (ULID bounds for time-ordered scans: lib/ids.ts). */
 
 export const HOUR = 3_600_000;
 
@@ -12,21 +11,6 @@ export function hourStart(ms: number): number {
 export function lastHours(now: number, count = 24): number[] {
   const current = hourStart(now);
   return Array.from({ length: count }, (_, i) => current - (count - 1 - i) * HOUR);
-}
-
-/** The smallest ULID of the millisecond `ms`: every id made at or after `ms` sorts at or after it. */
-export function idFloor(ms: number): string {
-  return encodeTime(Math.max(0, Math.floor(ms)), 10) + "0".repeat(16);
-}
-
-/** When a ULID was made (epoch ms), or null for an id that is not a ULID. */
-export function idTime(id: string): number | null {
-  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return null;
-  try {
-    return decodeTime(id);
-  } catch {
-    return null;
-  }
 }
 
 /** Index of the bucket `at` falls in, or -1 outside the window. */

@@ -10,11 +10,23 @@
  * the buffer, reads what it missed from KV in pages, then goes live again.
  * Memory stays bounded and nothing within the retention is lost.
  *
- * Dedupe: an event is yielded only if its id sorts after the last one yielded,
- * so an event seen both in KV (replay) and live arrives once.
+ * Dedupe: an event is yielded once, by its id, among the last `SEEN_IDS` yielded —
+ * not by "sorts after the last one yielded". Ids are made when an event is
+ * built and fanned out after its commit, so two publishers (two enrichment
+ * chunks, another isolate through the BroadcastChannel) can deliver a smaller
+ * id after a larger one; a high-water mark would silently drop it. A catch-up
+ * from KV after lagging therefore reads from `REORDER_GRACE_MS` before the
+ * newest id yielded and skips what was seen. A resume from `afterId` (a new
+ * stream: the client's `Last-Event-ID`) reads strictly after it.
  */
 import { matchesType } from "./match.ts";
 import type { HubEvent, StreamItem } from "./types.ts";
+import { idFloor, idTime } from "../ids.ts";
+
+/** How many yielded ids a stream remembers for dedupe (bounded memory). */
+export const SEEN_IDS = 4096;
+/** How far back a catch-up re-reads before the newest id yielded, for events committed out of id order. */
+export const REORDER_GRACE_MS = 5_000;
 
 /** What a stream reads from: the bus's live fan-out and its KV log. */
 export interface StreamSource {
@@ -56,20 +68,38 @@ export async function* streamEvents(
   });
   const onAbort = () => wake?.();
   signal?.addEventListener("abort", onAbort);
-  let last = afterId || undefined;
-  const fresh = (e: HubEvent) => !last || e.id > last;
+  // `floor`: a resume reads strictly after it. `newest`: the largest id yielded (catch-ups read from a little before it).
+  const floor = afterId || undefined;
+  let newest = floor;
+  const seen = new Set<string>();
+  const fresh = (e: HubEvent) => (!floor || e.id > floor) && !seen.has(e.id);
+  const remember = (e: HubEvent) => {
+    seen.add(e.id);
+    if (seen.size > SEEN_IDS) seen.delete(seen.values().next().value!);
+    if (!newest || e.id > newest) newest = e.id;
+  };
+  /** Where a catch-up reads from: a resume's `afterId`, or a grace period before the newest id yielded. */
+  const readFrom = (): string | undefined => {
+    if (!newest || newest === floor) return floor;
+    const t = idTime(newest);
+    if (t === null) return newest;
+    const back = idFloor(t - REORDER_GRACE_MS);
+    return floor && floor > back ? floor : back;
+  };
 
-  /** Reads from KV after `last` until a short page; live events meanwhile are buffered and deduped. */
+  /** Reads from KV until a short page; live events meanwhile are buffered and deduped. */
   async function* catchUp(): AsyncGenerator<StreamItem, void, undefined> {
+    let cursor = readFrom();
     while (!signal?.aborted) {
       // Listen again before reading: whatever is published during the read is buffered (and KV has it too).
       buffer.length = 0;
       lagging = false;
-      const page = await source.since(org, { afterId: last, types, limit: pageSize });
+      const page = await source.since(org, { afterId: cursor, types, limit: pageSize });
       for (const event of page) {
         if (signal?.aborted) return;
+        cursor = event.id;
         if (!fresh(event)) continue;
-        last = event.id;
+        remember(event);
         yield { kind: "event", event };
       }
       if (page.length < pageSize) return;
@@ -78,12 +108,12 @@ export async function* streamEvents(
 
   try {
     yield { kind: "open" };
-    if (last) yield* catchUp();
+    if (floor) yield* catchUp();
     while (!signal?.aborted) {
       const event = buffer.shift();
       if (event) {
         if (!fresh(event)) continue;
-        last = event.id;
+        remember(event);
         yield { kind: "event", event };
         continue;
       }

@@ -16,7 +16,7 @@ import type { Hub } from "../hub.ts";
 import type { Actor } from "../accounts/audit.ts";
 import { audit } from "../accounts/audit.ts";
 import type { Run } from "../scheduler/schedule_schema.ts";
-import { idFloor } from "../dashboard/time.ts";
+import { idFloor } from "../ids.ts";
 import { deadRow, type Indexed, onecRow, resultRow, runRow } from "./rows.ts";
 import type { DeadLetter } from "../queue/dead_letters.ts";
 import type { ExecArea, ExecutionFilter, ExecutionPage, ExecutionRow, RetryOutcome, RetryReport } from "./types.ts";

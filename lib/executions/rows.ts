@@ -7,7 +7,7 @@ import type { Run } from "../scheduler/schedule_schema.ts";
 import type { ResultEntry } from "../enrichment/task_state.ts";
 import type { LogEntry } from "../onec/store.ts";
 import type { DeadLetter } from "../queue/dead_letters.ts";
-import { idTime } from "../dashboard/time.ts";
+import { idTime } from "../ids.ts";
 import type { ExecArea, ExecField, ExecOutcome, ExecutionRow } from "./types.ts";
 
 /** A row and the ids a search may find it by (lower-cased). */

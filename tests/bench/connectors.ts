@@ -20,6 +20,8 @@ import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
 import { POSTGRES_URL } from "../helpers/services.ts";
 
 const AGENTS = Number(Deno.env.get("BENCH_AGENTS") ?? 1000);
+/** V8 flags of the hub process: `BENCH_V8_FLAGS=--optimize-for-size` shows what that operator option buys. */
+const V8_FLAGS = ["--expose-gc", ...(Deno.env.get("BENCH_V8_FLAGS") ?? "").split(",").filter(Boolean)].join(",");
 
 function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -35,7 +37,7 @@ class HubProcess {
   #wake: (() => void) | null = null;
   constructor() {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--v8-flags=--expose-gc", new URL("../connector/_bench_hub.ts", import.meta.url).pathname],
+      args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, new URL("../connector/_bench_hub.ts", import.meta.url).pathname],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -128,6 +130,7 @@ export async function run(): Promise<Record<string, number | string>> {
   for (const a of agents) a.start();
   await Promise.all(agents.map((a) => a.waitFor((x) => x.state === "online")));
   out.agents = AGENTS;
+  out.hub_v8_flags = V8_FLAGS;
   out.connect_all_s = r1((performance.now() - connectStarted) / 1000);
   await hub.send("rss");
   out.hub_rss_with_agents_mb = mb(Number(await hub.expect("RSS")));

@@ -3,11 +3,11 @@ import { EventBus } from "../../lib/events/bus.ts";
 import type { HubEvent, StreamItem } from "../../lib/events/types.ts";
 import { memoryLogger } from "../../lib/log.ts";
 
-async function withBus(fn: (bus: EventBus) => Promise<void>) {
+async function withBus(fn: (bus: EventBus, kv: Deno.Kv) => Promise<void>) {
   const kv = await Deno.openKv(":memory:");
   const bus = new EventBus(kv, { log: memoryLogger("error"), channel: null, strict: true });
   try {
-    await fn(bus);
+    await fn(bus, kv);
   } finally {
     bus.close();
     kv.close();
@@ -24,6 +24,17 @@ async function take(items: AsyncGenerator<StreamItem>, n: number): Promise<HubEv
     const { value, done } = await items.next();
     if (done) break;
     if (value.kind === "event") out.push(value.event);
+  }
+  return out;
+}
+
+/** Events until (and with) the first of `type`. */
+async function takeUntil(items: AsyncGenerator<StreamItem>, type: string): Promise<HubEvent[]> {
+  const out: HubEvent[] = [];
+  while (out.at(-1)?.type !== type) {
+    const got = await take(items, 1);
+    if (!got.length) break;
+    out.push(...got);
   }
   return out;
 }
@@ -117,6 +128,48 @@ Deno.test("stream() holds at most maxBuffer events for a slow consumer, then cat
     // Live again afterwards.
     const after = await emit(bus, "after");
     assert.deepEqual((await take(items, 1)).map((e) => e.id), [after.id]);
+    await items.return();
+  });
+});
+
+Deno.test("stream() yields an event whose commit finished after a newer one's (ids out of order), live and after lagging", async () => {
+  await withBus(async (bus, kv) => {
+    const items = bus.stream("o1", { maxBuffer: 2, pageSize: 10 });
+    await items.next();
+    // Two publishers stage their events (ids made now, in this order) and commit the other way round:
+    // the older id is fanned out second, as two enrichment chunks or two isolates can do.
+    const opOlder = kv.atomic();
+    const fanOlder = bus.stage(opOlder, "o1", "custom.older", {});
+    const opNewer = kv.atomic();
+    const fanNewer = bus.stage(opNewer, "o1", "custom.newer", {});
+    await opNewer.commit();
+    fanNewer();
+    await opOlder.commit();
+    fanOlder();
+    await emit(bus, "end"); // a marker, so a stream that dropped "older" fails here instead of waiting
+    const live = await takeUntil(items, "custom.end");
+    assert.deepEqual(
+      live.map((e) => e.type),
+      ["custom.newer", "custom.older", "custom.end"],
+      "the older id is not dropped",
+    );
+    // Lagging: the consumer pulls nothing while 5 events pass a buffer of 2, and one of them is committed
+    // after the others although its id is older. The catch-up from KV still yields it, and nothing twice.
+    const opLate = kv.atomic();
+    const fanLate = bus.stage(opLate, "o1", "custom.late", {});
+    const rest: string[] = [];
+    for (let i = 0; i < 4; i++) rest.push((await emit(bus, "bulk", { i })).id);
+    await opLate.commit();
+    fanLate();
+    const got = await take(items, 5);
+    assert.equal(new Set(got.map((e) => e.id)).size, 5, "no event twice");
+    assert.deepEqual(got.map((e) => e.type).sort(), [
+      "custom.bulk",
+      "custom.bulk",
+      "custom.bulk",
+      "custom.bulk",
+      "custom.late",
+    ]);
     await items.return();
   });
 });

@@ -52,6 +52,11 @@ Deno.test("the journal filters by area, outcome and time range, and finds rows b
     const past = new Date(Date.now() - 3_600_000).toISOString();
     assert.deepEqual((await list(t, `to=${past}`)).items, []);
     assert.equal((await list(t, `from=${past}&to=${future}`)).items.length, 4);
+    // Beyond the 48-bit time of a ULID (year 10889) and before 1970: still bounds, not a 500.
+    const farFuture = encodeURIComponent("+020000-01-01T00:00:00Z");
+    assert.equal((await list(t, `to=${farFuture}`)).items.length, 4);
+    assert.deepEqual((await list(t, `from=${farFuture}`)).items, []);
+    assert.equal((await list(t, `from=${encodeURIComponent("-000001-01-01T00:00:00Z")}`)).items.length, 4);
   });
 });
 

@@ -5,7 +5,7 @@
  * repeats), fetch `lastUid+1:*` (dropping the UID `*` always returns), and
  * commit the cursor after each mail has been handled.
  */
-import { ImapFlow } from "imapflow";
+import type { ImapFlow as ImapFlowClass } from "imapflow";
 import type { CheckedTarget } from "../../http/guarded_connect.ts";
 import type { MailSession, RawMail } from "./mailboxes.ts";
 
@@ -27,6 +27,9 @@ export async function imapSession(
   cfg: SessionConfig,
   { kv, cursorKey }: { kv: Deno.Kv; cursorKey: Deno.KvKey },
 ): Promise<MailSession & { close(): Promise<void> }> {
+  // Loaded on first use: imapflow and its dependencies cost ≈25 MiB of memory and a
+  // noticeable part of the start-up time, and most hubs watch no IMAP mailbox.
+  const { ImapFlow } = await import("imapflow");
   const client = new ImapFlow(
     {
       host: cfg.target.address,
@@ -40,7 +43,7 @@ export async function imapSession(
       greetingTimeout: 15_000,
       socketTimeout: 60_000,
       disableAutoIdle: true,
-    } as ConstructorParameters<typeof ImapFlow>[0],
+    } as ConstructorParameters<typeof ImapFlowClass>[0],
   );
   // imapflow emits "error" for socket failures; without a listener the process would see it as unhandled.
   let failure: unknown = null;

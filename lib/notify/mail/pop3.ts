@@ -5,7 +5,6 @@
  * windows-1251 mail), dot-unstuffed, handled, then marked seen. Ids that left
  * the maildrop are pruned. Mail is never deleted from the server.
  */
-import Pop3Command from "node-pop3";
 import type { MailSession, RawMail } from "./mailboxes.ts";
 import type { SessionConfig } from "./imap.ts";
 
@@ -44,6 +43,8 @@ export async function pop3Session(
   { kv, seenPrefix, cursorKey }: { kv: Deno.Kv; seenPrefix: Deno.KvKey; cursorKey: Deno.KvKey },
 ): Promise<MailSession & { close(): Promise<void> }> {
   if (cfg.security === "starttls") throw new Error("POP3 with STARTTLS is not supported: use TLS (port 995) or none");
+  // Loaded on first use, like imapflow: most hubs watch no POP3 mailbox.
+  const { default: Pop3Command } = await import("node-pop3");
   const pop = new Pop3Command({
     host: cfg.target.address,
     servername: cfg.target.servername,
