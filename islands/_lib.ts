@@ -50,10 +50,22 @@ export async function api<T = unknown>(
 export type LiveEvent = HubEvent;
 export type { EventOf, EventType, HubEvent };
 
+/** One EventSource of a page, shared by every island that asks for the same types. */
+interface SharedStream {
+  source: EventSource;
+  listeners: Set<(e: LiveEvent) => void>;
+  states: Set<(open: boolean) => void>;
+  open: boolean;
+}
+
 /**
  * Subscribes to the hub's event stream. EventSource reconnects by itself and
- * sends Last-Event-ID, so nothing is missed across short drops. Returns a
- * function that closes the stream.
+ * sends Last-Event-ID, so nothing is missed across short drops. Islands of one
+ * page that ask for the same types share one connection (kept on globalThis,
+ * since every island is a bundle of its own): a browser holds only six
+ * connections per host, so a few tabs of a page with three live widgets would
+ * otherwise starve. Returns a function that unsubscribes (and closes the
+ * stream after its last subscriber).
  */
 export function liveEvents(
   types: string[],
@@ -62,16 +74,52 @@ export function liveEvents(
 ): () => void {
   // `plain=1` asks the hub to leave out the `event:` field, so one onmessage
   // handler sees every type (EventSource cannot listen to a wildcard).
-  const qs = `?plain=1${types.length ? `&types=${encodeURIComponent(types.join(","))}` : ""}`;
-  const source = new EventSource(`/api/v1/events${qs}`);
-  source.onmessage = (m: MessageEvent) => {
-    try {
-      onEvent(JSON.parse(m.data));
-    } catch { /* a malformed frame is ignored */ }
+  const url = `/api/v1/events?plain=1${types.length ? `&types=${encodeURIComponent(types.join(","))}` : ""}`;
+  const streams = ((globalThis as { __shlyuzStreams?: Map<string, SharedStream> }).__shlyuzStreams ??= new Map());
+  let stream = streams.get(url);
+  if (!stream) {
+    const created: SharedStream = {
+      source: new EventSource(url),
+      listeners: new Set(),
+      states: new Set(),
+      open: false,
+    };
+    created.source.onmessage = (m: MessageEvent) => {
+      let event: LiveEvent;
+      try {
+        event = JSON.parse(m.data);
+      } catch {
+        return; // a malformed frame is ignored
+      }
+      for (const listener of created.listeners) {
+        try {
+          listener(event);
+        } catch { /* one island's failure does not keep the event from the others */ }
+      }
+    };
+    const setOpen = (open: boolean) => {
+      created.open = open;
+      for (const state of created.states) state(open);
+    };
+    created.source.onopen = () => setOpen(true);
+    created.source.onerror = () => setOpen(false);
+    streams.set(url, created);
+    stream = created;
+  }
+  const shared = stream;
+  shared.listeners.add(onEvent);
+  if (onState) {
+    shared.states.add(onState);
+    if (shared.open) onState(true);
+  }
+  return () => {
+    shared.listeners.delete(onEvent);
+    if (onState) shared.states.delete(onState);
+    if (shared.listeners.size === 0) {
+      shared.source.close();
+      streams.delete(url);
+    }
   };
-  source.onopen = () => onState?.(true);
-  source.onerror = () => onState?.(false);
-  return () => source.close();
 }
 
 /** Formats an ISO time in a time zone, with the zone shown. */

@@ -120,7 +120,14 @@ export class NotifyService {
     if (this.#unsubscribe) return;
     this.#unsubscribe = this.#hub.events.subscribeAll((e) => this.#onEvent(e));
     const orgs = await listOrgs(this.#hub.kv);
-    await this.#track(this.feed.sweep(orgs.map((o) => o.id), { upTo: this.#hub.clock.now() }));
+    // In the background: after a long downtime the log may hold many events, and the hub should
+    // serve meanwhile (close() and idle() wait for it).
+    void this.#track(
+      this.feed.sweep(orgs.map((o) => o.id), { upTo: this.#hub.clock.now() }).catch((error) => {
+        this.#hub.log.error("notify: routing the stored events at start-up failed", { error });
+        return 0;
+      }),
+    );
     for (const org of orgs) {
       this.bots.startPollers(await this.store.listBots(org.id));
     }

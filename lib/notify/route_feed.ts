@@ -21,6 +21,7 @@ import type { HubEvent } from "../events/mod.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Logger } from "../log.ts";
 import type { Router } from "./router.ts";
+import { idFloor } from "../ids.ts";
 
 const PAGE = 500;
 /** Event ids this process routed, remembered so a sweep skips them (the markers would stop them anyway). */
@@ -36,18 +37,6 @@ export interface RouteFeedDeps {
   graceMs?: number;
   /** Live routing triggers a sweep at most this often. Default 10 s. */
   sweepEveryMs?: number;
-}
-
-/** The smallest ULID of millisecond `ms` (an id every event of that millisecond sorts after or equals). */
-export function ulidFloor(ms: number): string {
-  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  let t = Math.max(0, Math.floor(ms));
-  let out = "";
-  for (let i = 0; i < 10; i++) {
-    out = alphabet[t % 32] + out;
-    t = Math.floor(t / 32);
-  }
-  return out + "0".repeat(16);
 }
 
 export class RouteFeed {
@@ -114,10 +103,10 @@ export class RouteFeed {
     const key = RouteFeed.cursorKey(org);
     const stored = await this.#d.kv.get<string>(key);
     // No cursor yet (a new organization, or the first start of this version): the grace window back.
-    let after = stored.value ?? ulidFloor(this.#d.now() - this.#d.graceMs);
+    let after = stored.value ?? idFloor(this.#d.now() - this.#d.graceMs);
     // The cursor never passes the grace line: what is newer may still be committing.
-    const graceLine = ulidFloor(this.#d.now() - this.#d.graceMs);
-    const horizon = ulidFloor(Math.min(upTo, this.#d.now()) + 1);
+    const graceLine = idFloor(this.#d.now() - this.#d.graceMs);
+    const horizon = idFloor(Math.min(upTo, this.#d.now()) + 1);
     let queued = 0;
     let complete = true;
     scan: for (;;) {

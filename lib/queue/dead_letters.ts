@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { fromCursor } from "../kv/cursor.ts";
 import { type Envelope, envelopeBaseSchema } from "./kind.ts";
+import { settlePending } from "./depth.ts";
 
 export interface DeadLetter {
   id: string;
@@ -104,7 +105,7 @@ export class DeadLetterStore {
       limit: kind ? undefined : limit,
     });
     for await (const entry of fromCursor(iter, cursor)) {
-      const dl = toDeadLetter(entry.key, entry.value);
+      const dl = await this.#read(entry.key, entry.value);
       if (kind && dl.kind !== kind) continue;
       items.push(dl);
       if (items.length >= limit) return { items, cursor: iter.cursor };
@@ -114,7 +115,21 @@ export class DeadLetterStore {
 
   async get(org: string, id: string): Promise<DeadLetter | null> {
     const entry = await this.#kv.get(deadKey(org, id));
-    return entry.versionstamp ? toDeadLetter(entry.key, entry.value) : null;
+    return entry.versionstamp ? await this.#read(entry.key, entry.value) : null;
+  }
+
+  /**
+   * A stored value as a dead letter. A raw envelope (the KV queue gave it up and wrote it here itself)
+   * still has its queue-depth marker, which no handler will settle now: it is removed on the first
+   * read, so the backlog gauge stops counting a message that is no longer on the queue.
+   */
+  async #read(key: Deno.KvKey, value: unknown): Promise<DeadLetter> {
+    const dl = toDeadLetter(key, value);
+    if (dl.attempts === 0 && !dl.failedAt) {
+      const attempt = (value as Partial<Envelope> | null)?.attempt;
+      await settlePending(this.#kv, dl.id, typeof attempt === "number" ? attempt : 0);
+    }
+    return dl;
   }
 
   /**

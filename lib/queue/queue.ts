@@ -193,10 +193,15 @@ export class Queue<M extends AnyKinds = AnyKinds> {
   }
 
   /**
-   * Enqueues a message whose kind is chosen at run time (a scheduler internal action): the kind
-   * must have a handler and the payload must fit it, or InvalidMessageError says why.
+   * Enqueues a message whose kind an organization chose (a scheduler internal action): the kind
+   * must be schedulable and have a handler, and the payload must fit it, or InvalidMessageError
+   * says why. Checked again at every fire, not only when the schedule was saved: a stored
+   * schedule may be older than a change of its kind.
    */
   enqueueDynamic(kind: string, payload: unknown, opts: EnqueueOptions): Promise<string> {
+    if (this.#jobs.has(kind) && !this.#kinds.get(kind)?.schedulable) {
+      return Promise.reject(new InvalidMessageError(kind, `${kind} is not a job organizations may schedule`));
+    }
     const valid = this.validate(kind, payload);
     if (!valid.ok) return Promise.reject(new InvalidMessageError(kind, valid.reason));
     return this.enqueue(kind as keyof M & string, payload as PayloadIn<M, keyof M & string>, opts);

@@ -14,7 +14,8 @@ import { hasRole, ROLES } from "../../lib/accounts/roles.ts";
 import type { MessageKey } from "../../lib/i18n/mod.ts";
 import { formText, islandI18n, pageT, ROLE_LABEL, roleOptions } from "./i18n.ts";
 import { KeyValues } from "../../islands/_kv.tsx";
-import { CardTable, RedriveButton } from "./card_table.tsx";
+import { CardTable } from "../../islands/_card_table.tsx";
+import { RedriveButton } from "./redrive_button.tsx";
 import TokensPanel from "../../islands/tokens_panel.tsx";
 
 registerIsland("tokens_panel", TokensPanel);

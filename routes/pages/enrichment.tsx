@@ -15,14 +15,17 @@ import { Island, registerIsland } from "./island.tsx";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import EnrichmentLive, { type LiveRow } from "../../islands/enrichment_live.tsx";
+import EnrichmentBoard from "../../islands/enrichment_board.tsx";
 import { KeyValues } from "../../islands/_kv.tsx";
-import { CardTable, RedriveButton } from "./card_table.tsx";
+import { CardTable } from "../../islands/_card_table.tsx";
+import { RedriveButton } from "./redrive_button.tsx";
 import { formText, islandI18n, pageT } from "./i18n.ts";
 import type { MessageKey, Translator } from "../../lib/i18n/mod.ts";
 import type { PageContext } from "../app_env.ts";
 import { type SectionSources, type SettingSource, settingSources } from "../../lib/enrichment/setting_sources.ts";
 
 registerIsland("enrichment_live", EnrichmentLive);
+registerIsland("enrichment_board", EnrichmentBoard);
 
 /** Pages under /admin/enrichment. */
 export function enrichmentPages(hub: Hub): Hono<AppEnv> {
@@ -35,7 +38,8 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
     const svc = hub.enrichment;
     const typeQ = c.req.query("type");
     const type = TASK_TYPES.includes(typeQ as TaskType) ? typeQ as TaskType : undefined;
-    const rows = await svc.sink.list(org, { type, cursor: c.req.query("cursor") || undefined, limit: 25 });
+    const cursor = c.req.query("cursor") || undefined;
+    const rows = await svc.sink.list(org, { type, cursor, limit: 25 });
     const stats = await svc.processor.stats(org);
     const status = svc.status();
     const events = await hub.events.recent(org, { types: ["task.done", "task.failed"], limit: 30 });
@@ -83,20 +87,7 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
             {"lastError" in status.amqp && status.amqp.lastError && <>({status.amqp.lastError})</>}
           </small>
         </p>
-        <div class="kpis" data-testid="enrichment-stats">
-          {TASK_TYPES.map((type) => {
-            const s = stats[type] ?? { done: 0, failed: 0 };
-            const total = s.done + s.failed;
-            return (
-              <article key={type} data-type={type} data-done={s.done} data-failed={s.failed}>
-                <strong>{typeName(type)}</strong>
-                {t("enrichment.kpi.done", { count: s.done })}
-                <br />
-                <small>{t("enrichment.kpi.failed", { count: s.failed, rate: total ? s.failed / total : 0 })}</small>
-              </article>
-            );
-          })}
-        </div>
+        <Island name="enrichment_board" props={{ part: "stats", types: TASK_TYPES, stats, i18n }} />
         <h2>{t("enrichment.live")}</h2>
         <Island name="enrichment_live" props={{ initial, canSubmit: canOperate, i18n }} />
         <h2>{t("enrichment.rows")}</h2>
@@ -107,33 +98,10 @@ export function enrichmentPages(hub: Hub): Hono<AppEnv> {
           </select>
           <button type="submit">{t("common.filter")}</button>
         </form>
-        <CardTable
-          testId="rows"
-          rows={rows.items}
-          rowKey={(r) => r.id}
-          columns={[
-            {
-              label: t("enrichment.rows.col.id"),
-              cell: (r) => <a href={`/admin/enrichment/rows/${r.id}`}>{r.id}</a>,
-            },
-            { label: t("enrichment.col.taskId"), cell: (r) => r.task_id },
-            { label: t("enrichment.col.type"), cell: (r) => typeName(r.task_type) },
-            { label: t("enrichment.rows.col.source"), cell: (r) => r.source.slice(0, 80) },
-            {
-              label: t("enrichment.rows.col.data"),
-              cell: (r) =>
-                typeof r.data === "string"
-                  ? <small>{r.data.slice(0, 200)}</small>
-                  : <KeyValues data={r.data} limit={6} labels={DADATA_LABELS} />,
-            },
-            {
-              label: t("enrichment.rows.col.created"),
-              class: "nowrap-cell",
-              cell: (r) => dateTime(r.created_at, page.timeZone),
-            },
-          ]}
+        <Island
+          name="enrichment_board"
+          props={{ part: "rows", types: TASK_TYPES, rows: rows.items, type, follow: !cursor, i18n }}
         />
-        {rows.items.length === 0 && <p>{t("enrichment.rows.empty")}</p>}
         {rows.cursor && <a href={qs({ type, cursor: rows.cursor })}>{t("common.older")}</a>}
         <h2>{t("enrichment.dead")}</h2>
         {dead.items.length === 0 ? <p>{t("enrichment.dead.empty")}</p> : (

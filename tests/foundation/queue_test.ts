@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineJob, defineKind, InvalidMessageError, Queue } from "../../lib/queue/queue.ts";
+import { deadKey } from "../../lib/queue/dead_letters.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { TerminalJobError, UpstreamHttpError } from "../../lib/errors.ts";
@@ -238,4 +239,18 @@ Deno.test("a kind may retry more often than the 5 waits KV's own backoffSchedule
   assert.equal(dead.reason, "down");
   kv.close();
   await listening;
+});
+
+Deno.test("a message the KV queue gave up on (raw envelope under keysIfUndelivered) stops counting in the backlog once listed", async () => {
+  const { kv, queue } = await setup();
+  queue.register(defineJob(kind("test.crashy", z.object({ n: z.number() })), { handle: () => Promise.resolve() }));
+  const id = await queue.enqueue("test.crashy", { n: 1 }, { org: "org1" });
+  assert.equal(await queue.backlog(), 1);
+  // What Deno KV itself writes when a handler crashed the process on every delivery: the bare envelope.
+  await kv.set(deadKey("org1", id), { v: 1, kind: "test.crashy", org: "org1", id, payload: { n: 1 }, attempt: 0 });
+  const { items } = await queue.dead.list("org1");
+  assert.deepEqual(items.map((d) => [d.id, d.kind]), [[id, "test.crashy"]]);
+  assert.match(items[0].reason, /undelivered/);
+  assert.equal(await queue.backlog(), 0, "no handler will settle it: the listing settles its depth marker");
+  kv.close();
 });

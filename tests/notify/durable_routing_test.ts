@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { startTestHub, type TestHub } from "../helpers/hub.ts";
 import { startTelegramFake } from "../fakes/telegram.ts";
 import { failedRun, until } from "./_setup.ts";
-import { ulid } from "ulid";
-import { RouteFeed, ulidFloor } from "../../lib/notify/route_feed.ts";
+import { RouteFeed } from "../../lib/notify/route_feed.ts";
 
 async function hubOn(path: string, apiRoot: string, rewrite: (t: TestHub) => void): Promise<TestHub> {
   const t = await startTestHub({ env: { SHLYUZ_KV_PATH: path, TELEGRAM_API_ROOT: apiRoot } });
@@ -88,11 +87,4 @@ Deno.test("an event committed just before a crash is routed after the restart, o
     await tg.close();
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("ulidFloor() sorts at or before every id of its millisecond and after every earlier one", () => {
-  const t = Date.parse("2026-12-03T06:00:00Z");
-  assert.ok(ulidFloor(t) <= ulid(t));
-  assert.ok(ulidFloor(t) > ulid(t - 1));
-  assert.equal(ulidFloor(t).slice(0, 10), ulid(t).slice(0, 10));
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { FirePayload } from "../../lib/scheduler/schedule_schema.ts";
 import { recordingServer, setup } from "../helpers/scheduler.ts";
+import { scheduleKey } from "../../lib/scheduler/store.ts";
 
 const NOW = "2025-06-02T09:00:30Z";
 const fireAt = (scheduleId: string, plannedAt: number): FirePayload => ({
@@ -291,5 +292,30 @@ Deno.test("an HTTP action reads no more of a huge answer than it keeps and close
     await t.close();
     await server.shutdown();
     await wait; // the last pull's timer
+  }
+});
+
+Deno.test("a stored schedule whose job is not schedulable (saved before a change of that kind) fails its run, enqueuing nothing", async () => {
+  const t = await setup({ now: NOW });
+  try {
+    const s = t.scheduler;
+    const sched = await s.create(
+      t.org,
+      s.parse({ name: "old", cron: "* * * * *", action: { type: "internal", job: "demo.ping", payload: { to: "x" } } }),
+    );
+    // A kind with a handler that organizations may not schedule, written straight into the record, as an older
+    // build (before that kind stopped being schedulable) or a bad migration could leave it.
+    const key = scheduleKey(t.org, sched.id);
+    const stored = (await t.hub.kv.get<Record<string, unknown>>(key)).value!;
+    await t.hub.kv.set(key, {
+      ...stored,
+      action: { type: "internal", job: "schedule.fire", payload: fireAt(sched.id, 0) },
+    });
+    const run = await s.fire(fireAt(sched.id, Date.parse("2025-06-02T09:01:00Z")), { org: t.org, envelopeId: "ns" });
+    assert.equal(run?.outcome, "failed");
+    assert.match(run?.reason ?? "", /schedule\.fire is not a job organizations may schedule/);
+    assert.equal(run?.jobId, undefined, "nothing was enqueued");
+  } finally {
+    await t.close();
   }
 });

@@ -2,11 +2,10 @@
  * The panel's table of records: a striped table on a wide screen that turns
  * into stacked cards on a phone, each cell labelled by its column
  * (`table.cards` in static/shlyuz.css reads the `data-label`s). One place
- * writes the header and the labels, so they cannot drift apart.
+ * writes the header and the labels, so they cannot drift apart. Pure Preact:
+ * server pages and islands both render it.
  */
 import type { ComponentChildren } from "preact";
-import { Island } from "./island.tsx";
-import type { Translator } from "../../lib/i18n/mod.ts";
 
 /** One column: its header (also each cell's card label) and what a row shows in it. */
 export interface Column<T> {
@@ -52,21 +51,5 @@ export function CardTable<T>(
         ))}
       </tbody>
     </table>
-  );
-}
-
-/** "Повторить" for a dead letter: re-drives it and says so in place (the dead-letters and enrichment pages). */
-export function RedriveButton({ id, t }: { id: string; t: Translator["t"] }) {
-  return (
-    <Island
-      name="api_action"
-      props={{
-        action: `/api/v1/dead-letters/${encodeURIComponent(id)}/redrive`,
-        label: t("dead.redrive"),
-        done: t("dead.redriven"),
-        failed: t("common.failed"),
-        after: "stay",
-      }}
-    />
   );
 }
