@@ -314,7 +314,7 @@ export class Router {
       chunks.at(-1)!.push(d);
       bytes += size;
     }
-    const last = chunks.pop()!;
+    chunks.pop(); // the last chunk goes into the final commit
     let done = 0;
     for (const chunk of chunks) {
       if (!(await this.#commitGuarded(chunk, guards))) {
