@@ -92,6 +92,8 @@ interface Session {
   lastSeenWritten: number;
   timers: ReturnType<typeof setTimeout>[];
   closed: boolean;
+  /** An auth frame is being checked: any frame before its outcome closes the socket. */
+  authenticating: boolean;
   /** Set when the socket exceeded its frame rate: further frames are dropped until it is closed. */
   draining?: { since: number; timer: ReturnType<typeof setTimeout> | undefined };
 }
@@ -152,6 +154,7 @@ export class ConnectorServer {
       lastSeenWritten: 0,
       timers: [],
       closed: false,
+      authenticating: false,
     };
     this.#sessions.add(s);
     this.#o.metrics.inc("shlyuz_connector_sockets_total");
@@ -304,10 +307,23 @@ export class ConnectorServer {
     s.lastFrameAt = Date.now();
     const frame = parsed.frame;
     if (!s.record) {
+      // One handshake per socket: a second auth (or anything else) before the first is decided would
+      // authenticate twice (two heartbeats, two leases, two connector.online).
+      if (s.authenticating) {
+        return this.#close(s, {
+          code: CLOSE.malformed.code,
+          reason: "malformed frame: the handshake is still pending",
+        });
+      }
       if (frame.t !== "auth") {
         return this.#close(s, { code: CLOSE.malformed.code, reason: "malformed frame: auth expected first" });
       }
-      return await this.#authenticate(s, frame);
+      s.authenticating = true;
+      try {
+        return await this.#authenticate(s, frame);
+      } finally {
+        s.authenticating = false;
+      }
     }
     switch (frame.t) {
       case "auth":
@@ -325,7 +341,13 @@ export class ConnectorServer {
           this.#o.log.debug("result ignored", { connectorId: s.record.id, jobId: frame.id });
           return;
         }
-        await this.#o.hooks.result(s.record.org, s.record.id, frame);
+        try {
+          await this.#o.hooks.result(s.record.org, s.record.id, frame);
+        } catch (error) {
+          // The hub's failure, not the agent's: the job stays retryable and the socket stays open.
+          this.#o.metrics.inc("shlyuz_connector_results_failed_total");
+          this.#o.log.error("connector result failed", { connectorId: s.record.id, jobId: frame.id, error });
+        }
         return;
       }
     }
@@ -404,6 +426,12 @@ export class ConnectorServer {
       expiresAt: now + this.limits.heartbeatMs * 3,
       pending: 0,
     });
+    if (s.closed) {
+      // Closed meanwhile (the agent went away, a bad frame): its close bookkeeping may have run before the
+      // lease existed, so drop it here; connector.online was not published, so no offline either.
+      await registry.release(record.org, record.id, s.id);
+      return;
+    }
     // Only now close the replaced socket: its close handler finds the lease taken and reports no offline.
     if (previous && previous !== s) this.#close(previous, CLOSE.replaced);
     s.lastSeenWritten = now;
@@ -423,11 +451,17 @@ export class ConnectorServer {
     if (Date.now() - s.lastFrameAt > this.limits.heartbeatMs * 3) return this.#close(s, CLOSE.heartbeatLost);
     this.#sendRaw(s, { t: "ping", at: this.#o.clock.now() });
     const now = this.#o.clock.now();
-    this.#o.registry.lease(s.record.org, s.record.id, {
+    const { org, id } = s.record;
+    this.#o.registry.renew(org, id, {
       node: this.node,
       session: s.id,
       expiresAt: now + this.limits.heartbeatMs * 3,
       pending: s.pending.size,
+    }).then((held) => {
+      if (held || s.closed) return;
+      // A newer socket took the lease (its kick did not reach us) or it lapsed: give way, the agent reconnects.
+      this.#o.log.info("connector lease lost", { connectorId: id });
+      this.#close(s, CLOSE.replaced);
     }).catch((error) => this.#o.log.warn("lease renewal failed", { error }));
   }
 
