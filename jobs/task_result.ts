@@ -16,9 +16,9 @@ import { labelledFetch } from "../lib/http/instrumented_fetch.ts";
 const DAY = 24 * 3600_000;
 
 /**
- * Publishes the event, then hands the RabbitMQ publish and the webhook to their
- * own message kinds in one commit with the marker — so each is enqueued
- * exactly once, and a RabbitMQ outage (long retries of `task.amqp`) never holds
+ * Publishes `task.done` and hands the RabbitMQ publish and the webhook to their
+ * own message kinds, all in one commit with the marker — so each happens
+ * exactly once however many copies of the message arrive, and a RabbitMQ outage (long retries of `task.amqp`) never holds
  * up or dead-letters the webhooks.
  */
 export function taskResultJob(
@@ -29,25 +29,24 @@ export function taskResultJob(
     async handle(p, ctx) {
       const key = dedupeKey(taskResultKind.kind, ctx.id);
       const marker = await ctx.kv.get<string[]>(key);
-      const done = new Set(marker.value ?? []);
-      if (done.has("handed-off")) return;
+      if (marker.value?.includes("handed-off")) return;
       const results = p.results.map((r) => ({
         task_id: r.task_id,
         id: r.id,
         task_type: r.task_type,
         cursor: r.cursor,
       }));
-      if (!done.has("event")) {
-        const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
-        await hub.events.publish(ctx.org, "task.done", { ...one, count: results.length, results });
-      }
-      const op = ctx.kv.atomic().check(marker).set(key, ["event", "handed-off"], { expireIn: DAY });
+      const one = results.length === 1 ? { task_id: results[0].task_id, id: results[0].id } : {};
+      const op = ctx.kv.atomic().check(marker).set(key, ["handed-off"], { expireIn: DAY });
+      // The event joins the hand-off's commit: copies of this message (at-least-once delivery, or a
+      // crash between publishing and committing) publish it once, like the hand-offs.
+      const fanOut = hub.events.stage(op, ctx.org, "task.done", { ...one, count: results.length, results });
       if (svc.bridge && ctx.org === (await svc.bridgeOrg())) {
         hub.queue.stage(op, { kind: "task.amqp", payload: { results }, org: ctx.org });
       }
       if (await svc.webhook(ctx.org)) hub.queue.stage(op, { kind: "task.webhook", payload: { results }, org: ctx.org });
       // A failed check means another delivery of this message handed off first: nothing left to do.
-      await op.commit();
+      if ((await op.commit()).ok) fanOut();
     },
   });
 }

@@ -51,14 +51,14 @@ export interface TaskStoreOptions {
   deliveries?: (org: string) => Promise<Deliveries>;
 }
 
-/** What a claim attempt found for each item. */
+/**
+ * What a claim attempt found: the items it claimed, those of other content, and those another worker holds.
+ * Copies of a done task, and of a submission that already failed (terminal for its own copies), need nothing more.
+ */
 export interface ClaimOutcome {
   claimed: Claimed[];
-  done: Array<{ item: Item; id: number }>;
   conflicts: Item[];
   busy: Array<{ item: Item; waitMs: number }>;
-  /** Copies of a submission that already failed (failed is terminal for its own copies). */
-  failed: Item[];
 }
 
 /** How the work on a claimed task ended: the upstream's answer to store, or why there is none. */
@@ -104,19 +104,18 @@ export class TaskStore {
     options.metrics.describe("shlyuz_enrichment_tasks_total", "Enrichment tasks by type and outcome");
   }
 
-  /** Claims what can be claimed; sorts the rest into done, conflicting, busy (held by another worker) and failed. */
+  /** Claims what can be claimed; sorts out the rest (see `ClaimOutcome`). */
   async claim(org: string, items: Item[], round = 0): Promise<ClaimOutcome> {
     const { kv, clock, leaseMs } = this.#o;
-    const out: ClaimOutcome = { claimed: [], done: [], conflicts: [], busy: [], failed: [] };
+    const out: ClaimOutcome = { claimed: [], conflicts: [], busy: [] };
     const states = await readStates(kv, org, items.map((i) => i.task.task_id));
     const now = clock.now();
     const candidates: Array<{ item: Item; entry: Deno.KvEntryMaybe<TaskState>; kept?: Kept }> = [];
     for (const item of items) {
       const entry = states.get(item.task.task_id)!;
       const found = this.sort(org, item, entry.value, now);
-      if (found.is === "done") out.done.push({ item, id: found.id });
-      else if (found.is === "failed") out.failed.push(item);
-      else if (found.is === "conflict") out.conflicts.push(item);
+      if (found.is === "done" || found.is === "failed") continue;
+      if (found.is === "conflict") out.conflicts.push(item);
       else if (found.is === "busy") out.busy.push({ item, waitMs: found.waitMs });
       else if (this.#flights.has(activeKey(org, item.task.task_id))) {
         // A synchronous request of this process is working on it without a claim: look again soon.
@@ -470,8 +469,6 @@ function failureBytes(o: Unanswered): number {
 
 function merge(into: ClaimOutcome, from: ClaimOutcome) {
   into.claimed.push(...from.claimed);
-  into.done.push(...from.done);
   into.conflicts.push(...from.conflicts);
   into.busy.push(...from.busy);
-  into.failed.push(...from.failed);
 }

@@ -125,7 +125,7 @@ const ROUNDS = 2;
  * A wrk script posting a new phone task per request: task_id = base + thread × 10⁷ + n, so ids never repeat
  * within a run (each phase passes its own base). Arguments: base, then an optional bearer token.
  */
-export const TASKS_LUA = `
+const TASKS_LUA = `
 local n = 0
 local base = 0
 local headers = { ["content-type"] = "application/json" }
@@ -147,7 +147,7 @@ end
 `;
 
 /** The DaData fake as its own process (defaults: no rate limit, no latency, no faults). */
-export function startDadataProcess(): Promise<ChildServer> {
+function startDadataProcess(): Promise<ChildServer> {
   const port = freePort();
   return startProcess(["run", "-A", "tests/fakes/dadata.ts", String(port)], {
     port,
