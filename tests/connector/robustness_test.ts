@@ -9,7 +9,7 @@ import { CLOSE } from "../../lib/connector/protocol.ts";
 import type { LiveLease } from "../../lib/connector/registry.ts";
 import { createConnectors } from "../../lib/connector/mod.ts";
 import type { CoreHub } from "../../lib/hub.ts";
-import { authFrame, createConnector, type Creds, RawClient } from "./_helpers.ts";
+import { authFrame, createConnector, type Creds, movableClock, RawClient } from "./_helpers.ts";
 
 async function withHub(
   fn: (t: TestHub, creds: Creds) => Promise<void>,
@@ -133,4 +133,65 @@ Deno.test("a second auth frame while the handshake is pending closes the socket:
     await slow;
     assert.equal((await t.hub.kv.get(["connector_live", t.org, creds.connectorId])).versionstamp, null);
   });
+});
+
+async function auditedRefusals(t: TestHub): Promise<number> {
+  let n = 0;
+  for await (const e of t.hub.kv.list<{ action: string }>({ prefix: ["audit", t.org] })) {
+    if (e.value.action === "connector.auth_failed") n++;
+  }
+  return n;
+}
+
+/** Opens a socket, answers its challenge with `creds` and returns how the hub closed it. */
+async function handshake(t: TestHub, creds: Creds): Promise<{ code: number; reason: string }> {
+  const c = new RawClient(t.url);
+  await c.auth(creds);
+  return await c.closed;
+}
+
+Deno.test("refused handshakes write once a minute per connector, and an id failing from one address is refused unchecked", async () => {
+  const clock = movableClock();
+  await withHub(async (t, creds) => {
+    const wrong = { ...creds, key: "not-the-key" };
+    for (let i = 0; i < 10; i++) assert.deepEqual(await handshake(t, wrong), CLOSE.badCredentials, `attempt ${i}`);
+    assert.equal(await auditedRefusals(t), 1, "one audit row for ten refusals within a minute");
+    assert.equal((await t.hub.events.recent(t.org, { types: ["connector.auth_failed"] })).length, 1);
+    // The pair is at its ceiling: refused before any check, even with the right key.
+    assert.deepEqual(await handshake(t, creds), CLOSE.throttled);
+    assert.equal(t.hub.metrics.value("shlyuz_connector_refused_total", { reason: "throttled" }), 1);
+    // A quarter of an hour later the pair may try again, and the next refusal is recorded again.
+    clock.advance(15 * 60_000 + 1000);
+    assert.deepEqual(await handshake(t, wrong), CLOSE.badCredentials);
+    assert.equal(await auditedRefusals(t), 2);
+    const c = new RawClient(t.url);
+    await c.auth(creds);
+    assert.ok(await c.next("welcome"), "the right key gets in once the pair is below its ceiling");
+    await c.close();
+  }, { clock });
+});
+
+Deno.test("an address failing with many connector ids is refused before any check", async () => {
+  await withHub(async (t, creds) => {
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(await handshake(t, { ...creds, connectorId: `con_unknown${i}` }), CLOSE.badCredentials);
+    }
+    assert.deepEqual(await handshake(t, creds), CLOSE.throttled);
+  }, { options: { connectors: { throttle: { maxPerAddress: 3 } } } });
+});
+
+Deno.test("unauthenticated sockets are bounded: over the limit a socket is closed at once with 1013", async () => {
+  await withHub(async (t, creds) => {
+    const [a, b] = [new RawClient(t.url), new RawClient(t.url)];
+    const [challenge] = await Promise.all([a.next("challenge"), b.next("challenge")]);
+    const over = new RawClient(t.url);
+    assert.deepEqual(await over.closed, CLOSE.busy);
+    assert.equal(over.frames.length, 0, "no challenge for it");
+    // One of the two authenticates: room for another handshake.
+    a.send(authFrame(creds, challenge!.nonce as string));
+    assert.ok(await a.next("welcome"));
+    const next = new RawClient(t.url);
+    assert.ok(await next.next("challenge"));
+    await Promise.all([a.close(), b.close(), next.close()]);
+  }, { options: { connectors: { limits: { maxHandshakes: 2 } } } });
 });
