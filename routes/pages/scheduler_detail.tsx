@@ -12,7 +12,7 @@ import type { Run, RunSummary } from "../../lib/scheduler/mod.ts";
 import type { ScheduleView } from "../../lib/scheduler/service.ts";
 import { describe } from "../../islands/scheduler_live.tsx";
 import { KeyValues } from "../../islands/_kv.tsx";
-import { OUTCOME_LABEL, RunCells, TRIGGER_LABEL } from "../../islands/_run_cells.tsx";
+import { OUTCOME_LABEL, TRIGGER_LABEL } from "../../islands/_run_cells.tsx";
 import { type IslandTranslator, islandTranslator } from "../../islands/_i18n.ts";
 import { islandI18n } from "./i18n.ts";
 import { describeCron } from "../../lib/scheduler/cron_words.ts";
@@ -20,10 +20,27 @@ import type { PageContext } from "../app_env.ts";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { requirePage } from "../middleware/auth.ts";
-import { Island } from "./island.tsx";
+import { Island, registerIsland } from "./island.tsx";
+import ScheduleRuns, { type HistoryRun } from "../../islands/schedule_runs.tsx";
 import { pathId } from "../openapi.ts";
 
 const PAGE_SIZE = 50;
+
+registerIsland("schedule_runs", ScheduleRuns);
+
+/** What the live history needs of a run (island props are JSON: only these fields travel). */
+function historyRun(r: RunSummary): HistoryRun {
+  return {
+    id: r.id,
+    trigger: r.trigger,
+    outcome: r.outcome,
+    plannedAt: r.plannedAt,
+    timezone: r.timezone,
+    httpStatus: r.httpStatus,
+    durationMs: r.durationMs,
+    reason: r.reason,
+  };
+}
 
 /** Job kinds an organization may schedule, each with its payload's JSON Schema for the form. */
 export function schedulableJobs(hub: Hub): Array<{ kind: string; payloadSchema: Record<string, unknown> }> {
@@ -54,39 +71,6 @@ function Facts({ rows, testId }: { rows: Fact[]; testId: string }) {
           ))}
         </tbody>
       </table>
-    </div>
-  );
-}
-
-function RunsTable({ runs, tr }: { runs: RunSummary[]; tr: IslandTranslator }) {
-  const { t } = tr;
-  return (
-    <div>
-      <table class="striped cards" data-testid="history-table">
-        <thead>
-          <tr>
-            <th>{t("scheduler.col.planned")}</th>
-            <th>{t("scheduler.col.trigger")}</th>
-            <th>{t("scheduler.col.outcome")}</th>
-            <th>{t("scheduler.col.http")}</th>
-            <th>{t("scheduler.col.duration")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {runs.map((r) => (
-            <tr key={r.id} data-run-id={r.id}>
-              <td data-label={t("scheduler.col.planned")}>
-                <small>{tr.dateTime(r.plannedAt, r.timezone)}</small>
-              </td>
-              <td data-label={t("scheduler.col.trigger")}>
-                {TRIGGER_LABEL[r.trigger] ? t(TRIGGER_LABEL[r.trigger]) : r.trigger}
-              </td>
-              <RunCells run={r} tr={tr} />
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {runs.length === 0 && <p>{t("scheduler.runs.pageEmpty")}</p>}
     </div>
   );
 }
@@ -317,7 +301,16 @@ export function schedulerDetailPages(hub: Hub) {
         <h2>
           {t("scheduler.runs")} <small>{t("scheduler.runs.newestFirst")}</small>
         </h2>
-        <RunsTable runs={history.items} tr={tr} />
+        <Island
+          name="schedule_runs"
+          props={{
+            scheduleId: id,
+            runs: history.items.map(historyRun),
+            follow: !cursor,
+            limit: PAGE_SIZE,
+            i18n: islandI18n(page, ["scheduler."]),
+          }}
+        />
         <nav>
           <ul>
             {cursor && (

@@ -21,6 +21,7 @@
  *   http in → function → http request (POST, parsed JSON, keep-alive) →
  *   function → http response against the same fake joins the rotation
  *   (plain, REST, Node-RED), with the ratio REST / Node-RED and its peak RSS.
+ * `BENCH_V8_FLAGS=--optimize-for-size` (comma-separated V8 flags) runs the hub with them, as the connectors bench does;
  * `SHLYUZ_BENCH_SECONDS` (default 10) is each measured interval;
  * `SHLYUZ_BENCH_CPU_PROF=<dir>` runs the hub with `--cpu-prof`.
  * Prints its figures; no assertions.
@@ -120,6 +121,8 @@ const DADATA_SECRET = "test-dadata-secret";
 const SECONDS = Number(Deno.env.get("SHLYUZ_BENCH_SECONDS") ?? 10);
 const WARM_UP_SECONDS = 3;
 const ROUNDS = 2;
+/** V8 flags of the hub process (an operator's option such as `--optimize-for-size`). */
+const V8_FLAGS = Deno.env.get("BENCH_V8_FLAGS") ?? "";
 
 /**
  * A wrk script posting a new phone task per request: task_id = base + thread × 10⁷ + n, so ids never repeat
@@ -255,7 +258,10 @@ async function syncRest(dadata: ChildServer) {
     SHLYUZ_LOG_LEVEL: "warn",
   }, {
     port: freePort(),
-    denoFlags: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-name=hub.cpuprofile"] : [],
+    denoFlags: [
+      ...(V8_FLAGS ? [`--v8-flags=${V8_FLAGS}`] : []),
+      ...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-name=hub.cpuprofile"] : []),
+    ],
   });
   try {
     const procs = [hub, dadata, plain, ...(nodeRed ? [nodeRed] : [])];
@@ -396,7 +402,8 @@ export async function run(): Promise<Record<string, number | string>> {
   }
   // deno-lint-ignore no-console
   console.log(
-    `enrichment bench (wrk -t2 -c50, ${SECONDS} s per figure after ${WARM_UP_SECONDS} s warm-up, loopback, file-backed KV;\n` +
+    `enrichment bench (wrk -t2 -c50, ${SECONDS} s per figure after ${WARM_UP_SECONDS} s warm-up, loopback, file-backed KV;` +
+      `${V8_FLAGS ? ` hub V8 flags ${V8_FLAGS};` : ""}\n` +
       "hub, DaData fake and plain ceiling each their own process; cpu_hub_fake_plain = % of one core each used)\n" +
       Object.entries(out).map(([k, v]) => `  ${k.padEnd(40)} ${v}`).join("\n"),
   );

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { eventually, startTestHub } from "../helpers/hub.ts";
+import { failingTarget, finishedRun, SEED_ENV } from "../executions/_seed.ts";
 import { ADMIN_ENV, assertFits, assertRussian, browserTest, loggedIn, VIEWPORTS } from "../helpers/browser.ts";
 
 browserTest(
@@ -70,6 +71,52 @@ browserTest(
       }
     } finally {
       await t.close();
+    }
+  },
+);
+
+browserTest(
+  "browser: a schedule's own page shows a run that finished after it loaded, without a reload",
+  async (browser) => {
+    const target = failingTarget();
+    const t = await startTestHub({ env: { ...ADMIN_ENV, ...SEED_ENV } });
+    try {
+      await (await t.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } })).body
+        ?.cancel();
+      const schedule = await (await t.api("/api/v1/schedules", {
+        method: "POST",
+        json: { name: "Выгрузка остатков", cron: "0 3 * * *", action: { type: "http", url: target.url } },
+      })).json();
+      const other = await (await t.api("/api/v1/schedules", {
+        method: "POST",
+        json: { name: "Другое", cron: "0 4 * * *", action: { type: "http", url: target.url } },
+      })).json();
+      const { context, page } = await loggedIn(browser, t.url, {
+        path: `/admin/scheduler/${schedule.id}`,
+        width: 390,
+        height: 844,
+      });
+      try {
+        await page.waitForFunction(() => document.querySelector("[data-island=schedule_runs]") !== null);
+        assert.equal(await page.locator('[data-testid="history-table"] tbody tr').count(), 0);
+        await page.waitForSelector('[data-testid="stream-state"][data-state="live"]', { timeout: 10_000 });
+        await page.evaluate(() => (globalThis as unknown as { __same: number }).__same = 1);
+        const mine = await (await t.api(`/api/v1/schedules/${schedule.id}/run`, { method: "POST", json: {} })).json();
+        const theirs = await (await t.api(`/api/v1/schedules/${other.id}/run`, { method: "POST", json: {} })).json();
+        await finishedRun(t, mine.id);
+        await finishedRun(t, theirs.id);
+        const row = page.locator(`[data-testid="history-table"] tr[data-run-id="${mine.id}"]`);
+        await row.waitFor({ timeout: 10_000 });
+        assert.match(await row.textContent() ?? "", /вручную.*ошибка.*500/s);
+        assert.equal(await page.locator(`tr[data-run-id="${theirs.id}"]`).count(), 0, "another schedule's run");
+        assert.equal(await page.evaluate(() => (globalThis as unknown as { __same?: number }).__same), 1, "no reload");
+        await assertFits(page, "schedule page at 390 px after a run");
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await t.close();
+      await target.close();
     }
   },
 );
