@@ -68,12 +68,6 @@ export async function createHub(config: Config, deps: HubDeps): Promise<CoreHub>
   const clock = deps.clock ?? systemClock;
   const kv = deps.kv;
   const secrets = await SecretBox.fromBase64(deps.secretKey);
-  const queue = new Queue(kv, {
-    log: log.child("queue"),
-    metrics,
-    backoffMs: config.SHLYUZ_QUEUE_BACKOFF_MS,
-    now: () => clock.now(),
-  });
   const events = new EventBus(kv, {
     log: log.child("events"),
     metrics,
@@ -81,6 +75,13 @@ export async function createHub(config: Config, deps: HubDeps): Promise<CoreHub>
     heartbeatMs: config.SHLYUZ_SSE_HEARTBEAT_MS,
     strict: config.SHLYUZ_EVENTS_STRICT,
     now: () => clock.now(),
+  });
+  const queue = new Queue(kv, {
+    log: log.child("queue"),
+    metrics,
+    backoffMs: config.SHLYUZ_QUEUE_BACKOFF_MS,
+    now: () => clock.now(),
+    events,
   });
   const closers: Array<() => Promise<void> | void> = [];
   const starters: Array<() => Promise<void> | void> = [];

@@ -12,6 +12,7 @@ import { onecEvents } from "../onec/events.ts";
 import { enrichmentEvents } from "../enrichment/events.ts";
 import { notifyEvents } from "../notify/events.ts";
 import { slaEvents } from "../sla/events.ts";
+import { queueEvents } from "../queue/events.ts";
 
 type Part = Readonly<Record<string, EventDefinition>>;
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
@@ -33,6 +34,7 @@ export function gatherCatalogue<const P extends readonly Part[]>(...parts: P): G
 
 export const CATALOGUE = gatherCatalogue(
   customEvents,
+  queueEvents,
   schedulerEvents,
   onecEvents,
   enrichmentEvents,

@@ -10,6 +10,8 @@ import type { Metrics } from "../metrics.ts";
 import { fromCursor } from "../kv/cursor.ts";
 import { type Envelope, envelopeBaseSchema } from "./kind.ts";
 import { settlePending } from "./depth.ts";
+import { DEAD_LETTER_EVENT_ITEMS, DEAD_LETTER_EVENT_REASON } from "./events.ts";
+import type { EventBus } from "../events/bus.ts";
 
 export interface DeadLetter {
   id: string;
@@ -43,6 +45,8 @@ export interface DeadLetterStoreOptions {
   now: () => number;
   /** Puts a re-driven envelope back on the queue inside the given atomic operation. */
   requeue(op: Deno.AtomicOperation, envelope: Envelope): void;
+  /** Where `queue.dead_lettered` is staged, in the commit that files the dead letters (none: no event). */
+  events?: Pick<EventBus, "stage">;
 }
 
 /** The dead-letter list of every organization. */
@@ -85,12 +89,35 @@ export class DeadLetterStore {
       op.set(deadKey(envelope.org, envelope.id), record, { expireIn: DEAD_TTL });
     }
     if (items.length) op.sum(["qstat", "dead"], BigInt(items.length));
+    const fanOut = this.#stageEvents(op, items);
     return () => {
+      fanOut();
       for (const { envelope, reason } of items) {
         this.#o.metrics.inc("shlyuz_dead_letters_total", { kind: envelope.kind });
         this.#o.log.warn("message dead-lettered", { kind: envelope.kind, id: envelope.id, org: envelope.org, reason });
       }
     };
+  }
+
+  /** One `queue.dead_lettered` per organization among `items`, staged in `op`; answers the fan-out. */
+  #stageEvents(op: Deno.AtomicOperation, items: DeadLetterItem[]): () => void {
+    const events = this.#o.events;
+    if (!events || !items.length) return () => {};
+    const byOrg = Map.groupBy(items, (i) => i.envelope.org);
+    const fans = [...byOrg].map(([org, mine]) =>
+      events.stage(op, org, "queue.dead_lettered", {
+        count: mine.length,
+        kind: mine[0].envelope.kind,
+        reason: mine[0].reason.slice(0, DEAD_LETTER_EVENT_REASON),
+        items: mine.slice(0, DEAD_LETTER_EVENT_ITEMS).map(({ envelope, reason, attempts }) => ({
+          id: envelope.id,
+          kind: envelope.kind,
+          reason: reason.slice(0, DEAD_LETTER_EVENT_REASON),
+          attempts,
+        })),
+      })
+    );
+    return () => fans.forEach((fan) => fan());
   }
 
   /** Dead letters of one organization, newest first. */

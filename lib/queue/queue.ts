@@ -12,6 +12,7 @@
  * once, so each handler writes its effect in one `kv.atomic()` with a check of
  * what it claimed (see the README's "Idempotency").
  */
+import type { EventBus } from "../events/bus.ts";
 import { z } from "zod";
 import { isRetryableJobError } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -90,6 +91,8 @@ export interface QueueOptions {
   /** Default waits between attempts (ms). */
   backoffMs?: number[];
   now?: () => number;
+  /** The event bus `queue.dead_lettered` goes to (the hub's; a queue without one announces nothing). */
+  events?: Pick<EventBus, "stage">;
 }
 
 /**
@@ -114,7 +117,8 @@ export class Queue<M extends AnyKinds = AnyKinds> {
 
   constructor(
     kv: Deno.Kv,
-    { log, metrics, kinds = [], backoffMs = [1000, 5000, 30_000, 60_000, 300_000], now = Date.now }: QueueOptions,
+    { log, metrics, kinds = [], backoffMs = [1000, 5000, 30_000, 60_000, 300_000], now = Date.now, events }:
+      QueueOptions,
   ) {
     this.#kv = kv;
     this.#log = log;
@@ -127,6 +131,7 @@ export class Queue<M extends AnyKinds = AnyKinds> {
       metrics,
       now,
       requeue: (op, envelope) => this.#stage(op, envelope),
+      events,
     });
     metrics.describe("shlyuz_queue_handled_total", "Queue messages handled, by kind and outcome");
     metrics.describe("shlyuz_queue_handler_seconds", "Queue handler latency, by kind");

@@ -18,10 +18,17 @@ browserTest(
     try {
       const { context, page } = await loggedIn(browser, t.url, { path: "/admin/enrichment", width: 390, height: 844 });
       try {
-        // Every event stream the page opens, counted from a fresh load.
-        let streams = 0;
-        page.on("request", (r) => {
-          if (r.url().includes("/api/v1/events?")) streams++;
+        // Every EventSource the page creates, counted from a fresh load (its own reconnects are not new ones).
+        await page.addInitScript(() => {
+          const Original = globalThis.EventSource;
+          const counted = globalThis as unknown as { __eventSources: number };
+          counted.__eventSources = 0;
+          globalThis.EventSource = class extends Original {
+            constructor(url: string | URL, init?: EventSourceInit) {
+              super(url, init);
+              counted.__eventSources++;
+            }
+          };
         });
         await page.reload();
         const phone = page.locator('[data-testid="enrichment-stats"] article[data-type="phone"]');
@@ -49,6 +56,7 @@ browserTest(
         await row.waitFor({ timeout: 10_000 });
         assert.match(await row.textContent() ?? "", /7.*телефон.*846/s);
         assert.equal(await page.evaluate(() => (globalThis as unknown as { __same?: number }).__same), 1, "no reload");
+        const streams = await page.evaluate(() => (globalThis as unknown as { __eventSources: number }).__eventSources);
         assert.equal(streams, 1, "one event stream for the three live widgets");
         await assertFits(page, "enrichment at 390 px after a task");
       } finally {

@@ -254,3 +254,23 @@ Deno.test("a message the KV queue gave up on (raw envelope under keysIfUndeliver
   assert.equal(await queue.backlog(), 0, "no handler will settle it: the listing settles its depth marker");
   kv.close();
 });
+
+Deno.test("filing dead letters publishes queue.dead_lettered in the same commit: what and why, never the payload", async () => {
+  const t = await startTestHub({ http: false, listen: false });
+  try {
+    const { queue, events } = t.hub;
+    await queue.handle({ v: 1, kind: "no.such.kind", org: t.org, id: "d1", payload: { secret: "s3cr3t" } });
+    const [event] = await events.since(t.org, { types: ["queue.dead_lettered"] });
+    assert.ok(event, "the event was stored with the dead letter");
+    assert.deepEqual(event.data, {
+      count: 1,
+      kind: "no.such.kind",
+      reason: "invalid message: unknown kind no.such.kind",
+      items: [{ id: "d1", kind: "no.such.kind", reason: "invalid message: unknown kind no.such.kind", attempts: 0 }],
+    });
+    assert.ok(!JSON.stringify(event.data).includes("s3cr3t"), "the payload stays in the dead letter");
+    assert.equal((await queue.dead.get(t.org, "d1"))?.kind, "no.such.kind");
+  } finally {
+    await t.close();
+  }
+});
