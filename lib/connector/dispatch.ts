@@ -258,15 +258,31 @@ export class Dispatcher {
       );
       return;
     }
+    // Store first, then mark done: a crash or a KV error in between leaves the job pending, and its deadline
+    // asks again. Storing twice is harmless: the snapshot is keyed on the job id and the marks are claimed.
+    try {
+      await this.#o.sla.ingest(org, job.filter, parsed.data.tickets, {
+        connectorId,
+        jobId: job.id,
+        truncated: parsed.data.truncated ?? false,
+      });
+    } catch (error) {
+      this.#o.log.error("connector result could not be stored", { jobId: job.id, error });
+      // The hub failed, not the connector: it may be asked again.
+      await this.#settle(
+        org,
+        job.id,
+        "failed",
+        { code: "store_failed", error: "the hub could not store the result" },
+        entry.versionstamp,
+        { blameConnector: false },
+      ).catch((e) => this.#o.log.warn("settling a job failed; its deadline retries it", { jobId: job.id, error: e }));
+      return;
+    }
     const op = this.#o.kv.atomic().check(entry).set(["connector_job", org, job.id], { ...job, state: "done" }, {
       expireIn: JOB_TTL,
     });
     if (!(await op.commit()).ok) return;
-    await this.#o.sla.ingest(org, job.filter, parsed.data.tickets, {
-      connectorId,
-      jobId: job.id,
-      truncated: parsed.data.truncated ?? false,
-    });
     const at = new Date(this.#o.now()).toISOString();
     await this.#o.registry.setStatus(org, connectorId, {
       lastJob: {
@@ -293,13 +309,17 @@ export class Dispatcher {
     }
   }
 
-  /** Settles a pending job as failed/expired (first caller wins) and re-dispatches it. */
+  /**
+   * Settles a pending job as failed/expired (first caller wins) and re-dispatches it, to a connector not
+   * tried yet unless `blameConnector` is false (the hub's own failure: the same connector may take it again).
+   */
   async #settle(
     org: string,
     jobId: string,
     state: "failed" | "expired",
     { code, error }: { code: string; error: string },
     expected?: string,
+    { blameConnector = true }: { blameConnector?: boolean } = {},
   ) {
     const { kv } = this.#o;
     const key = ["connector_job", org, jobId];
@@ -311,7 +331,12 @@ export class Dispatcher {
     if (retry) {
       this.#o.queue.stage(op, {
         kind: "sla.dispatch",
-        payload: { filter: job.filter, poll: job.poll, attempt: job.attempt + 1, tried: job.tried },
+        payload: {
+          filter: job.filter,
+          poll: job.poll,
+          attempt: job.attempt + 1,
+          tried: blameConnector ? job.tried : job.tried.filter((id) => id !== job.connectorId),
+        },
         org,
       });
     }

@@ -9,7 +9,7 @@
 import { defineCapability } from "../capability.ts";
 import type { CoreHub } from "../hub.ts";
 import { ConnectorRegistry } from "./registry.ts";
-import { ConnectorServer, type ServerLimits } from "./server.ts";
+import { ConnectorServer, type ConnectorServerOptions, type ServerLimits } from "./server.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { connectorKinds } from "./kinds.ts";
 import { type SlaHistorySink, SlaService } from "../sla/service.ts";
@@ -29,6 +29,8 @@ export interface ConnectorsOptions {
   /** Postgres schema of the SLA history (default ENRICH_PG_SCHEMA, else the search_path). */
   pgSchema?: string;
   limits?: Partial<ServerLimits>;
+  /** Ceilings of refused handshakes (lib/connector/handshake_throttle.ts). */
+  throttle?: ConnectorServerOptions["throttle"];
   /** BroadcastChannel for routing jobs between processes; null: this process only. */
   channel?: string | null;
 }
@@ -52,6 +54,7 @@ export async function createConnectors(hub: CoreHub, opts: ConnectorsOptions = {
     clock: hub.clock,
     events: hub.events,
     channel: opts.channel,
+    throttle: opts.throttle,
     limits: {
       heartbeatMs: c.CONNECTOR_HEARTBEAT_MS,
       maxPending: c.CONNECTOR_MAX_PENDING,

@@ -27,6 +27,8 @@ export const CLOSE = {
   revoked: { code: 4004, reason: "hub refused the connector: it was revoked, create a new one" },
   versionMismatch: { code: 4005, reason: "hub refused the connector: unsupported protocol version, update the agent" },
   rateExceeded: { code: 4008, reason: "hub closed the connection: too many frames per second" },
+  throttled: { code: 4029, reason: "hub refused the connector: too many failed handshakes, retrying later" },
+  busy: { code: 1013, reason: "hub is busy with handshakes, reconnecting" },
   replaced: { code: 4009, reason: "hub closed the connection: the same connector connected again elsewhere" },
   heartbeatLost: { code: 4010, reason: "hub closed the connection: no heartbeat" },
   goingAway: { code: 1001, reason: "hub is shutting down, reconnecting" },

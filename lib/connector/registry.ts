@@ -273,9 +273,21 @@ export class ConnectorRegistry {
     }
   }
 
-  /** Takes or renews the live lease for `node`. */
+  /** Takes the live lease for a newly authenticated socket (a newer socket takes it over from an older one). */
   async lease(org: string, id: string, lease: LiveLease): Promise<void> {
     await this.#kv.set(["connector_live", org, id], lease, { expireIn: Math.max(1000, lease.expiresAt - this.#now()) });
+  }
+
+  /**
+   * Renews the lease only while socket `lease.session` still holds it: a replaced socket's heartbeat (in
+   * another process, whose kick may not have arrived yet) must not take it back. False when it is lost.
+   */
+  async renew(org: string, id: string, lease: LiveLease): Promise<boolean> {
+    const key = ["connector_live", org, id];
+    const entry = await this.#kv.get<LiveLease>(key);
+    if (entry.value?.session !== lease.session) return false;
+    const expireIn = Math.max(1000, lease.expiresAt - this.#now());
+    return (await this.#kv.atomic().check(entry).set(key, lease, { expireIn }).commit()).ok;
   }
 
   /** Drops the lease when socket `session` still holds it (a newer socket keeps its own). */

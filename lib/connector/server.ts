@@ -5,7 +5,11 @@
  * welcome, then heartbeats both ways, jobs out and results in. Every frame is
  * bounded (size, frames per second) and parsed with the protocol's schemas; a
  * bad frame closes that one socket with a reason. Refused handshakes are
- * audited and published as `connector.auth_failed`.
+ * audited and published as `connector.auth_failed` — at most once a minute
+ * per connector, and an address (or an id from it) that keeps failing is
+ * refused before any check (lib/connector/handshake_throttle.ts), so sockets
+ * from strangers cannot make the hub write at will; at most `maxHandshakes`
+ * sockets may be unauthenticated at once.
  *
  * Across processes: the socket's process holds a lease in KV
  * (`["connector_live", org, id]` with its node id) and listens on a
@@ -33,6 +37,7 @@ import {
 } from "./protocol.ts";
 import type { ConnectorRecord, ConnectorRegistry } from "./registry.ts";
 import type { EventPublisher } from "../events/types.ts";
+import { HandshakeThrottle, type HandshakeThrottleOptions } from "./handshake_throttle.ts";
 
 type Close = { code: number; reason: string };
 type JobFrame = Extract<HubFrame, { t: "job" }>;
@@ -53,6 +58,10 @@ export interface ServerLimits {
   maxPending: number;
   maxFrameBytes: number;
   challengeTtlMs: number;
+  /** Sockets not yet authenticated at once in this process; more are closed at once (1013). */
+  maxHandshakes: number;
+  /** How often a connector's refused handshakes are audited and published, ms. */
+  refusalNoteMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -61,6 +70,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPending: 4,
   maxFrameBytes: MAX_FRAME_BYTES,
   challengeTtlMs: CHALLENGE_TTL_MS,
+  maxHandshakes: 1024,
+  refusalNoteMs: 60_000,
 };
 
 const busMessageSchema = z.discriminatedUnion("t", [
@@ -92,6 +103,8 @@ interface Session {
   lastSeenWritten: number;
   timers: ReturnType<typeof setTimeout>[];
   closed: boolean;
+  /** An auth frame is being checked: any frame before its outcome closes the socket. */
+  authenticating: boolean;
   /** Set when the socket exceeded its frame rate: further frames are dropped until it is closed. */
   draining?: { since: number; timer: ReturnType<typeof setTimeout> | undefined };
 }
@@ -107,6 +120,8 @@ export interface ConnectorServerOptions {
   limits?: Partial<ServerLimits>;
   /** BroadcastChannel name; null keeps everything in this process. */
   channel?: string | null;
+  /** Ceilings of refused handshakes (defaults in lib/connector/handshake_throttle.ts). */
+  throttle?: Omit<HandshakeThrottleOptions, "now">;
 }
 
 /** Accepts agent sockets and sends them jobs. */
@@ -118,12 +133,16 @@ export class ConnectorServer {
   readonly #sessions = new Set<Session>();
   /** Authenticated sockets by connector id. */
   readonly #ready = new Map<string, Session>();
+  /** Sockets still in their handshake. */
+  readonly #handshaking = new Set<Session>();
+  readonly #throttle: HandshakeThrottle;
   readonly #bc: BroadcastChannel | null;
   #closing = false;
 
   constructor(opts: ConnectorServerOptions) {
     this.#o = opts;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.#throttle = new HandshakeThrottle({ ...opts.throttle, now: () => opts.clock.now() });
     const name = opts.channel === undefined ? "shlyuz-connectors" : opts.channel;
     this.#bc = name ? new BroadcastChannel(name) : null;
     if (this.#bc) this.#bc.onmessage = (m: MessageEvent) => this.#onBus(m.data);
@@ -152,11 +171,18 @@ export class ConnectorServer {
       lastSeenWritten: 0,
       timers: [],
       closed: false,
+      authenticating: false,
     };
     this.#sessions.add(s);
     this.#o.metrics.inc("shlyuz_connector_sockets_total");
+    const busy = this.#handshaking.size >= this.limits.maxHandshakes;
+    if (!busy) this.#handshaking.add(s);
     socket.onopen = () => {
       if (this.#closing) return this.#close(s, CLOSE.goingAway);
+      if (busy) {
+        this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: "busy" });
+        return this.#close(s, CLOSE.busy);
+      }
       this.#sendRaw(s, { t: "challenge", v: PROTOCOL_VERSION, nonce: s.nonce, expiresAt: s.expiresAt });
       // Real time on purpose: a socket that never answers must not hold resources, whatever the hub's clock says.
       s.timers.push(setTimeout(() => {
@@ -304,10 +330,23 @@ export class ConnectorServer {
     s.lastFrameAt = Date.now();
     const frame = parsed.frame;
     if (!s.record) {
+      // One handshake per socket: a second auth (or anything else) before the first is decided would
+      // authenticate twice (two heartbeats, two leases, two connector.online).
+      if (s.authenticating) {
+        return this.#close(s, {
+          code: CLOSE.malformed.code,
+          reason: "malformed frame: the handshake is still pending",
+        });
+      }
       if (frame.t !== "auth") {
         return this.#close(s, { code: CLOSE.malformed.code, reason: "malformed frame: auth expected first" });
       }
-      return await this.#authenticate(s, frame);
+      s.authenticating = true;
+      try {
+        return await this.#authenticate(s, frame);
+      } finally {
+        s.authenticating = false;
+      }
     }
     switch (frame.t) {
       case "auth":
@@ -325,7 +364,13 @@ export class ConnectorServer {
           this.#o.log.debug("result ignored", { connectorId: s.record.id, jobId: frame.id });
           return;
         }
-        await this.#o.hooks.result(s.record.org, s.record.id, frame);
+        try {
+          await this.#o.hooks.result(s.record.org, s.record.id, frame);
+        } catch (error) {
+          // The hub's failure, not the agent's: the job stays retryable and the socket stays open.
+          this.#o.metrics.inc("shlyuz_connector_results_failed_total");
+          this.#o.log.error("connector result failed", { connectorId: s.record.id, jobId: frame.id, error });
+        }
         return;
       }
     }
@@ -333,31 +378,20 @@ export class ConnectorServer {
 
   async #authenticate(s: Session, frame: Extract<AgentFrame, { t: "auth" }>) {
     const { registry, log } = this.#o;
+    const locked = this.#throttle.locked(s.remoteAddress, frame.connectorId);
+    if (locked) {
+      // Refused before reading anything: a stranger's sockets cost no KV access at all from here on.
+      this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: "throttled" });
+      log.debug("connector refused", { connectorId: frame.connectorId, why: `throttled_${locked}` });
+      return this.#close(s, CLOSE.throttled);
+    }
     const refuse = async (close: Close, record: ConnectorRecord | null, why: string) => {
+      this.#throttle.refused(s.remoteAddress, frame.connectorId);
       this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: why });
-      log.warn("connector refused", { connectorId: frame.connectorId, why, remoteAddress: s.remoteAddress });
-      if (record) {
-        const now = this.#o.clock.now();
-        const op = this.#o.kv.atomic();
-        auditInto(
-          op,
-          record.org,
-          { id: `connector:${record.id}`, label: `connector ${record.name}` },
-          "connector.auth_failed",
-          {
-            target: record.id,
-            details: { reason: why, remoteAddress: s.remoteAddress },
-            now,
-          },
-        );
-        await op.commit();
-        await registry.setStatus(record.org, record.id, { lastError: `${close.reason} (${why})` });
-        await this.#o.events.publish(record.org, "connector.auth_failed", {
-          connectorId: record.id,
-          name: record.name,
-          reason: why,
-          remoteAddress: s.remoteAddress,
-        });
+      if (record && await this.#recordRefusal(record, close, why, s.remoteAddress)) {
+        log.warn("connector refused", { connectorId: frame.connectorId, why, remoteAddress: s.remoteAddress });
+      } else {
+        log.debug("connector refused", { connectorId: frame.connectorId, why, remoteAddress: s.remoteAddress });
       }
       this.#close(s, close);
     };
@@ -376,6 +410,8 @@ export class ConnectorServer {
 
     s.record = record;
     s.version = frame.agent.version;
+    this.#handshaking.delete(s);
+    this.#throttle.succeeded(s.remoteAddress, record.id);
     const previous = this.#ready.get(record.id);
     this.#ready.set(record.id, s);
     // A socket of the same connector in another process gives way to this one.
@@ -404,6 +440,12 @@ export class ConnectorServer {
       expiresAt: now + this.limits.heartbeatMs * 3,
       pending: 0,
     });
+    if (s.closed) {
+      // Closed meanwhile (the agent went away, a bad frame): its close bookkeeping may have run before the
+      // lease existed, so drop it here; connector.online was not published, so no offline either.
+      await registry.release(record.org, record.id, s.id);
+      return;
+    }
     // Only now close the replaced socket: its close handler finds the lease taken and reports no offline.
     if (previous && previous !== s) this.#close(previous, CLOSE.replaced);
     s.lastSeenWritten = now;
@@ -418,16 +460,52 @@ export class ConnectorServer {
     });
   }
 
+  /**
+   * Audits a connector's refused handshake, sets its last error and publishes `connector.auth_failed` — at
+   * most once per `refusalNoteMs` per connector (the note's key is claimed in the audit row's commit), so
+   * failing sockets from many addresses still write a bounded amount. True when this refusal was recorded.
+   */
+  async #recordRefusal(record: ConnectorRecord, close: Close, why: string, remoteAddress: string | null) {
+    const { kv, clock, registry } = this.#o;
+    const key = ["connector_refusal_noted", record.org, record.id];
+    const now = clock.now();
+    const last = await kv.get<number>(key);
+    if (last.value !== null && now - last.value < this.limits.refusalNoteMs) return false;
+    const op = kv.atomic().check(last).set(key, now, { expireIn: this.limits.refusalNoteMs * 2 });
+    auditInto(
+      op,
+      record.org,
+      { id: `connector:${record.id}`, label: `connector ${record.name}` },
+      "connector.auth_failed",
+      { target: record.id, details: { reason: why, remoteAddress }, now },
+    );
+    if (!(await op.commit()).ok) return false; // another socket's refusal got there first
+    await registry.setStatus(record.org, record.id, { lastError: `${close.reason} (${why})` });
+    await this.#o.events.publish(record.org, "connector.auth_failed", {
+      connectorId: record.id,
+      name: record.name,
+      reason: why,
+      remoteAddress,
+    });
+    return true;
+  }
+
   #heartbeat(s: Session) {
     if (s.closed || !s.record) return;
     if (Date.now() - s.lastFrameAt > this.limits.heartbeatMs * 3) return this.#close(s, CLOSE.heartbeatLost);
     this.#sendRaw(s, { t: "ping", at: this.#o.clock.now() });
     const now = this.#o.clock.now();
-    this.#o.registry.lease(s.record.org, s.record.id, {
+    const { org, id } = s.record;
+    this.#o.registry.renew(org, id, {
       node: this.node,
       session: s.id,
       expiresAt: now + this.limits.heartbeatMs * 3,
       pending: s.pending.size,
+    }).then((held) => {
+      if (held || s.closed) return;
+      // A newer socket took the lease (its kick did not reach us) or it lapsed: give way, the agent reconnects.
+      this.#o.log.info("connector lease lost", { connectorId: id });
+      this.#close(s, CLOSE.replaced);
     }).catch((error) => this.#o.log.warn("lease renewal failed", { error }));
   }
 
@@ -441,6 +519,7 @@ export class ConnectorServer {
 
   async #onClosed(s: Session) {
     if (!this.#sessions.delete(s)) return;
+    this.#handshaking.delete(s);
     s.closed = true;
     for (const t of s.timers) clearTimeout(t);
     const r = s.record;
