@@ -15,8 +15,8 @@ import type { Clock } from "../clock.ts";
 import type { EventBus } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
-import { UpstreamHttpError } from "../errors.ts";
-import { guardedFetch } from "../http/guarded_fetch.ts";
+import { UpstreamApiError, UpstreamHttpError } from "../errors.ts";
+import { requestText } from "../http/request.ts";
 import type { AddressPolicy } from "../http/url_guard.ts";
 import type { FetchFn } from "../http/request.ts";
 import type { BotService } from "./bots.ts";
@@ -45,7 +45,12 @@ export interface DeliveryDeps {
   log: Logger;
   fetch: FetchFn;
   addressPolicy(org: string): Promise<AddressPolicy>;
+  /** How long a rule's webhook may take to answer, ms. Default 10,000. */
+  webhookTimeoutMs?: number;
 }
+
+/** How much of a webhook's answer is read (it only goes into a failure's reason). */
+const WEBHOOK_ANSWER_BYTES = 2048;
 
 /** Thrown to retry a transient failure on the queue's backoff. */
 class Transient extends UpstreamHttpError {}
@@ -118,20 +123,27 @@ export class DeliveryWorker {
   }
 
   async #webhook(d: DeliveryRecord) {
-    let res: Response;
+    let res;
     try {
-      res = await guardedFetch(d.target, {
+      res = await requestText(d.target, {
+        service: "Rule webhook",
         method: "POST",
         headers: { "content-type": "application/json", "user-agent": "Shlyuz-Notify/1" },
         body: d.text,
-      }, { policy: await this.d.addressPolicy(d.org), service: "Rule webhook", fetch: this.d.fetch });
+        policy: await this.d.addressPolicy(d.org),
+        fetch: this.d.fetch,
+        timeoutMs: this.d.webhookTimeoutMs ?? 10_000,
+        maxBytes: WEBHOOK_ANSWER_BYTES,
+      });
     } catch (error) {
+      // Refused by the address policy (or a bad redirect): retrying will not change it.
+      if (error instanceof UpstreamApiError) return await this.fail(d, error.message);
+      // Refused or reset connections, timeouts, a broken-off answer: the receiver may be back soon.
       if (error instanceof UpstreamHttpError) throw new Transient(error.message, { service: "Rule webhook" });
-      await this.fail(d, error instanceof Error ? error.message : String(error));
-      return;
+      throw error;
     }
-    const body = (await res.text()).slice(0, 200);
-    if (res.ok) return await this.#sent(d, "");
+    const body = res.text.slice(0, 200);
+    if (res.status >= 200 && res.status < 300) return await this.#sent(d, "");
     if (res.status >= 500 || res.status === 429 || res.status === 408) {
       throw new Transient(`the webhook answered HTTP ${res.status}`, { service: "Rule webhook", status: res.status });
     }

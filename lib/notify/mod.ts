@@ -49,6 +49,8 @@ export interface NotifyOptions {
   pollTimeoutSeconds?: number;
   /** Telegram's limits as the gate keeps them (the benchmark compresses their windows). */
   rateLimits?: Omit<RateGateOptions, "now">;
+  /** How long a rule's webhook may take to answer, ms (tests use short ones). */
+  webhookTimeoutMs?: number;
 }
 
 export class NotifyService {
@@ -98,6 +100,7 @@ export class NotifyService {
       log,
       fetch: hub.fetch,
       addressPolicy,
+      webhookTimeoutMs: opts.webhookTimeoutMs,
     });
     this.mailboxes = new MailboxService({
       kv: hub.kv,

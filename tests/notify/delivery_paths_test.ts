@@ -160,3 +160,35 @@ Deno.test("the tester takes a recent real event by id and renders what each rule
     await h.close();
   }
 });
+
+Deno.test("a rule's webhook that never answers times out and is retried; a refused connection is retried, not failed", async () => {
+  let release = () => {};
+  const released = new Promise<Response>((r) => release = () => r(new Response("late")));
+  const hook = recordingServer((_req, n) => n === 1 ? released : new Response("ok"));
+  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const refusedUrl = `http://127.0.0.1:${(gone.addr as Deno.NetAddr).port}/hook`;
+  gone.close();
+  const h = await startNotifyHarness({ options: { notify: { webhookTimeoutMs: 300 } } });
+  try {
+    const res = await h.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
+    await res.body?.cancel();
+    await h.createRule({ name: "Молчит", eventType: "schedule.failed", template: "x", webhookUrl: `${hook.url}/h` });
+    await h.createRule({ name: "Закрыт", eventType: "schedule.failed", template: "x", webhookUrl: refusedUrl });
+    await h.publish("schedule.failed", failedRun({ scheduleId: "s1", scheduleName: "Выгрузка" }));
+    await until(() => hook.calls.length === 2, { timeoutMs: 10_000 });
+    const deliveries = await h.hub.notify.store.listDeliveries(h.org);
+    const silent = deliveries.find((d) => d.target.startsWith(hook.url))!;
+    await until(async () => (await h.hub.notify.store.getDelivery(h.org, silent.id))?.status === "sent");
+    const refused = deliveries.find((d) => d.target === refusedUrl)!;
+    const after = await until(async () => {
+      const d = await h.hub.notify.store.getDelivery(h.org, refused.id);
+      return d && d.attempts >= 2 ? d : undefined;
+    }, { timeoutMs: 10_000 });
+    assert.equal(after.status, "retrying", after.error);
+    assert.match(after.error ?? "", /Rule webhook is unreachable/);
+  } finally {
+    release();
+    await h.close();
+    await hook.close();
+  }
+});
