@@ -31,6 +31,9 @@ import { NotFoundError, ValidationError } from "../errors.ts";
 export { DIGEST_KIND, POLL_KIND, SEND_KIND } from "./kinds.ts";
 
 /** "field: message" problems as the API's field issues (a 422 naming each field). */
+/** Bytes of deliveries one commit of a manual send carries (KV's limit is 800 KiB a commit). */
+const SEND_NOW_COMMIT_BYTES = 300_000;
+
 function invalid(prefix: string, problems: string[]): ValidationError {
   const fields = problems.map((p) => {
     const i = p.indexOf(": ");
@@ -326,8 +329,15 @@ export class NotifyService {
     }
     const now = new Date(this.#hub.clock.now()).toISOString();
     const source = newId(this.#hub.clock.now());
-    const op = this.#hub.kv.atomic();
+    // KV refuses a commit over 800 KiB: 100 chats of 20,000 characters are queued over several.
+    let op = this.#hub.kv.atomic();
+    let bytes = 0;
     const out: DeliveryRecord[] = [];
+    const commit = async () => {
+      if (!(await op.commit()).ok) throw new Error("Cannot queue the messages: the KV commit was rejected");
+      op = this.#hub.kv.atomic();
+      bytes = 0;
+    };
     for (const chatId of chatIds) {
       const d: DeliveryRecord = {
         id: await deliveryId(source, "manual", chatId),
@@ -345,11 +355,15 @@ export class NotifyService {
         createdAt: now,
         updatedAt: now,
       };
+      // UTF-16 upper bound of the record and its queue message, with slack for the envelope.
+      const size = JSON.stringify(d).length * 2 + 512;
+      if (bytes && bytes + size > SEND_NOW_COMMIT_BYTES) await commit();
       this.store.addDelivery(op, d);
       this.#hub.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
+      bytes += size;
       out.push(d);
     }
-    if (!(await op.commit()).ok) throw new Error("Cannot queue the messages: the KV commit was rejected");
+    await commit();
     return out;
   }
 

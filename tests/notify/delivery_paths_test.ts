@@ -192,3 +192,19 @@ Deno.test("a rule's webhook that never answers times out and is retried; a refus
     await hook.close();
   }
 });
+
+Deno.test("POST /notifications to 25 chats of 20,000 Cyrillic characters queues them all (over KV's commit limit in one)", async () => {
+  const h = await startNotifyHarness();
+  try {
+    const { token } = await h.addBot("wide_bot");
+    const chatIds: string[] = [];
+    for (let i = 0; i < 25; i++) chatIds.push((await h.addGroup(token, `Группа ${i}`)).chat.id);
+    const res = await h.api("/api/v1/notifications", { method: "POST", json: { chatIds, text: "Ж".repeat(20_000) } });
+    const out = await res.json();
+    assert.equal(res.status, 202, JSON.stringify(out).slice(0, 300));
+    const queued = await h.hub.notify.store.listDeliveries(h.org);
+    assert.deepEqual(new Set(queued.map((d) => d.target)), new Set(chatIds));
+  } finally {
+    await h.close();
+  }
+});
