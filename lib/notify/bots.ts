@@ -258,12 +258,14 @@ export class BotService {
       client: { apiRoot: this.#d.apiRoot.replace(/\/+$/, ""), fetch: grammyFetch(this.#d.fetch) as never },
     });
     g.use(async (ctx, next) => {
-      // Telegram re-sends an update it thinks was not received: handle each update_id once.
+      // Telegram re-sends an update it thinks was not received: handle each update_id once. The
+      // marker is written only after the handler succeeded, so an update whose handling failed (or
+      // whose process died) is handled when it comes again; the handlers are upserts, so the rare
+      // update handled twice at once does no harm.
       const key = ["dedupe", "tg.update", bot.id, ctx.update.update_id];
-      const first = await this.#d.kv.atomic().check({ key, versionstamp: null }).set(key, true, {
-        expireIn: 2 * 24 * 3600_000,
-      }).commit();
-      if (first.ok) await next();
+      if ((await this.#d.kv.get(key)).versionstamp) return;
+      await next();
+      await this.#d.kv.set(key, true, { expireIn: 2 * 24 * 3600_000 });
     });
     g.command("help", (ctx) => this.#reply(ctx, HELP_TEXT));
     g.command("start", async (ctx) => {

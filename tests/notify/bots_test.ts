@@ -125,3 +125,49 @@ Deno.test("webhook mode: the hub sets the webhook with a secret, rejects a missi
     await h.close();
   }
 });
+
+Deno.test("an update whose handling failed is handled when Telegram sends it again; a handled one only once", async () => {
+  const h = await startNotifyHarness({ env: { PUBLIC_URL: "https://hub.example.test" } });
+  try {
+    const { id, token } = await h.addBot("retry_bot");
+    const secret = h.tg.bots.get(token)!.webhook.secretToken!;
+    const update = {
+      update_id: 7001,
+      message: {
+        message_id: 1,
+        date: 1,
+        chat: { id: 4242, type: "private", first_name: "Ольга" },
+        from: { id: 4242, is_bot: false, first_name: "Ольга" },
+        text: "/start",
+        entities: [{ type: "bot_command", offset: 0, length: 6 }],
+      },
+    };
+    const post = async () => {
+      const res = await fetch(`${h.url}/telegram/${id}`, {
+        method: "POST",
+        body: JSON.stringify(update),
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+      });
+      await res.body?.cancel();
+    };
+    // The first time, writing the contact fails (KV unavailable for a moment).
+    const store = h.hub.notify.store;
+    const upsert = store.upsertChat;
+    let calls = 0;
+    store.upsertChat = function (...args: Parameters<typeof upsert>) {
+      calls++;
+      if (calls === 1) throw new Error("KV unavailable");
+      return upsert.apply(store, args);
+    };
+    await post();
+    assert.equal(calls, 1);
+    assert.equal((await h.chats()).filter((c) => c.tgChatId === 4242).length, 0);
+    await post();
+    const [contact] = (await h.chats()).filter((c) => c.tgChatId === 4242);
+    assert.equal(contact?.kind, "contact");
+    await post();
+    assert.equal(calls, 2, "a handled update is not handled again");
+  } finally {
+    await h.close();
+  }
+});
