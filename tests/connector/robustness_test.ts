@@ -135,6 +135,26 @@ Deno.test("a second auth frame while the handshake is pending closes the socket:
   });
 });
 
+Deno.test("an agent gone while its handshake is being recorded leaves no lease, no heartbeat and no online", async () => {
+  await withHub(async (t, creds) => {
+    // Slow status writes (KV under load): the agent hangs up after the check, before the lease is taken.
+    const { registry } = t.hub.connectors;
+    const setStatus = registry.setStatus.bind(registry);
+    let slow: Promise<void> = Promise.resolve();
+    registry.setStatus = (...args) => slow = new Promise((r) => setTimeout(r, 200)).then(() => setStatus(...args));
+    const c = new RawClient(t.url);
+    await c.auth(creds);
+    await eventually(() => t.hub.connectors.server.connectedCount === 1); // checked, now recording
+    await c.close();
+    await slow;
+    await eventually(() => t.hub.connectors.server.connectedCount === 0);
+    await eventually(async () =>
+      (await t.hub.kv.get(["connector_live", t.org, creds.connectorId])).versionstamp === null
+    );
+    assert.equal((await t.hub.events.recent(t.org, { types: ["connector.online"] })).length, 0);
+  });
+});
+
 async function auditedRefusals(t: TestHub): Promise<number> {
   let n = 0;
   for await (const e of t.hub.kv.list<{ action: string }>({ prefix: ["audit", t.org] })) {
