@@ -14,9 +14,9 @@ import type { Logger } from "../log.ts";
 import type { Queue } from "../queue/queue.ts";
 import { sha256Hex } from "../ids.ts";
 import { compileConditions } from "./conditions.ts";
-import { type DeliveryRecord, NotifyStore } from "./store.ts";
+import { type DeliveryRecord, keys, NotifyStore } from "./store.ts";
 import { eventView, type Rule, RuleStore } from "./rules.ts";
-import { renderTemplate } from "./template.ts";
+import { escapeHtml, htmlToPlain, renderTemplate } from "./template.ts";
 import { DIGEST_KIND, type DigestPayload, SEND_KIND } from "./kinds.ts";
 import { mailDocuments } from "./mail/attachments.ts";
 
@@ -24,6 +24,15 @@ import { mailDocuments } from "./mail/attachments.ts";
 const UNROUTED = new Set(["notify.sent"]);
 const ROUTE_TTL = 14 * 24 * 3600_000;
 const DIGEST_ITEM_LIMIT = 50;
+/** One digest item's text, characters: 50 of them stay well inside a KV value (64 KiB). */
+export const DIGEST_ITEM_MAX = 1000;
+/** A digest's whole text, characters (UTF-16: at most 2 bytes each, well under 64 KiB). */
+export const DIGEST_TEXT_MAX = 12_000;
+/**
+ * Bytes of deliveries (and their queue messages) one commit carries at most: KV refuses a
+ * commit over 800 KiB, and 50 targets of one large text pass that.
+ */
+const COMMIT_BYTES = 300_000;
 const VERSION_CHECK_MS = 1000;
 
 interface Compiled {
@@ -177,6 +186,7 @@ export class Router {
         });
       }
       let count = 0;
+      let ahead: number | null = 0;
       if (rule.digestMinutes) {
         const openKey = ["ndigest_open", org, rule.id];
         const open = await this.#d.kv.get<string>(openKey);
@@ -191,13 +201,21 @@ export class Router {
             delayMs: rule.digestMinutes * 60_000,
           });
         } else op.check(open);
-        op.set(["ndigest_item", org, rule.id, window, event.id], renderTemplate(rule.template, view), {
-          expireIn: rule.digestMinutes * 60_000 * 3,
-        });
+        op.set(
+          ["ndigest_item", org, rule.id, window, event.id],
+          capHtml(renderTemplate(rule.template, view), DIGEST_ITEM_MAX),
+          {
+            expireIn: rule.digestMinutes * 60_000 * 3,
+          },
+        );
       } else {
-        count = await this.#addDeliveries(op, rule, event, source, renderTemplate(rule.template, view));
+        const planned = await this.#deliveries(rule, event, source, renderTemplate(rule.template, view));
+        // null: routed or repeated meanwhile (the checks below say which).
+        ahead = await this.#writeAhead(planned, [routeKey, ...(repeatKey ? [repeatKey] : [])]);
+        if (ahead !== null) this.#stageDeliveries(op, planned.slice(ahead));
+        count = planned.length;
       }
-      if ((await op.commit()).ok) return count;
+      if (ahead !== null && (await op.commit()).ok) return count;
       if ((await this.#d.kv.get(routeKey)).versionstamp) return 0; // routed before (another process, a re-read)
       if (repeatKey && (await this.#d.kv.get(repeatKey)).versionstamp) {
         // Inside the repeat window: settle this event for the rule, so routing it again from the event
@@ -210,16 +228,16 @@ export class Router {
     throw new Error(`Cannot route event ${event.id} for rule ${rule.id}: too many concurrent changes`);
   }
 
-  async #addDeliveries(
-    op: Deno.AtomicOperation,
+  /** The deliveries a rule makes of one event (or digest): one per target, and the webhook's. */
+  async #deliveries(
     rule: Rule,
     event: { id: string; type: string; at: string; org: string; data: Record<string, unknown> },
     source: string,
     text: string,
-  ): Promise<number> {
+  ): Promise<DeliveryRecord[]> {
     const org = event.org;
     const now = new Date(this.#d.now()).toISOString();
-    let n = 0;
+    const out: DeliveryRecord[] = [];
     const base = {
       org,
       ruleId: rule.id,
@@ -249,9 +267,7 @@ export class Router {
         text: text + note,
         ...(documents.length ? { documents, documentsSent: 0 } : {}),
       };
-      this.#d.store.addDelivery(op, d);
-      this.#d.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
-      n++;
+      out.push(d);
     }
     if (rule.webhookUrl) {
       const d: DeliveryRecord = {
@@ -267,30 +283,82 @@ export class Router {
           text: renderTemplate(rule.template, eventView(event), { escape: false }),
         }),
       };
-      this.#d.store.addDelivery(op, d);
-      this.#d.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org });
-      n++;
+      out.push(d);
     }
-    return n;
+    return out;
   }
 
-  /** Sends a digest window: its items as one message per target. Idempotent per window. */
+  #stageDeliveries(op: Deno.AtomicOperation, list: DeliveryRecord[]): void {
+    for (const d of list) {
+      this.#d.store.addDelivery(op, d);
+      this.#d.queue.stage(op, { kind: SEND_KIND, payload: { deliveryId: d.id }, org: d.org });
+    }
+  }
+
+  /**
+   * Writes the deliveries that do not fit the final commit (the one that sets the route marker)
+   * ahead of it, in commits of at most COMMIT_BYTES. Each checks that the source is not routed
+   * (and, for a repeat window, not repeated) and that its deliveries do not exist yet, so a crash
+   * between commits and a re-route neither loses nor doubles one. Returns how many of `planned`
+   * were handled (the rest go into the final commit), or null when a guard key was set meanwhile.
+   */
+  async #writeAhead(planned: DeliveryRecord[], guards: Deno.KvKey[]): Promise<number | null> {
+    const chunks: DeliveryRecord[][] = [[]];
+    let bytes = 0;
+    for (const d of planned) {
+      const size = deliveryBytes(d);
+      if (bytes + size > COMMIT_BYTES && chunks.at(-1)!.length) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      chunks.at(-1)!.push(d);
+      bytes += size;
+    }
+    chunks.pop(); // the last chunk goes into the final commit
+    let done = 0;
+    for (const chunk of chunks) {
+      if (!(await this.#commitGuarded(chunk, guards))) {
+        // Some of them exist (an earlier attempt got this far): one at a time, skipping those.
+        for (const d of chunk) {
+          if (await this.#commitGuarded([d], guards)) continue;
+          for (const g of guards) if ((await this.#d.kv.get(g)).versionstamp) return null;
+        }
+      }
+      done += chunk.length;
+    }
+    return done;
+  }
+
+  async #commitGuarded(list: DeliveryRecord[], guards: Deno.KvKey[]): Promise<boolean> {
+    const op = this.#d.kv.atomic();
+    for (const g of guards) op.check({ key: g, versionstamp: null });
+    for (const d of list) op.check({ key: keys.delivery(d.org, d.id), versionstamp: null });
+    this.#stageDeliveries(op, list);
+    return (await op.commit()).ok;
+  }
+
+  /**
+   * Sends a digest window: its items as one message per target. Idempotent per window. The
+   * window is closed (its open marker deleted) before its items are listed: routing checks that
+   * marker, so an item staged meanwhile opens a new window instead of landing in this one after
+   * it was read.
+   */
   async digest(org: string, { ruleId, window }: DigestPayload): Promise<number> {
+    const openKey = ["ndigest_open", org, ruleId];
+    for (let i = 0;; i++) {
+      const open = await this.#d.kv.get<string>(openKey);
+      if (open.value !== window) break; // closed before (a redelivery), or another window
+      if ((await this.#d.kv.atomic().check(open).delete(openKey).commit()).ok) break;
+      if (i === 10) throw new Error(`Cannot close digest window ${window} of rule ${ruleId}: too many changes`);
+    }
     const rule = await this.#d.rules.get(org, ruleId);
     const items: Array<{ key: Deno.KvKey; text: string }> = [];
     for await (const e of this.#d.kv.list<string>({ prefix: ["ndigest_item", org, ruleId, window] })) {
       items.push({ key: e.key, text: e.value });
     }
-    const openKey = ["ndigest_open", org, ruleId];
-    const open = await this.#d.kv.get<string>(openKey);
-    const op = this.#d.kv.atomic();
-    if (open.value === window) op.check(open).delete(openKey);
     let n = 0;
     if (rule && items.length) {
-      const shown = items.slice(0, DIGEST_ITEM_LIMIT).map((i) => `• ${i.text}`);
-      const more = items.length > DIGEST_ITEM_LIMIT ? `\n… и ещё ${items.length - DIGEST_ITEM_LIMIT}` : "";
-      const text = `<b>${items.length} ${plural(items.length)} за ${rule.digestMinutes} мин — ${rule.name}</b>\n` +
-        shown.join("\n") + more;
+      const text = digestText(rule, items.map((i) => i.text));
       const event = {
         id: `digest-${window}`,
         type: rule.eventType,
@@ -298,14 +366,60 @@ export class Router {
         org,
         data: {},
       };
-      const routeKey = ["dedupe", "notify.route", org, rule.id, `digest:${window}`];
-      op.check({ key: routeKey, versionstamp: null }).set(routeKey, true, { expireIn: ROUTE_TTL });
-      n = await this.#addDeliveries(op, rule, event, `digest:${window}`, text);
+      const source = `digest:${window}`;
+      const routeKey = ["dedupe", "notify.route", org, rule.id, source];
+      const planned = await this.#deliveries(rule, event, source, text);
+      const ahead = await this.#writeAhead(planned, [routeKey]);
+      if (ahead !== null) {
+        const op = this.#d.kv.atomic().check({ key: routeKey, versionstamp: null })
+          .set(routeKey, true, { expireIn: ROUTE_TTL });
+        this.#stageDeliveries(op, planned.slice(ahead));
+        if ((await op.commit()).ok) n = planned.length;
+      }
     }
-    for (const i of items.slice(0, 300)) op.delete(i.key);
-    await op.commit();
+    // After the deliveries: a crash before this re-sends nothing (the route marker) and deletes them then.
+    for (let i = 0; i < items.length; i += 500) {
+      const op = this.#d.kv.atomic();
+      for (const item of items.slice(i, i + 500)) op.delete(item.key);
+      await op.commit();
+    }
     return n;
   }
+}
+
+/** A digest's text: a header, then as many items as fit DIGEST_TEXT_MAX (at most 50), then how many more. */
+export function digestText(rule: Pick<Rule, "name" | "digestMinutes">, items: string[]): string {
+  const header = `<b>${items.length} ${plural(items.length)} за ${rule.digestMinutes} мин — ${rule.name}</b>`;
+  const shown: string[] = [];
+  let length = header.length + 40;
+  for (const item of items.slice(0, DIGEST_ITEM_LIMIT)) {
+    const line = `• ${capHtml(item, DIGEST_ITEM_MAX)}`;
+    if (length + line.length + 1 > DIGEST_TEXT_MAX) break;
+    shown.push(line);
+    length += line.length + 1;
+  }
+  const more = items.length > shown.length ? `\n… и ещё ${items.length - shown.length}` : "";
+  return [header, ...shown].join("\n") + more;
+}
+
+/**
+ * At most `max` characters of Telegram HTML. A longer text is cut as plain text (escaped again):
+ * a cut inside the markup would leave a tag open, which Telegram refuses.
+ */
+export function capHtml(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let plain = htmlToPlain(text);
+  let out = escapeHtml(plain);
+  while (out.length > max - 1) {
+    plain = plain.slice(0, Math.max(0, plain.length - Math.max(1, out.length - max + 1)));
+    out = escapeHtml(plain);
+  }
+  return out + "…";
+}
+
+/** What one delivery and its queue message weigh in a commit, bytes (UTF-16 upper bound, envelope slack). */
+function deliveryBytes(d: DeliveryRecord): number {
+  return JSON.stringify(d).length * 2 + 512;
 }
 
 function plural(n: number): string {

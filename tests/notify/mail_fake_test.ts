@@ -142,3 +142,45 @@ Deno.test("attachments are not forwarded unless the mailbox says so (listed in t
     }]);
   });
 });
+
+Deno.test("a stored password goes only to the same server: another host, port, user or security is a 422 on password", async () => {
+  await world(async (w) => {
+    const id = await addMailbox(w);
+    const base = {
+      name: "Дежурная почта",
+      protocol: "pop3",
+      host: w.pop.host,
+      port: w.pop.port,
+      security: "none",
+      user: "duty",
+      startFrom: "all",
+    };
+    const elsewhere = startPop3Fake({ users: { duty: "anything" } });
+    try {
+      for (const change of [{ port: elsewhere.port }, { user: "other" }, { security: "tls" }]) {
+        const test = await w.h.api("/api/v1/mailboxes/test", { method: "POST", json: { ...base, ...change, id } });
+        const tested = await test.json();
+        assert.equal(test.status, 422, JSON.stringify(tested));
+        assert.equal(tested.error.details[0].field, "password");
+        const put = await w.h.api(`/api/v1/mailboxes/${id}`, { method: "PUT", json: { ...base, ...change } });
+        const saved = await put.json();
+        assert.equal(put.status, 422, JSON.stringify(saved));
+        assert.equal(saved.error.details[0].field, "password");
+      }
+      // Sent again, the password goes where the admin says.
+      const moved = await w.h.api(`/api/v1/mailboxes/${id}`, {
+        method: "PUT",
+        json: { ...base, port: elsewhere.port, password: "anything" },
+      });
+      assert.equal(moved.status, 200, await moved.text());
+      // Same server, account and security: the stored password is kept for a test and a save.
+      const same = { ...base, port: elsewhere.port, name: "Переименована" };
+      const test = await w.h.api("/api/v1/mailboxes/test", { method: "POST", json: { ...same, id } });
+      assert.deepEqual(await test.json(), { ok: true });
+      const put = await w.h.api(`/api/v1/mailboxes/${id}`, { method: "PUT", json: same });
+      assert.equal(put.status, 200, await put.text());
+    } finally {
+      await elsewhere.close();
+    }
+  });
+});

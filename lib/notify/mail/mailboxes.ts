@@ -19,7 +19,7 @@ import type { Queue } from "../../queue/queue.ts";
 import type { AddressPolicy } from "../../http/url_guard.ts";
 import { checkedTarget } from "../../http/guarded_connect.ts";
 import { newId, sha256Hex } from "../../ids.ts";
-import { UpstreamApiError } from "../../errors.ts";
+import { UpstreamApiError, ValidationError } from "../../errors.ts";
 import { keys } from "../store.ts";
 import { POLL_KIND } from "../kinds.ts";
 import type { Router } from "../router.ts";
@@ -112,6 +112,28 @@ export function mailError(error: unknown): string {
   return text.replace(/\s+/g, " ").trim().slice(0, 300);
 }
 
+/**
+ * Whether a stored password may be used with `input`: only for the same
+ * server, account and transport security. Otherwise an admin who never saw it
+ * could point the mailbox (or "Test connection") at a host of their choosing,
+ * with security `none`, and read it off the wire.
+ */
+export function keepsStoredPassword(
+  cur: Pick<Mailbox, "protocol" | "host" | "port" | "user" | "security">,
+  input: Pick<Mailbox, "protocol" | "host" | "port" | "user" | "security">,
+): boolean {
+  return cur.protocol === input.protocol && cur.host.toLowerCase() === input.host.toLowerCase() &&
+    cur.port === input.port && cur.user === input.user && cur.security === input.security;
+}
+
+function resendPassword(prefix: string): ValidationError {
+  return new ValidationError([{
+    field: "password",
+    message: "the server, user or security changed; send the password again (a stored one is kept only for the same " +
+      "protocol, host, port, user and security)",
+  }], { prefix });
+}
+
 export class MailboxService {
   readonly #d: MailboxDeps;
   readonly #owner = newId();
@@ -159,6 +181,7 @@ export class MailboxService {
   async update(org: string, id: string, input: z.infer<typeof mailboxInputSchema>): Promise<Mailbox | null> {
     const cur = await this.get(org, id);
     if (!cur) return null;
+    if (!input.password && !keepsStoredPassword(cur, input)) throw resendPassword("Cannot save the mailbox");
     const moved = cur.host !== input.host || cur.port !== input.port || cur.protocol !== input.protocol ||
       cur.folder !== input.folder || cur.user !== input.user;
     const next: Mailbox = {
@@ -208,6 +231,7 @@ export class MailboxService {
     let password = input.password;
     if (!password && input.id) {
       const cur = await this.get(org, input.id);
+      if (cur && !keepsStoredPassword(cur, input)) throw resendPassword("Cannot test the mailbox");
       if (cur) password = await this.#password(cur);
     }
     if (!password) return { ok: false, error: "password: required" };
