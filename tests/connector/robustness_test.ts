@@ -68,6 +68,24 @@ Deno.test("a result the hub cannot store leaves the job retryable and the socket
   });
 });
 
+Deno.test("a hub error after a result is stored does not close the agent's socket", async () => {
+  await withHub(async (t, creds) => {
+    const { dispatcher, registry } = t.hub.connectors;
+    const c = new RawClient(t.url);
+    await c.auth(creds);
+    await c.next("welcome");
+    await dispatcher.pollNow(t.org);
+    const id = (await c.next("job"))!.id as string;
+    registry.setStatus = () => Promise.reject(new Error("KV commit failed")); // the bookkeeping after "done"
+    c.send({ t: "result", id, ok: true, data: { tickets: [] } });
+    await eventually(async () => (await dispatcher.job(t.org, id))?.state === "done");
+    await eventually(() => t.hub.metrics.value("shlyuz_connector_results_failed_total") === 1);
+    c.send({ t: "ping", at: 8 });
+    assert.deepEqual(await c.next("pong"), { t: "pong", at: 8 }, "the socket stays open");
+    await c.close();
+  });
+});
+
 Deno.test("a replaced socket's heartbeat in another process does not take the lease back, and no offline is published", async () => {
   await withHub(async (t, creds) => {
     // A second process on the same KV whose kick to the first socket is lost (no shared channel).
