@@ -68,6 +68,24 @@ Deno.test("a result the hub cannot store leaves the job retryable and the socket
   });
 });
 
+Deno.test("a hub error after a result is stored does not close the agent's socket", async () => {
+  await withHub(async (t, creds) => {
+    const { dispatcher, registry } = t.hub.connectors;
+    const c = new RawClient(t.url);
+    await c.auth(creds);
+    await c.next("welcome");
+    await dispatcher.pollNow(t.org);
+    const id = (await c.next("job"))!.id as string;
+    registry.setStatus = () => Promise.reject(new Error("KV commit failed")); // the bookkeeping after "done"
+    c.send({ t: "result", id, ok: true, data: { tickets: [] } });
+    await eventually(async () => (await dispatcher.job(t.org, id))?.state === "done");
+    await eventually(() => t.hub.metrics.value("shlyuz_connector_results_failed_total") === 1);
+    c.send({ t: "ping", at: 8 });
+    assert.deepEqual(await c.next("pong"), { t: "pong", at: 8 }, "the socket stays open");
+    await c.close();
+  });
+});
+
 Deno.test("a replaced socket's heartbeat in another process does not take the lease back, and no offline is published", async () => {
   await withHub(async (t, creds) => {
     // A second process on the same KV whose kick to the first socket is lost (no shared channel).
@@ -132,6 +150,26 @@ Deno.test("a second auth frame while the handshake is pending closes the socket:
     assert.equal((await t.hub.events.recent(t.org, { types: ["connector.online"] })).length, 0);
     await slow;
     assert.equal((await t.hub.kv.get(["connector_live", t.org, creds.connectorId])).versionstamp, null);
+  });
+});
+
+Deno.test("an agent gone while its handshake is being recorded leaves no lease, no heartbeat and no online", async () => {
+  await withHub(async (t, creds) => {
+    // Slow status writes (KV under load): the agent hangs up after the check, before the lease is taken.
+    const { registry } = t.hub.connectors;
+    const setStatus = registry.setStatus.bind(registry);
+    let slow: Promise<void> = Promise.resolve();
+    registry.setStatus = (...args) => slow = new Promise((r) => setTimeout(r, 200)).then(() => setStatus(...args));
+    const c = new RawClient(t.url);
+    await c.auth(creds);
+    await eventually(() => t.hub.connectors.server.connectedCount === 1); // checked, now recording
+    await c.close();
+    await slow;
+    await eventually(() => t.hub.connectors.server.connectedCount === 0);
+    await eventually(async () =>
+      (await t.hub.kv.get(["connector_live", t.org, creds.connectorId])).versionstamp === null
+    );
+    assert.equal((await t.hub.events.recent(t.org, { types: ["connector.online"] })).length, 0);
   });
 });
 
