@@ -91,7 +91,9 @@ export class DeliveryWorker {
       await this.d.store.updateDelivery(org, deliveryId, () => ({ status: "retrying", error: error.message }));
       throw error;
     } finally {
-      await this.d.kv.delete(leaseKey);
+      // Only our own lease: past LEASE_MS another handler may hold it, and deleting that one
+      // would let a third send the same delivery at once.
+      await this.d.kv.atomic().check({ key: leaseKey, versionstamp: lease.versionstamp }).delete(leaseKey).commit();
     }
   }
 

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { failedRun, startNotifyHarness, until } from "./_setup.ts";
 import { recordingServer } from "../helpers/recording_server.ts";
+import { deliveryId } from "../../lib/notify/router.ts";
 
 Deno.test("a rule's webhook gets the event as JSON through the guarded fetch; a 503 is retried until it answers", async () => {
   const hook = recordingServer((_req, n) => n === 1 ? new Response("busy", { status: 503 }) : new Response("ok"));
@@ -206,5 +207,39 @@ Deno.test("POST /notifications to 25 chats of 20,000 Cyrillic characters queues 
     assert.deepEqual(new Set(queued.map((d) => d.target)), new Set(chatIds));
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("a delivery whose lease expired and was taken by another handler leaves that handler's lease in place", async () => {
+  const h = await startNotifyHarness();
+  let leaseKey: Deno.KvKey = [];
+  // While the webhook call is under way, the lease expires and another handler takes it.
+  const hook = recordingServer(async () => {
+    await h.hub.kv.set(leaseKey, "another handler");
+    return new Response("ok");
+  });
+  try {
+    const res = await h.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
+    await res.body?.cancel();
+    const rule = await h.createRule({
+      name: "В CRM",
+      eventType: "schedule.failed",
+      template: "x",
+      webhookUrl: hook.url,
+    });
+    const id = await deliveryId("src-1", rule.id, hook.url);
+    leaseKey = ["lease", "ndelivery", h.org, id];
+    await h.hub.notify.router.route({
+      id: "src-1",
+      org: h.org,
+      type: "schedule.failed",
+      at: new Date().toISOString(),
+      data: failedRun({ scheduleId: "s1", scheduleName: "Выгрузка" }),
+    });
+    await until(async () => (await h.hub.notify.store.getDelivery(h.org, id))?.status === "sent");
+    assert.equal((await h.hub.kv.get(leaseKey)).value, "another handler");
+  } finally {
+    await h.close();
+    await hook.close();
   }
 });

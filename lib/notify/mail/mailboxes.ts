@@ -280,12 +280,25 @@ export class MailboxService {
     const lease = await this.#d.kv.atomic().check({ key: leaseKey, versionstamp: null })
       .set(leaseKey, this.#owner, { expireIn: LEASE_MS }).commit();
     if (!lease.ok) return null;
+    let leaseStamp = lease.versionstamp;
+    let renewedAt = this.#d.clock.now();
+    // A long fetch renews the lease between mails, so a second connection never opens meanwhile;
+    // a lease lost anyway (taken by another process after it expired) stops this session.
+    const renew = async () => {
+      if (this.#d.clock.now() - renewedAt < LEASE_MS / 3) return;
+      const res = await this.#d.kv.atomic().check({ key: leaseKey, versionstamp: leaseStamp })
+        .set(leaseKey, this.#owner, { expireIn: LEASE_MS }).commit();
+      if (!res.ok) throw new Error("Cannot go on reading the mailbox: another connection took it over");
+      leaseStamp = res.versionstamp;
+      renewedAt = this.#d.clock.now();
+    };
     let received = 0;
     try {
       const session = await this.#session(m, await this.#password(m));
       let fetched = 0;
       try {
         ({ fetched } = await session.run(async (mail) => {
+          await renew();
           if (await this.#ingest(m, mail)) received++;
         }));
       } finally {
@@ -315,7 +328,8 @@ export class MailboxService {
       if (error instanceof UpstreamApiError) return { fetched: 0, received };
       return { fetched: 0, received };
     } finally {
-      await this.#d.kv.delete(leaseKey);
+      // Only our own lease (see renew): another process's must stay.
+      await this.#d.kv.atomic().check({ key: leaseKey, versionstamp: leaseStamp }).delete(leaseKey).commit();
     }
   }
 
