@@ -183,6 +183,16 @@ export const PRESETS: Array<{ key: string; rule: RuleInput }> = [
     },
   },
   {
+    key: "queue.dead_lettered",
+    rule: {
+      name: "Сообщение в очереди ошибок",
+      eventType: "queue.dead_lettered",
+      template: "🗂 <b>В очереди ошибок</b>: {{kind}} ({{count}})\n{{reason}}",
+      repeatMinutes: 15,
+      repeatKey: "{{kind}}",
+    },
+  },
+  {
     key: "onec.task.failed",
     rule: {
       name: "Задача 1С не создана в Битрикс24",

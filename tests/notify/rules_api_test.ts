@@ -50,6 +50,10 @@ Deno.test("saving a rule checks fields and placeholders against the event's sche
       list.items.some((r: { preset?: string; enabled: boolean }) => r.preset === "schedule.failed" && !r.enabled),
     );
     assert.ok(list.items.some((r: { id: string }) => r.id === ok.id));
+    // Dead letters of every area have their preset too (queue.dead_lettered, from lib/queue).
+    assert.ok(
+      list.items.some((r: { preset?: string; enabled: boolean }) => r.preset === "queue.dead_lettered" && !r.enabled),
+    );
 
     const tried = await (await h.api("/api/v1/rules/test", {
       method: "POST",

@@ -4,6 +4,7 @@ import { compileConditions, conditionProblems, fieldsOf, regexProblem } from "..
 import { escapeHtml, htmlToPlain, placeholdersOf, renderTemplate } from "../../lib/notify/template.ts";
 import { splitMessage } from "../../lib/notify/split.ts";
 import { notifyEvents } from "../../lib/notify/events.ts";
+import { PRESETS, ruleInputSchema, ruleProblems } from "../../lib/notify/rules.ts";
 
 const mail = notifyEvents["mail.received"].schema;
 const data = { subject: "Счёт №42 просрочен", from: "buh@example.ru", text: "Оплатите", nested: { code: 7 } };
@@ -69,4 +70,11 @@ Deno.test("splitMessage() never cuts inside an entity or a surrogate pair", () =
   assert.deepEqual(splitMessage(text)[0], "x".repeat(4094));
   const emoji = "x".repeat(4095) + "😀";
   assert.deepEqual(splitMessage(emoji), ["x".repeat(4095), "😀"]);
+});
+
+Deno.test("every preset rule passes the save-time check: its event type, fields and placeholders exist", () => {
+  for (const p of PRESETS) {
+    const rule = ruleInputSchema.parse({ ...p.rule, enabled: false });
+    assert.deepEqual(ruleProblems(rule, { chatExists: () => true, botExists: () => true }), [], p.key);
+  }
 });
