@@ -30,6 +30,19 @@ export async function createConnector(t: TestHub, name = "Цех 1", extra: Reco
 }
 
 /** The agent's answer to challenge `nonce` under `creds` (`overrides` change its fields). */
+/** A test hub with one connector created in it; closed after `fn`. */
+export async function withConnectorHub(
+  fn: (t: TestHub, creds: Creds) => Promise<void>,
+  opts: TestHubOptions = {},
+) {
+  const t = await startTestHub(opts);
+  try {
+    await fn(t, await createConnector(t));
+  } finally {
+    await t.close();
+  }
+}
+
 export function authFrame(creds: Creds, nonce: string, overrides: Record<string, unknown> = {}) {
   return {
     t: "auth",

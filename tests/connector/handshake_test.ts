@@ -4,21 +4,9 @@
  * and the bounds that close one socket without touching the others.
  */
 import assert from "node:assert/strict";
-import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
+import { eventually, type TestHub } from "../helpers/hub.ts";
 import { CLOSE } from "../../lib/connector/protocol.ts";
-import { authFrame, createConnector, type Creds, movableClock, RawClient } from "./_helpers.ts";
-
-async function withHub(
-  fn: (t: TestHub, creds: Creds) => Promise<void>,
-  opts: Parameters<typeof startTestHub>[0] = {},
-) {
-  const t = await startTestHub(opts);
-  try {
-    await fn(t, await createConnector(t));
-  } finally {
-    await t.close();
-  }
-}
+import { authFrame, createConnector, movableClock, RawClient, withConnectorHub } from "./_helpers.ts";
 
 async function auditActions(t: TestHub): Promise<Array<{ action: string; details?: Record<string, unknown> }>> {
   const out = [];
@@ -31,7 +19,7 @@ async function auditActions(t: TestHub): Promise<Array<{ action: string; details
 }
 
 Deno.test("handshake: the right id, token and key get a welcome, the status turns online and connector.online fires", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const c = new RawClient(t.url);
     await c.auth(creds);
     const welcome = await c.next("welcome");
@@ -55,7 +43,7 @@ Deno.test("handshake: the right id, token and key get a welcome, the status turn
 });
 
 Deno.test("handshake: a wrong key is refused with 4001, audited and published as connector.auth_failed", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const c = new RawClient(t.url);
     await c.auth({ ...creds, key: "not-the-key" });
     assert.deepEqual(await c.closed, CLOSE.badCredentials);
@@ -71,7 +59,7 @@ Deno.test("handshake: a wrong key is refused with 4001, audited and published as
 });
 
 Deno.test("handshake: a wrong token and an unknown id are refused with 4001", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const c = new RawClient(t.url);
     await c.auth({ ...creds, token: "sct_wrong" });
     assert.deepEqual(await c.closed, CLOSE.badCredentials);
@@ -84,7 +72,7 @@ Deno.test("handshake: a wrong token and an unknown id are refused with 4001", as
 });
 
 Deno.test("handshake: a revoked connector is refused with 4004; revoking closes its live socket", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const live = new RawClient(t.url);
     await live.auth(creds);
     await live.next("welcome");
@@ -102,7 +90,7 @@ Deno.test("handshake: a revoked connector is refused with 4004; revoking closes 
 });
 
 Deno.test("handshake: rotating gives new credentials; the old ones are refused", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const res = await t.api(`/api/v1/connectors/${creds.connectorId}/rotate`, { method: "POST" });
     assert.equal(res.status, 200);
     const body = await res.json();
@@ -119,7 +107,7 @@ Deno.test("handshake: rotating gives new credentials; the old ones are refused",
 });
 
 Deno.test("handshake: an answer captured from another connection (replay) is refused with 4003", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const a = new RawClient(t.url);
     const captured = await a.auth(creds);
     await a.next("welcome");
@@ -135,7 +123,7 @@ Deno.test("handshake: an answer captured from another connection (replay) is ref
 
 Deno.test("handshake: an answer after the challenge expired is refused with 4002", async () => {
   const clock = movableClock();
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const c = new RawClient(t.url);
     const challenge = await c.next("challenge");
     clock.advance(11_000); // past CHALLENGE_TTL_MS
@@ -147,7 +135,7 @@ Deno.test("handshake: an answer after the challenge expired is refused with 4002
 });
 
 Deno.test("bounds: a malformed frame closes that socket only (4400 with the field); an oversized one gets 1009", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const other = await createConnector(t, "Цех 2");
     const good = new RawClient(t.url);
     await good.auth(other);
@@ -179,7 +167,7 @@ Deno.test("bounds: a malformed frame closes that socket only (4400 with the fiel
 });
 
 Deno.test("bounds: a frame flood closes the socket with 4008", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const c = new RawClient(t.url);
     await c.auth(creds);
     await c.next("welcome");
@@ -189,7 +177,7 @@ Deno.test("bounds: a frame flood closes the socket with 4008", async () => {
 });
 
 Deno.test("results for unknown jobs are ignored and the socket stays open", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const c = new RawClient(t.url);
     await c.auth(creds);
     await c.next("welcome");
@@ -202,7 +190,7 @@ Deno.test("results for unknown jobs are ignored and the socket stays open", asyn
 });
 
 Deno.test("a duplicate result and a late one are ignored: only the first answer before the deadline counts", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const d = t.hub.connectors.dispatcher;
     const c = new RawClient(t.url);
     await c.auth(creds);
@@ -226,7 +214,7 @@ Deno.test("a duplicate result and a late one are ignored: only the first answer 
 });
 
 Deno.test("a second socket of the same connector replaces the first (4009) and the connector stays online", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const first = new RawClient(t.url);
     await first.auth(creds);
     await first.next("welcome");
@@ -242,7 +230,7 @@ Deno.test("a second socket of the same connector replaces the first (4009) and t
 });
 
 Deno.test("the registry API: viewers read, only admins create; token and key appear only in the creation answer", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const viewer = await t.tokenFor("viewer");
     const list = await (await t.api("/api/v1/connectors", { token: viewer })).json();
     assert.equal(list.items.length, 1);

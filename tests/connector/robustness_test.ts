@@ -4,24 +4,12 @@
  * during the handshake, and floods of refused handshakes.
  */
 import assert from "node:assert/strict";
-import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
+import { eventually, type TestHub } from "../helpers/hub.ts";
 import { CLOSE } from "../../lib/connector/protocol.ts";
 import type { LiveLease } from "../../lib/connector/registry.ts";
 import { createConnectors } from "../../lib/connector/mod.ts";
 import type { CoreHub } from "../../lib/hub.ts";
-import { authFrame, createConnector, type Creds, movableClock, RawClient } from "./_helpers.ts";
-
-async function withHub(
-  fn: (t: TestHub, creds: Creds) => Promise<void>,
-  opts: Parameters<typeof startTestHub>[0] = {},
-) {
-  const t = await startTestHub(opts);
-  try {
-    await fn(t, await createConnector(t));
-  } finally {
-    await t.close();
-  }
-}
+import { authFrame, type Creds, movableClock, RawClient, withConnectorHub } from "./_helpers.ts";
 
 /** Answers the hub's pings so the raw client's socket is not closed as silent. */
 function answerPings(c: RawClient): () => void {
@@ -32,7 +20,7 @@ function answerPings(c: RawClient): () => void {
 }
 
 Deno.test("a result the hub cannot store leaves the job retryable and the socket open; the retry stores it", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const { dispatcher, sla } = t.hub.connectors;
     // The KV failing under the snapshot (a commit refused, a large snapshot cut short).
     const save = sla.store.saveSnapshot.bind(sla.store);
@@ -69,7 +57,7 @@ Deno.test("a result the hub cannot store leaves the job retryable and the socket
 });
 
 Deno.test("a hub error after a result is stored does not close the agent's socket", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const { dispatcher, registry } = t.hub.connectors;
     const c = new RawClient(t.url);
     await c.auth(creds);
@@ -87,7 +75,7 @@ Deno.test("a hub error after a result is stored does not close the agent's socke
 });
 
 Deno.test("a replaced socket's heartbeat in another process does not take the lease back, and no offline is published", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     // A second process on the same KV whose kick to the first socket is lost (no shared channel).
     const other = await createConnectors(t.hub as unknown as CoreHub, { channel: null, limits: { heartbeatMs: 100 } });
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
@@ -130,7 +118,7 @@ Deno.test("a replaced socket's heartbeat in another process does not take the le
 });
 
 Deno.test("a second auth frame while the handshake is pending closes the socket: one handshake, no online", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     // A slow handshake (KV under load): the second frame surely arrives while the first is being checked.
     const { registry } = t.hub.connectors;
     const orgOf = registry.orgOf.bind(registry);
@@ -154,7 +142,7 @@ Deno.test("a second auth frame while the handshake is pending closes the socket:
 });
 
 Deno.test("an agent gone while its handshake is being recorded leaves no lease, no heartbeat and no online", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     // Slow status writes (KV under load): the agent hangs up after the check, before the lease is taken.
     const { registry } = t.hub.connectors;
     const setStatus = registry.setStatus.bind(registry);
@@ -190,7 +178,7 @@ async function handshake(t: TestHub, creds: Creds): Promise<{ code: number; reas
 
 Deno.test("refused handshakes write once a minute per connector, and an id failing from one address is refused unchecked", async () => {
   const clock = movableClock();
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const wrong = { ...creds, key: "not-the-key" };
     for (let i = 0; i < 10; i++) assert.deepEqual(await handshake(t, wrong), CLOSE.badCredentials, `attempt ${i}`);
     assert.equal(await auditedRefusals(t), 1, "one audit row for ten refusals within a minute");
@@ -210,7 +198,7 @@ Deno.test("refused handshakes write once a minute per connector, and an id faili
 });
 
 Deno.test("an address failing with many connector ids is refused before any check", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     for (let i = 0; i < 3; i++) {
       assert.deepEqual(await handshake(t, { ...creds, connectorId: `con_unknown${i}` }), CLOSE.badCredentials);
     }
@@ -219,7 +207,7 @@ Deno.test("an address failing with many connector ids is refused before any chec
 });
 
 Deno.test("unauthenticated sockets are bounded: over the limit a socket is closed at once with 1013", async () => {
-  await withHub(async (t, creds) => {
+  await withConnectorHub(async (t, creds) => {
     const [a, b] = [new RawClient(t.url), new RawClient(t.url)];
     const [challenge] = await Promise.all([a.next("challenge"), b.next("challenge")]);
     const over = new RawClient(t.url);
