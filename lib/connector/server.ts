@@ -8,8 +8,11 @@
  * audited and published as `connector.auth_failed` — at most once a minute
  * per connector, and an address (or an id from it) that keeps failing is
  * refused before any check (lib/connector/handshake_throttle.ts), so sockets
- * from strangers cannot make the hub write at will; at most `maxHandshakes`
- * sockets may be unauthenticated at once.
+ * from strangers cannot make the hub write at will (those counters are in
+ * KV, shared by every process); at most `maxHandshakes` sockets may be
+ * unauthenticated at once, and one remote address may hold at most
+ * `maxSocketsPerAddress` sockets, `maxHandshakesPerAddress` of them
+ * unauthenticated (counted here: a socket is this process's resource).
  *
  * Across processes: the socket's process holds a lease in KV
  * (`["connector_live", org, id]` with its node id) and listens on a
