@@ -13,6 +13,8 @@ export interface Column<T> {
   cell: (row: T) => ComponentChildren;
   /** A class for the column's cells (`nowrap-cell`, `actions`). */
   class?: string;
+  /** A row's cell tooltip (a run's whole error, where the cell shows its start). */
+  title?: (row: T) => string | undefined;
 }
 
 /**
@@ -46,7 +48,9 @@ export function CardTable<T>(
       <tbody>
         {rows.map((row) => (
           <tr key={rowKey(row)} {...rowProps?.(row)}>
-            {shown.map((c) => <td key={c.label} data-label={c.label} class={c.class}>{c.cell(row)}</td>)}
+            {shown.map((c) => (
+              <td key={c.label} data-label={c.label} class={c.class} title={c.title?.(row)}>{c.cell(row)}</td>
+            ))}
           </tr>
         ))}
       </tbody>

@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { liveEvents } from "./_lib.ts";
-import { RunCells, TRIGGER_LABEL } from "./_run_cells.tsx";
+import { RunTable, TRIGGER_LABEL } from "./_run_table.tsx";
 import { type IslandI18n, islandTranslator } from "./_i18n.ts";
 
 /** A run as the history lists it (the fields of a `schedule.run` event, `runId` as `id`). */
@@ -53,31 +53,16 @@ export default function ScheduleRuns({ scheduleId, runs: initial, follow, limit,
           {open ? t("common.live") : t("common.connecting")}
         </small>
       )}
-      <table class="striped cards" data-testid="history-table">
-        <thead>
-          <tr>
-            <th>{t("scheduler.col.planned")}</th>
-            <th>{t("scheduler.col.trigger")}</th>
-            <th>{t("scheduler.col.outcome")}</th>
-            <th>{t("scheduler.col.http")}</th>
-            <th>{t("scheduler.col.duration")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {runs.map((r) => (
-            <tr key={r.id} data-run-id={r.id}>
-              <td data-label={t("scheduler.col.planned")}>
-                <small>{tr.dateTime(r.plannedAt, r.timezone)}</small>
-              </td>
-              <td data-label={t("scheduler.col.trigger")}>
-                {TRIGGER_LABEL[r.trigger] ? t(TRIGGER_LABEL[r.trigger]) : r.trigger}
-              </td>
-              <RunCells run={r} tr={tr} />
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {runs.length === 0 && <p>{t("scheduler.runs.pageEmpty")}</p>}
+      <RunTable
+        runs={runs}
+        tr={tr}
+        testId="history-table"
+        empty="scheduler.runs.pageEmpty"
+        column={{
+          label: "scheduler.col.trigger",
+          cell: (r) => TRIGGER_LABEL[r.trigger] ? t(TRIGGER_LABEL[r.trigger]) : r.trigger,
+        }}
+      />
     </div>
   );
 }

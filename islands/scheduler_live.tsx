@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, liveEvents } from "./_lib.ts";
-import { RunCells, TRIGGER_LABEL } from "./_run_cells.tsx";
+import { RunTable, TRIGGER_LABEL } from "./_run_table.tsx";
 import { type IslandI18n, islandTranslator } from "./_i18n.ts";
 
 export interface ScheduleRow {
@@ -153,34 +153,23 @@ export default function SchedulerLive(
           {live ? t("common.live") : t("common.connecting")}
         </small>
       </h2>
-      <table class="striped cards" data-testid="runs-table">
-        <thead>
-          <tr>
-            <th>{t("scheduler.col.planned")}</th>
-            <th>{t("scheduler.col.schedule")}</th>
-            <th>{t("scheduler.col.outcome")}</th>
-            <th>{t("scheduler.col.http")}</th>
-            <th>{t("scheduler.col.duration")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {runs.map((r) => (
-            <tr key={r.id} data-run-id={r.id}>
-              <td data-label={t("scheduler.col.planned")}>
-                <small>{dateTime(r.plannedAt, r.timezone)}</small>
-              </td>
-              <td data-label={t("scheduler.col.schedule")}>
-                {r.scheduleName}{" "}
-                {r.trigger !== "schedule" && (
-                  <small>({TRIGGER_LABEL[r.trigger] ? t(TRIGGER_LABEL[r.trigger]) : r.trigger})</small>
-                )}
-              </td>
-              <RunCells run={r} tr={tr} />
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {runs.length === 0 && <p>{t("scheduler.runs.empty")}</p>}
+      <RunTable
+        runs={runs}
+        tr={tr}
+        testId="runs-table"
+        empty="scheduler.runs.empty"
+        column={{
+          label: "scheduler.col.schedule",
+          cell: (r) => (
+            <>
+              {r.scheduleName}{" "}
+              {r.trigger !== "schedule" && (
+                <small>({TRIGGER_LABEL[r.trigger] ? t(TRIGGER_LABEL[r.trigger]) : r.trigger})</small>
+              )}
+            </>
+          ),
+        }}
+      />
     </div>
   );
 }

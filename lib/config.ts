@@ -94,6 +94,14 @@ export const configSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(0).max(49_152).default(16_384),
   ),
+  /**
+   * The largest mail a mailbox downloads, bytes (RFC822.SIZE / POP3 LIST, and the bytes actually read). A
+   * larger one still becomes a `mail.received` event, from its headers only, marked `oversized`.
+   */
+  SHLYUZ_MAIL_MAX_MESSAGE_BYTES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1024, "must be at least 1024 bytes").default(25 * 1024 * 1024),
+  ),
   /** How long run history is kept, in days. */
   SHLYUZ_SCHEDULER_RUN_RETENTION_DAYS: positiveInt(30),
   /**
@@ -156,6 +164,13 @@ export const configSchema = z.object({
   /** Jobs in flight per connector, and frames per second a connector may send. */
   CONNECTOR_MAX_PENDING: positiveInt(4),
   CONNECTOR_MAX_FRAMES_PER_SEC: positiveInt(20),
+  /**
+   * Agent sockets one remote address may hold open in one hub process, and
+   * how many of them may be in their handshake at once (the address is the
+   * one SHLYUZ_TRUSTED_PROXIES resolves).
+   */
+  CONNECTOR_MAX_SOCKETS_PER_ADDRESS: positiveInt(256),
+  CONNECTOR_MAX_HANDSHAKES_PER_ADDRESS: positiveInt(32),
 }).superRefine((c, ctx) => {
   // Half of the pair would create an organization without an owner and never print the setup link.
   if (c.SHLYUZ_ADMIN_EMAIL && !c.SHLYUZ_ADMIN_PASSWORD) {

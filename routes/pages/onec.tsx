@@ -5,6 +5,7 @@ import type { Hub } from "../../lib/hub.ts";
 import { Layout } from "./layout.tsx";
 import { render } from "./render.ts";
 import { Island, registerIsland } from "./island.tsx";
+import { CardTable } from "../../islands/_card_table.tsx";
 import { requirePage } from "../middleware/auth.ts";
 import { formText, islandI18n, pageT } from "./i18n.ts";
 import { hasRole } from "../../lib/accounts/roles.ts";
@@ -74,28 +75,20 @@ export function onecPages(hub: Hub): Hono<AppEnv> {
         <Island name="onec_intake_log" props={{ initial: log, zone: tz, i18n }} />
 
         <h2>{t("onec.cache")}</h2>
-        <table class="striped cards" data-testid="onec-cache">
-          <thead>
-            <tr>
-              <th>{t("onec.cache.col.entry")}</th>
-              <th>{t("onec.cache.col.loaded")}</th>
-              <th>{t("onec.cache.col.expires")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {cache.map((e) => (
-              <tr key={e.key} data-key={e.key} data-fresh={String(e.fresh)}>
-                <td data-label={t("onec.cache.col.entry")}>
-                  <code>{e.key}</code>
-                </td>
-                <td data-label={t("onec.cache.col.loaded")}>{dateTime(e.fetchedAt, page.timeZone)}</td>
-                <td data-label={t("onec.cache.col.expires")}>
-                  {e.fresh ? dateTime(e.expiresAt, page.timeZone) : <mark>{t("onec.cache.expired")}</mark>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <CardTable
+          testId="onec-cache"
+          rows={cache}
+          rowKey={(e) => e.key}
+          rowProps={(e) => ({ "data-key": e.key, "data-fresh": String(e.fresh) })}
+          columns={[
+            { label: t("onec.cache.col.entry"), cell: (e) => <code>{e.key}</code> },
+            { label: t("onec.cache.col.loaded"), cell: (e) => dateTime(e.fetchedAt, page.timeZone) },
+            {
+              label: t("onec.cache.col.expires"),
+              cell: (e) => e.fresh ? dateTime(e.expiresAt, page.timeZone) : <mark>{t("onec.cache.expired")}</mark>,
+            },
+          ]}
+        />
         {cache.length === 0 && <p>{t("onec.cache.empty")}</p>}
         {hasRole(page.role, "operator") && settings.webhookUrl && (
           <Island

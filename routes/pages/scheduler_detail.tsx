@@ -12,7 +12,7 @@ import type { Run, RunSummary } from "../../lib/scheduler/mod.ts";
 import type { ScheduleView } from "../../lib/scheduler/service.ts";
 import { describe } from "../../islands/scheduler_live.tsx";
 import { KeyValues } from "../../islands/_kv.tsx";
-import { OUTCOME_LABEL, TRIGGER_LABEL } from "../../islands/_run_cells.tsx";
+import { OUTCOME_LABEL, TRIGGER_LABEL } from "../../islands/_run_table.tsx";
 import { type IslandTranslator, islandTranslator } from "../../islands/_i18n.ts";
 import { islandI18n } from "./i18n.ts";
 import { describeCron } from "../../lib/scheduler/cron_words.ts";

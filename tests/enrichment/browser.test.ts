@@ -4,29 +4,19 @@
  * reload; the page fits a phone screen.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchBrowser } from "../helpers/browser.ts";
+import { ADMIN_ENV, browserTest, horizontalOverflow, loggedIn } from "../helpers/browser.ts";
 import { startTestHub } from "../helpers/hub.ts";
 import { startDadataFake } from "../fakes/dadata.ts";
 import { startYandexGptFake } from "../fakes/yandexgpt.ts";
 
-const EMAIL = "owner@example.com";
-const PASSWORD = "correct horse battery";
-
-Deno.test({
-  name: "browser: a phone task sent from the Enrichment page form shows up live in the results table",
-  // playwright keeps internal timers and pipes between steps; the browser is closed in finally.
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: a phone task sent from the Enrichment page form shows up live in the results table",
+  async (browser) => {
     const dadata = await startDadataFake();
     const gpt = await startYandexGptFake();
     const t = await startTestHub({
       env: {
-        SHLYUZ_ADMIN_EMAIL: EMAIL,
-        SHLYUZ_ADMIN_PASSWORD: PASSWORD,
+        ...ADMIN_ENV,
         DADATA_BASE_URL: dadata.url,
         DADATA_API_KEY: "test-dadata-key",
         DADATA_SECRET_KEY: "test-dadata-secret",
@@ -36,12 +26,12 @@ Deno.test({
       },
     });
     try {
-      const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone-width screen
-      await page.goto(`${t.url}/admin/enrichment`);
-      await page.fill('input[name="email"]', EMAIL);
-      await page.fill('input[name="password"]', PASSWORD);
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${t.url}/admin/enrichment`);
+      const { page } = await loggedIn(browser, t.url, {
+        path: "/admin/enrichment",
+        width: 390, // a phone-width screen
+        height: 844,
+        locale: "en-US",
+      });
       assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll at 390px");
       // Hydrated and subscribed: the island shows the stream as live.
       await page.waitForSelector('[data-testid="live-state"][data-state="live"]', { timeout: 10_000 });
@@ -95,17 +85,9 @@ Deno.test({
       assert.match(await page.locator('[data-testid="rows"]').textContent() ?? "", /4242/);
       assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll with dead letters and rows");
     } finally {
-      await browser.close();
       await t.close();
       await gpt.close();
       await dadata.close();
     }
   },
-});
-
-/** How far the page is wider than the viewport (0 = no horizontal scroll). */
-async function horizontalOverflow(page: Page): Promise<number> {
-  return await page.evaluate(() =>
-    Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)
-  );
-}
+);

@@ -62,26 +62,37 @@ export const VIEWPORTS = [
 /**
  * A browser context in `locale` (ru-RU) at `width`, logged in as `who` (the
  * owner) through the login form, on `path` (the overview): the page asks for
- * `path`, the login form brings it back there.
+ * `path`, the login form brings it back there. `pageErrors`, when given,
+ * collects the page's uncaught errors from its first navigation on (so an
+ * island that throws while hydrating right after the login is not missed).
  */
 export async function loggedIn(
   browser: Browser,
   base: string,
-  { width = 1280, height = 800, who = ADMIN, path = "/admin", locale = "ru-RU" }: {
+  { width = 1280, height = 800, who = ADMIN, path = "/admin", locale = "ru-RU", pageErrors }: {
     width?: number;
     height?: number;
     who?: typeof ADMIN;
     path?: string;
     locale?: string;
+    pageErrors?: string[];
   } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ locale, viewport: { width, height } });
   const page = await context.newPage();
+  if (pageErrors) page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.goto(`${base}${path}`);
   await page.fill('input[name="email"]', who.email);
   await page.fill('input[name="password"]', who.password);
   await Promise.all([page.waitForURL(`${base}${path}`), page.click('button[type="submit"]')]);
   return { context, page };
+}
+
+/** How far the page is wider than the viewport (0 = no horizontal scroll). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return await page.evaluate(() =>
+    Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)
+  );
 }
 
 /**

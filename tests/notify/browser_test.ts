@@ -5,38 +5,27 @@
  * view) and in the page's delivery log, live; nothing scrolls sideways.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchBrowser } from "../helpers/browser.ts";
+import { ADMIN_ENV, browserTest, horizontalOverflow, loggedIn } from "../helpers/browser.ts";
 import { failedRun, startNotifyHarness } from "./_setup.ts";
 
-const EMAIL = "owner@example.com";
-const PASSWORD = "correct horse battery";
-
-Deno.test({
-  name:
-    "browser: create a rule on the Notifications page, trigger it, see the message in the fake Telegram (390px, ru)",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
-    const h = await startNotifyHarness({ env: { SHLYUZ_ADMIN_EMAIL: EMAIL, SHLYUZ_ADMIN_PASSWORD: PASSWORD } });
+browserTest(
+  "browser: create a rule on the Notifications page, trigger it, see the message in the fake Telegram (390px, ru)",
+  async (browser) => {
+    const h = await startNotifyHarness({ env: ADMIN_ENV });
     try {
       const { token } = await h.addBot("demo_bot");
       const { tgChatId } = await h.addGroup(token, "Дежурная смена");
-      const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "ru-RU" });
-      const page = await ctx.newPage();
       const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      await page.goto(`${h.url}/admin/notifications`);
-      await page.fill('input[name="email"]', EMAIL);
-      await page.fill('input[name="password"]', PASSWORD);
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${h.url}/admin/notifications`);
+      const { context: ctx, page } = await loggedIn(browser, h.url, {
+        path: "/admin/notifications",
+        width: 390,
+        height: 844,
+        pageErrors: errors,
+      });
       await page.locator("h1", { hasText: "Уведомления" }).waitFor();
       await page.locator('[data-testid="bot"]', { hasText: "@demo_bot" }).waitFor();
       await page.locator('[data-testid="chat"]', { hasText: "Дежурная смена" }).waitFor();
-      assert.equal(await overflow(page), 0, "no sideways scroll at 390px");
+      assert.equal(await horizontalOverflow(page), 0, "no sideways scroll at 390px");
 
       await page.locator('[data-island="notify_rules"] [data-ready]').waitFor();
       await page.click('[data-testid="rule-new"]');
@@ -44,7 +33,7 @@ Deno.test({
       await page.fill('[data-testid="rule-form"] input[name="eventType"]', "schedule.failed");
       await page.fill('[data-testid="rule-form"] textarea[name="template"]', "⚠️ <b>{{scheduleName}}</b>: {{reason}}");
       await page.locator('[data-testid="rule-form"] label', { hasText: "Дежурная смена" }).locator("input").check();
-      assert.equal(await overflow(page), 0, "the open rule editor fits at 390px");
+      assert.equal(await horizontalOverflow(page), 0, "the open rule editor fits at 390px");
       await page.locator("summary", { hasText: "Проверить правило" }).click();
       await page.fill('textarea[name="sample"]', '{"scheduleName": "Выгрузка", "reason": "HTTP 502"}');
       await page.click('[data-testid="rule-test"]');
@@ -71,14 +60,7 @@ Deno.test({
       assert.deepEqual(errors, []);
       await ctx.close();
     } finally {
-      await browser.close();
       await h.close();
     }
   },
-});
-
-async function overflow(page: Page): Promise<number> {
-  return await page.evaluate(() =>
-    Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)
-  );
-}
+);

@@ -7,41 +7,31 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { launchBrowser } from "../helpers/browser.ts";
+import { ADMIN_ENV, browserTest, horizontalOverflow, loggedIn } from "../helpers/browser.ts";
 import { startTestHub } from "../helpers/hub.ts";
 import { startBitrix24Fake } from "../fakes/bitrix24.ts";
 import { sampleRequest } from "../../lib/onec/request_schema.ts";
 import { TestClock } from "../helpers/onec.ts";
 
-const EMAIL = "owner@example.com";
-const PASSWORD = "correct horse battery";
 const DAY = 24 * 3600_000;
 
-Deno.test({
-  name: "browser: the 1C page saves settings, shows a 1C request live and refreshes caches at 390px",
-  // playwright keeps internal timers and pipes between steps; the browser is closed in finally.
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: the 1C page saves settings, shows a 1C request live and refreshes caches at 390px",
+  async (browser) => {
     const clock = new TestClock();
     const fake = await startBitrix24Fake({ now: () => clock.now() });
-    const t = await startTestHub({
-      env: { BITRIX_WEBHOOK: fake.webhookUrl, SHLYUZ_ADMIN_EMAIL: EMAIL, SHLYUZ_ADMIN_PASSWORD: PASSWORD },
-      clock,
-    });
+    const t = await startTestHub({ env: { BITRIX_WEBHOOK: fake.webhookUrl, ...ADMIN_ENV }, clock });
     try {
       // The fake portal is on 127.0.0.1: the organization has to allow private networks.
       await t.hub.settings.write(t.org, "general", { allowPrivateNetworks: true });
-      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
       const pageErrors: string[] = [];
-      page.on("pageerror", (e) => pageErrors.push(e.message));
-      await page.goto(`${t.url}/admin/onec`);
-      await page.fill('input[name="email"]', EMAIL);
-      await page.fill('input[name="password"]', PASSWORD);
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${t.url}/admin/onec`);
+      const { page } = await loggedIn(browser, t.url, {
+        path: "/admin/onec",
+        width: 390,
+        height: 844,
+        locale: "en-US",
+        pageErrors,
+      });
       await page.locator('[data-testid="load-board"] article[data-section="Сварочный участок"]').waitFor();
       assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll at 390px");
 
@@ -111,34 +101,26 @@ Deno.test({
       assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll after the refresh");
       assert.deepEqual(pageErrors, []);
     } finally {
-      await browser.close();
       await t.close();
       await fake.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "browser: load board cards keep their status labels inside the card at desktop width",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: load board cards keep their status labels inside the card at desktop width",
+  async (browser) => {
     const clock = new TestClock();
     const fake = await startBitrix24Fake({ now: () => clock.now() });
-    const t = await startTestHub({
-      env: { BITRIX_WEBHOOK: fake.webhookUrl, SHLYUZ_ADMIN_EMAIL: EMAIL, SHLYUZ_ADMIN_PASSWORD: PASSWORD },
-      clock,
-    });
+    const t = await startTestHub({ env: { BITRIX_WEBHOOK: fake.webhookUrl, ...ADMIN_ENV }, clock });
     try {
       for (const width of [1280, 390]) {
-        const page = await browser.newPage({ viewport: { width, height: 900 } });
-        await page.goto(`${t.url}/admin/onec`);
-        await page.fill('input[name="email"]', EMAIL);
-        await page.fill('input[name="password"]', PASSWORD);
-        await page.click('button[type="submit"]');
-        await page.waitForURL(`${t.url}/admin/onec`);
+        const { context, page } = await loggedIn(browser, t.url, {
+          path: "/admin/onec",
+          width,
+          height: 900,
+          locale: "en-US",
+        });
         await page.locator('[data-testid="load-board"] article').first().waitFor();
         // Every cell's content lies within its card (nothing cut off or sticking out).
         const outside = await page.evaluate(() => {
@@ -155,15 +137,14 @@ Deno.test({
         });
         assert.deepEqual(outside, [], `cells cut off at ${width}px`);
         assert.equal(await horizontalOverflow(page), 0, `no horizontal page scroll at ${width}px`);
-        await page.close();
+        await context.close();
       }
     } finally {
-      await browser.close();
       await t.close();
       await fake.close();
     }
   },
-});
+);
 
 /** Open tasks of one board section, as shown. */
 async function openTasks(page: Page, section: string): Promise<number> {
@@ -171,11 +152,4 @@ async function openTasks(page: Page, section: string): Promise<number> {
     `[data-testid="load-board"] article[data-section="${section}"] [data-testid="open-tasks"]`,
   ).allTextContents();
   return cells.reduce((n, c) => n + Number(c), 0);
-}
-
-/** How far the page is wider than the viewport (0 = no horizontal scroll). */
-async function horizontalOverflow(page: Page): Promise<number> {
-  return await page.evaluate(() =>
-    Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)
-  );
 }

@@ -3,23 +3,15 @@
  * run arriving live over SSE; an admin edits, disables and deletes a schedule.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchBrowser } from "../helpers/browser.ts";
+import { ADMIN_ENV, browserTest, horizontalOverflow, loggedIn } from "../helpers/browser.ts";
 import { eventually, startTestHub } from "../helpers/hub.ts";
 import { recordingServer } from "../helpers/scheduler.ts";
 
-Deno.test({
-  name: "browser: the Scheduler page shows a run appear live after Run now",
-  // playwright keeps internal timers and pipes between steps; the browser is closed in finally.
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: the Scheduler page shows a run appear live after Run now",
+  async (browser) => {
     const server = recordingServer(() => new Response("done"));
-    const t = await startTestHub({
-      env: { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" },
-    });
+    const t = await startTestHub({ env: ADMIN_ENV });
     try {
       const allow = await t.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
       await allow.body?.cancel();
@@ -34,12 +26,7 @@ Deno.test({
       });
       const schedule = await created.json();
 
-      const page = await browser.newPage();
-      await page.goto(`${t.url}/admin/scheduler`);
-      await page.fill('input[name="email"]', "owner@example.com");
-      await page.fill('input[name="password"]', "correct horse battery");
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${t.url}/admin/scheduler`);
+      const { page } = await loggedIn(browser, t.url, { path: "/admin/scheduler", locale: "en-US" });
 
       const scheduleRow = page.locator(`[data-schedule-id="${schedule.id}"]`);
       assert.match(
@@ -57,24 +44,17 @@ Deno.test({
       assert.equal(server.calls.length, 1);
       assert.equal(server.calls[0].path, "/export");
     } finally {
-      await browser.close();
       await t.close();
       await server.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "browser: an admin edits, disables and deletes a schedule from the page; the API reads the changes back",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const browser = await launchBrowser();
-    if (!browser) return;
+browserTest(
+  "browser: an admin edits, disables and deletes a schedule from the page; the API reads the changes back",
+  async (browser) => {
     const server = recordingServer(() => new Response("done"));
-    const t = await startTestHub({
-      env: { SHLYUZ_ADMIN_EMAIL: "owner@example.com", SHLYUZ_ADMIN_PASSWORD: "correct horse battery" },
-    });
+    const t = await startTestHub({ env: ADMIN_ENV });
     try {
       const allow = await t.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
       await allow.body?.cancel();
@@ -97,12 +77,12 @@ Deno.test({
       const { id } = await created.json();
       const read = async () => await (await t.api(`/api/v1/schedules/${id}`)).json();
 
-      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-      await page.goto(`${t.url}/admin/scheduler`);
-      await page.fill('input[name="email"]', "owner@example.com");
-      await page.fill('input[name="password"]', "correct horse battery");
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${t.url}/admin/scheduler`);
+      const { page } = await loggedIn(browser, t.url, {
+        path: "/admin/scheduler",
+        width: 390,
+        height: 844,
+        locale: "en-US",
+      });
       assert.equal(await horizontalOverflow(page), 0, "no horizontal page scroll at 390px");
 
       // Edit: the schedule's page opens with the form prefilled (secrets masked).
@@ -167,16 +147,8 @@ Deno.test({
       assert.equal(gone.status, 404);
       await gone.body?.cancel();
     } finally {
-      await browser.close();
       await t.close();
       await server.close();
     }
   },
-});
-
-/** How far the page is wider than the viewport (0 = no horizontal scroll). */
-async function horizontalOverflow(page: Page): Promise<number> {
-  return await page.evaluate(() =>
-    Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)
-  );
-}
+);

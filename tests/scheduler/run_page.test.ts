@@ -101,6 +101,8 @@ Deno.test("the run page answers 404 for another organization's run and for an un
   }
 });
 
+const LONG_REASON = `HTTP 502 from the export endpoint: ${"upstream gateway timed out; ".repeat(10)}end`;
+
 Deno.test("a schedule's history pages with a cursor, newest first", async () => {
   const t = await startTestHub({ env: OWNER });
   try {
@@ -123,13 +125,16 @@ Deno.test("a schedule's history pages with a cursor, newest first", async () => 
         timezone: "UTC",
         trigger: "schedule",
         plannedAt: new Date(Date.UTC(2025, 5, 1, 0, i)).toISOString(),
-        outcome: "ok",
+        ...(i === 54 ? { outcome: "failed", reason: LONG_REASON } : { outcome: "ok" }),
       });
     }
     const cookie = await login(t, "owner@example.com", "correct horse battery");
     const runIds = (html: string) => [...html.matchAll(/data-run-id="([^"]+)"/g)].map((m) => m[1]);
     const first = await page(t, `/admin/scheduler/${s.id}`, cookie);
     assert.deepEqual(runIds(first.html), ids.slice(5).reverse());
+    // The outcome cell shows the start of a long error and carries all of it as its tooltip.
+    assert.ok(first.html.includes(`title="${LONG_REASON}"`), "the whole error as the outcome cell's title");
+    assert.ok(first.html.includes(`<small>${LONG_REASON.slice(0, 160)}</small>`));
     const next = /href="([^"]+)" rel="next"/.exec(first.html)![1].replaceAll("&amp;", "&");
     const second = await page(t, next, cookie);
     assert.deepEqual(runIds(second.html), ids.slice(0, 5).reverse());
