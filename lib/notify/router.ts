@@ -374,8 +374,8 @@ export class Router {
     if (rule && items.length) {
       // Keys sort by event id, so the documents come in the order of the items.
       const attachments = digestDocuments(docLists);
-      const text = digestText(rule, items.map((i) => i.text), { max: DIGEST_TEXT_MAX - attachments.note.length }) +
-        attachments.note;
+      // Room for the note, which #deliveries appends to the Telegram text (once).
+      const text = digestText(rule, items.map((i) => i.text), { max: DIGEST_TEXT_MAX - attachments.note.length });
       const event = {
         id: `digest-${window}`,
         type: rule.eventType,

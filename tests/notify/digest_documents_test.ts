@@ -106,11 +106,12 @@ Deno.test("a digest sends at most DIGEST_DOCUMENTS_MAX documents and names the o
     const d = await sendDigest(h, ruleId);
     assert.equal(d.documents?.length, DIGEST_DOCUMENTS_MAX);
     assert.equal(d.documents?.at(-1)?.filename, `файл-${DIGEST_DOCUMENTS_MAX}.pdf`);
-    assert.ok(
-      d.text.endsWith(
-        `\n\n📎 Не переслано: файл-11.pdf (1 КБ); файл-12.pdf (1 КБ) — в сводке не больше ${DIGEST_DOCUMENTS_MAX} файлов и 20 МБ`,
-      ),
+    // The whole text: the note comes once, after the items.
+    const lines = Array.from({ length: count }, (_, i) => `• 📧 Письмо ${i + 1}`).join("\n");
+    assert.equal(
       d.text,
+      `<b>${count} событий за 5 мин — Почта</b>\n${lines}` +
+        `\n\n📎 Не переслано: файл-11.pdf (1 КБ); файл-12.pdf (1 КБ) — в сводке не больше ${DIGEST_DOCUMENTS_MAX} файлов и 20 МБ`,
     );
   });
 });
