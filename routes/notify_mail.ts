@@ -32,6 +32,9 @@ const mailboxSchema = mailboxInputSchema.omit({ password: true }).extend({
   lastPollAt: z.string().optional(),
   lastOkAt: z.string().optional(),
   received: z.number(),
+  oversized: z.number().optional().openapi({
+    description: "How many received mails were over the size cap (notified from their headers only)",
+  }),
   createdAt: z.string(),
   updatedAt: z.string(),
 }).openapi("Mailbox");

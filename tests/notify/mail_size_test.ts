@@ -115,6 +115,10 @@ async function assertCapped(
   assert.equal(box.status, "ok");
   assert.equal(box.received, 3);
   assert.equal(box.oversized, 1);
+  // The OpenAPI Mailbox schema documents every field the list returns (oversized among them).
+  const doc = await (await w.h.api("/openapi.json", { token: null })).json();
+  const documented = Object.keys(doc.components.schemas.Mailbox.properties);
+  assert.deepEqual(Object.keys(box).filter((k) => !documented.includes(k)), []);
 }
 
 for (
