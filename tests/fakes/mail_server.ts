@@ -18,6 +18,10 @@ export interface Pop3FakeOptions {
   port?: number;
   /** user → password. Default `{ demo: "demo-password" }`. */
   users?: Record<string, string>;
+  /** Answers TOP with -ERR, as a server without the optional command does. */
+  refuseTop?: boolean;
+  /** Closes the connection halfway through a RETR or TOP answer (a server that crashed mid-mail). */
+  closeMidBody?: boolean;
 }
 
 interface StoredMail {
@@ -78,7 +82,9 @@ function top(bytes: Uint8Array, lines: number): Uint8Array {
 }
 
 /** Starts the fake on 127.0.0.1 (a random port unless given). */
-export function startPop3Fake({ port = 0, users = { demo: "demo-password" } }: Pop3FakeOptions = {}): Pop3Fake {
+export function startPop3Fake(
+  { port = 0, users = { demo: "demo-password" }, refuseTop = false, closeMidBody = false }: Pop3FakeOptions = {},
+): Pop3Fake {
   const drops = new Map<string, StoredMail[]>();
   let nextUid = 1;
   const state = { sessions: 0, commands: [] as string[] };
@@ -175,7 +181,16 @@ export function startPop3Fake({ port = 0, users = { demo: "demo-password" } }: P
                 await line(`-ERR There's no message ${args[0] ?? ""}.`);
                 break;
               }
+              if (cmd === "TOP" && refuseTop) {
+                await line("-ERR Unknown command.");
+                break;
+              }
               const bytes = cmd === "TOP" ? top(hit[1].bytes, Number(args[1] ?? 0)) : hit[1].bytes;
+              if (closeMidBody) {
+                const answer = concat(enc.encode(`+OK ${hit[1].bytes.length} octets\r\n`), dotStuff(bytes));
+                await write(answer.subarray(0, Math.floor(answer.length / 2)));
+                return; // the finally closes the socket
+              }
               await multi(`+OK ${hit[1].bytes.length} octets`, bytes);
               break;
             }

@@ -211,6 +211,41 @@ Deno.test("POP3 fake: a RETR that runs past the cap although LIST said less is c
   }
 });
 
+Deno.test("POP3 fake without TOP: a mail over the cap is notified from its LIST size alone and marked seen; the next one arrives", async () => {
+  const pop = startPop3Fake({ users: { [MAIL_USER]: MAIL_PASSWORD }, refuseTop: true });
+  try {
+    await hubWorld(async (w) => {
+      const id = await addMailbox(w, { protocol: "pop3", port: pop.port });
+      const raw = bigMail("Годовой отчёт");
+      pop.deliver(MAIL_USER, raw);
+      pop.deliver(MAIL_USER, smallMail("Акт"));
+      assert.deepEqual(await poll(w, id), { fetched: 2, received: 2 });
+      const events = await w.h.hub.events.recent(w.h.org, { types: ["mail.received"] });
+      const big = events.find((e) => e.data.oversized);
+      assert.ok(big, "the big mail was published");
+      assert.equal(big.data.subject, "");
+      assert.equal(big.data.from, "");
+      assert.equal(big.data.size, raw.length);
+      assert.deepEqual(big.data.attachments, []);
+      assert.equal(
+        big.data.text,
+        `⚠️ Письмо ${formatSize(raw.length)} больше предела 64 КБ; сервер не отдал и его заголовки ` +
+          "(отправитель и тема неизвестны) — откройте его в почтовом клиенте.",
+      );
+      assert.equal((await mailEvent(w, "Акт")).data.text, "Короткое письмо.");
+      // Marked seen: not asked for again, and its body was never requested.
+      assert.deepEqual(await poll(w, id), { fetched: 0, received: 0 });
+      assert.equal(pop.state.commands.filter((c) => c === "TOP 1 0").length, 1);
+      assert.ok(!pop.state.commands.includes("RETR 1"), "the big body was requested");
+      const box = (await (await w.h.api(`/api/v1/mailboxes`)).json()).items[0];
+      assert.equal(box.status, "ok");
+      assert.equal(box.oversized, 1);
+    });
+  } finally {
+    await pop.close();
+  }
+});
+
 Deno.test("readBounded() stops reading an endless answer past the limit and unstuffs dots across chunks", async () => {
   const enc = new TextEncoder();
   let pulled = 0;

@@ -88,9 +88,10 @@ export interface RawMail {
   size: number;
   /**
    * Over the size cap, so not downloaded: `stated` — the server said so and only the headers were
-   * fetched; `read` — the server stated less, and reading stopped past the cap.
+   * fetched; `read` — the server stated less, and reading stopped past the cap; `headerless` — over
+   * the cap and its headers could not be read either (POP3 without TOP): `raw` is empty.
    */
-  oversized?: "stated" | "read";
+  oversized?: "stated" | "read" | "headerless";
 }
 
 /** What a protocol session reports to the poller. */
@@ -418,7 +419,12 @@ export class MailboxService {
 /** The text of an oversized mail's event (and so of its Telegram message). */
 export function oversizedNote(mail: Pick<RawMail, "size" | "oversized">, cap: number): string {
   const open = "откройте его в почтовом клиенте";
-  return mail.oversized === "read"
-    ? `⚠️ Письмо больше предела ${formatSize(cap)} (сервер указал ${formatSize(mail.size)}) — ${open}.`
-    : `⚠️ Письмо ${formatSize(mail.size)} больше предела ${formatSize(cap)} — ${open}.`;
+  if (mail.oversized === "read") {
+    return `⚠️ Письмо больше предела ${formatSize(cap)} (сервер указал ${formatSize(mail.size)}) — ${open}.`;
+  }
+  if (mail.oversized === "headerless") {
+    return `⚠️ Письмо ${formatSize(mail.size)} больше предела ${formatSize(cap)}; сервер не отдал и его заголовки ` +
+      `(отправитель и тема неизвестны) — ${open}.`;
+  }
+  return `⚠️ Письмо ${formatSize(mail.size)} больше предела ${formatSize(cap)} — ${open}.`;
 }

@@ -3,7 +3,8 @@
  * maildrop and LIST its sizes; each id not seen before is fetched with
  * `command("RETR", n)` as raw bytes (node-pop3's RETR() decodes as UTF-8 and
  * corrupts 8-bit windows-1251 mail), dot-unstuffed, handled, then marked
- * seen. A mail over the size cap is read with `TOP n 0` (headers only); one
+ * seen. A mail over the size cap is read with `TOP n 0` (headers only; a
+ * server refusing TOP leaves its LIST size alone: it is notified headerless); one
  * whose RETR runs past the cap although LIST said less is cut off there — the
  * connection is dropped, since the rest of the answer is still on its way —
  * handled as oversized, and the session ends (the next poll goes on). Ids
@@ -132,11 +133,20 @@ export async function pop3Session(
         const ref = `pop3:${uidl}`;
         let mail: RawMail;
         if (stated > cap) {
-          const [, stream] = await pop.command("TOP", num, 0);
-          // A header block over the cap is cut off like a body would be.
-          const head = await readBounded(stream as AsyncIterable<Uint8Array>, cap);
-          if (head.overflow) drop();
-          mail = { raw: headerBlock(head.bytes), ref, size: stated, oversized: "stated" };
+          const top = await pop.command("TOP", num, 0).catch((error: { command?: string }) => {
+            // TOP is optional (RFC 1939): a server's -ERR (node-pop3 names the command on those, not on
+            // socket errors) leaves only the size to go by, or the mailbox would stop at this mail forever.
+            if (error?.command?.startsWith("TOP ")) return null;
+            throw error;
+          });
+          if (top) {
+            // A header block over the cap is cut off like a body would be.
+            const head = await readBounded(top[1] as AsyncIterable<Uint8Array>, cap);
+            if (head.overflow) drop();
+            mail = { raw: headerBlock(head.bytes), ref, size: stated, oversized: "stated" };
+          } else {
+            mail = { raw: new Uint8Array(), ref, size: stated, oversized: "headerless" };
+          }
         } else {
           const [, stream] = await pop.command("RETR", num);
           const read = await readBounded(stream as AsyncIterable<Uint8Array>, cap);
