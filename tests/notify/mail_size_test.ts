@@ -246,6 +246,29 @@ Deno.test("POP3 fake without TOP: a mail over the cap is notified from its LIST 
   }
 });
 
+Deno.test("POP3 fake closing mid-RETR: the poll fails with a reason instead of hanging, and the mail is not marked seen", async () => {
+  const pop = startPop3Fake({ users: { [MAIL_USER]: MAIL_PASSWORD }, closeMidBody: true });
+  try {
+    await hubWorld(async (w) => {
+      const id = await addMailbox(w, { protocol: "pop3", port: pop.port });
+      pop.deliver(MAIL_USER, smallMail("Акт"));
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const hung = new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 10_000));
+        const result = await Promise.race([poll(w, id), hung]).finally(() => clearTimeout(timer));
+        assert.deepEqual(result, { fetched: 0, received: 0 });
+        // Not marked seen: each poll asks for it again.
+        assert.equal(pop.state.commands.filter((c) => c === "RETR 1").length, attempt);
+      }
+      const box = (await (await w.h.api(`/api/v1/mailboxes`)).json()).items[0];
+      assert.equal(box.status, "failing");
+      assert.match(box.lastError, /closed the connection/);
+    });
+  } finally {
+    await pop.close();
+  }
+});
+
 Deno.test("readBounded() stops reading an endless answer past the limit and unstuffs dots across chunks", async () => {
   const enc = new TextEncoder();
   let pulled = 0;

@@ -109,6 +109,18 @@ export async function pop3Session(
     await close();
     throw error;
   }
+  // node-pop3 never ends an answer's stream when the socket goes (nor fails a command waiting for
+  // its reply): a server closing mid-RETR would hang the poll, and hold its lease, forever.
+  const lost = () => {
+    if (dropped) return;
+    const error = new Error("The POP3 server closed the connection in the middle of an answer");
+    const stream = connection._stream;
+    connection._stream = null;
+    if (stream) stream.destroy(error);
+    else if (connection.listenerCount("error")) connection.emit("error", error);
+  };
+  connection._socket?.once("end", lost);
+  connection._socket?.once("close", lost);
   return {
     close,
     async run(onMail: (m: RawMail) => Promise<void>) {
