@@ -104,6 +104,8 @@ export const keys = {
   mailbox: (org: string, id: string) => ["nmailbox", org, id],
   mailboxes: (org: string) => ["nmailbox", org],
   mailCursor: (org: string, id: string) => ["nmail_cursor", org, id],
+  /** The IMAP mail whose fetch imapflow refused as too large (the connection went with it): skipped next time. */
+  mailTooLarge: (org: string, id: string) => ["nmail_too_large", org, id],
 };
 
 /** KV access for bots, chats and deliveries (rules and mailboxes have their own modules). */

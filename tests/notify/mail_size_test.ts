@@ -170,6 +170,39 @@ Deno.test("IMAP: a server that states a smaller RFC822.SIZE sends at most one by
   });
 });
 
+Deno.test("IMAP: a mail whose headers are past imapflow's literal limit fails one poll, then is notified from its size alone; the next one arrives", async () => {
+  await dovecotWorld(async (w) => {
+    const id = await addMailbox(w, { protocol: "imap", port: w.dc.imapPort });
+    // A header block of 1.2 MiB: past maxLiteralSize (the cap + 1 MiB), so even BODY.PEEK[HEADER] is refused.
+    const filler = Array.from({ length: 1200 }, (_, i) => `X-Filler-${i}: ${"x".repeat(1000)}`).join("\r\n");
+    const raw = new TextEncoder().encode(
+      `${filler}\r\nFrom: buh@example.ru\r\nTo: duty@example.ru\r\nSubject: Huge headers\r\n` +
+        `Message-ID: <${crypto.randomUUID()}@example.ru>\r\n\r\nBody.\r\n`,
+    );
+    await w.dc.deliver(raw);
+    await w.dc.deliver(smallMail("Акт"));
+    // imapflow drops the connection at the literal: this poll fails, remembering the mail.
+    assert.deepEqual(await poll(w, id), { fetched: 0, received: 0 });
+    let box = (await (await w.h.api(`/api/v1/mailboxes`)).json()).items[0];
+    assert.equal(box.status, "failing");
+    assert.match(box.lastError, /Literal size \d+ exceeds/);
+    // The next one publishes it without fetching it again and goes on.
+    assert.deepEqual(await poll(w, id), { fetched: 2, received: 2 });
+    const events = await w.h.hub.events.recent(w.h.org, { types: ["mail.received"] });
+    const big = events.find((e) => e.data.oversized);
+    assert.ok(big, "the big mail was published");
+    assert.equal(big.data.subject, "");
+    assert.ok(Number(big.data.size) > 1024 * 1024, `size ${big.data.size}`);
+    assert.match(String(big.data.text), /сервер не отдал и его заголовки/);
+    assert.equal((await mailEvent(w, "Акт")).data.text, "Короткое письмо.");
+    assert.deepEqual(await poll(w, id), { fetched: 0, received: 0 });
+    box = (await (await w.h.api(`/api/v1/mailboxes`)).json()).items[0];
+    assert.equal(box.status, "ok");
+    assert.equal(box.oversized, 1);
+    assert.equal((await w.h.hub.kv.get(["nmail_too_large", w.h.org, id])).versionstamp, null);
+  });
+});
+
 Deno.test("POP3 fake: a RETR that runs past the cap although LIST said less is cut off; the mail is oversized, the next one arrives", async () => {
   const pop = startPop3Fake({ users: { [MAIL_USER]: MAIL_PASSWORD } });
   try {

@@ -7,7 +7,9 @@
  * its headers above it — and commit the cursor after each mail has been
  * handled. The body is fetched as `BODY.PEEK[]<0.cap+1>`: a server that
  * understates a size still sends no more than one byte past the cap, and that
- * mail is treated as oversized too.
+ * mail is treated as oversized too. A mail whose answer imapflow refuses as
+ * too large (it drops the connection) is remembered by UID; the next session
+ * publishes it from its size alone (headerless) instead of failing at it forever.
  */
 import type { ImapFlow as ImapFlowClass } from "imapflow";
 import type { CheckedTarget } from "../../http/guarded_connect.ts";
@@ -33,9 +35,13 @@ interface ImapCursor {
   lastUid: number;
 }
 
+/** imapflow's codes for an answer past maxLiteralSize / maxResponseSize: it closes the connection. */
+const TOO_LARGE = new Set(["LiteralTooLarge", "ResponseTooLarge"]);
+const tooLarge = (e: unknown) => TOO_LARGE.has(String((e as { code?: unknown } | null)?.code));
+
 export async function imapSession(
   cfg: SessionConfig,
-  { kv, cursorKey }: { kv: Deno.Kv; cursorKey: Deno.KvKey },
+  { kv, cursorKey, tooLargeKey }: { kv: Deno.Kv; cursorKey: Deno.KvKey; tooLargeKey: Deno.KvKey },
 ): Promise<MailSession & { close(): Promise<void> }> {
   // Loaded on first use: imapflow and its dependencies cost ≈25 MiB of memory and a
   // noticeable part of the start-up time, and most hubs watch no IMAP mailbox.
@@ -101,37 +107,50 @@ export async function imapSession(
         if (msg.uid > lastUid) pending.push({ uid: msg.uid, size: Number(msg.size ?? 0) });
       }
       pending.sort((a, b) => a.uid - b.uid);
+      // A mail whose headers or body imapflow refused as too large last time (that killed the connection,
+      // and would again on every poll): published from its stated size alone, fetched no more.
+      const refused = (await kv.get<ImapCursor>(tooLargeKey)).value;
+      const refusedUid = refused?.uidValidity === uidValidity ? refused.lastUid : null;
       let fetched = 0;
       // Each mail is handled (KV and the queue only) before the cursor moves past it, so a connection
       // dropped mid-batch keeps what was handled and resumes after it.
       for (const { uid, size } of pending) {
         const ref = `imap:${uidValidity}:${uid}`;
         let mail: RawMail | null = null;
-        if (size > cap) {
-          const msg = await client.fetchOne(String(uid), { uid: true, headers: true }, { uid: true });
-          if (msg && msg.headers) mail = { raw: new Uint8Array(msg.headers), ref, size, oversized: "stated" };
-        } else {
-          const msg = await client.fetchOne(
-            String(uid),
-            { uid: true, source: { start: 0, maxLength: cap + 1 } },
-            { uid: true },
-          );
-          if (msg && msg.source) {
-            const raw = new Uint8Array(msg.source);
-            mail = raw.length > cap
-              ? { raw: headerBlock(raw), ref, size, oversized: "read" }
-              : { raw, ref, size: raw.length };
+        try {
+          if (uid === refusedUid) {
+            mail = { raw: new Uint8Array(), ref, size, oversized: "headerless" };
+          } else if (size > cap) {
+            const msg = await client.fetchOne(String(uid), { uid: true, headers: true }, { uid: true });
+            if (msg && msg.headers) mail = { raw: new Uint8Array(msg.headers), ref, size, oversized: "stated" };
+          } else {
+            const msg = await client.fetchOne(
+              String(uid),
+              { uid: true, source: { start: 0, maxLength: cap + 1 } },
+              { uid: true },
+            );
+            if (msg && msg.source) {
+              const raw = new Uint8Array(msg.source);
+              mail = raw.length > cap
+                ? { raw: headerBlock(raw), ref, size, oversized: "read" }
+                : { raw, ref, size: raw.length };
+            }
           }
+          // A connection lost mid-command may answer "no such message": that is no reason to move on.
+          if (!mail && (failure || !client.usable)) throw failure ?? new Error("the IMAP connection closed");
+        } catch (error) {
+          if (tooLarge(failure) || tooLarge(error)) await kv.set(tooLargeKey, { uidValidity, lastUid: uid });
+          throw failure ?? error;
         }
-        // A connection lost mid-command may answer "no such message": that is no reason to move on.
-        if (!mail && (failure || !client.usable)) throw failure ?? new Error("the IMAP connection closed");
         // null: expunged since the listing — UIDs are never reused, so the cursor moves past it.
         if (mail) {
           await onMail(mail);
           fetched++;
         }
         lastUid = uid;
-        await kv.set(cursorKey, { uidValidity, lastUid });
+        const op = kv.atomic().set(cursorKey, { uidValidity, lastUid });
+        if (uid === refusedUid) op.delete(tooLargeKey);
+        await op.commit();
       }
       if (failure) throw failure;
       return { fetched };

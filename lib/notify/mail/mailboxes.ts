@@ -205,14 +205,15 @@ export class MailboxService {
     };
     const op = this.#d.kv.atomic().set(keys.mailbox(org, id), next);
     // Another server or folder: the old cursor means nothing there (Message-ID markers still prevent repeats).
-    if (moved) op.delete(keys.mailCursor(org, id));
+    if (moved) op.delete(keys.mailCursor(org, id)).delete(keys.mailTooLarge(org, id));
     await op.commit();
     return next;
   }
 
   async remove(org: string, id: string): Promise<boolean> {
     if (!(await this.get(org, id))) return false;
-    await this.#d.kv.atomic().delete(keys.mailbox(org, id)).delete(keys.mailCursor(org, id)).commit();
+    await this.#d.kv.atomic().delete(keys.mailbox(org, id)).delete(keys.mailCursor(org, id))
+      .delete(keys.mailTooLarge(org, id)).commit();
     for await (const e of this.#d.kv.list({ prefix: ["nmail_uidl", org, id] })) await this.#d.kv.delete(e.key);
     return true;
   }
@@ -240,7 +241,7 @@ export class MailboxService {
       maxMessageBytes: this.#d.maxMessageBytes,
     };
     return m.protocol === "imap"
-      ? imapSession(cfg, { kv: this.#d.kv, cursorKey })
+      ? imapSession(cfg, { kv: this.#d.kv, cursorKey, tooLargeKey: keys.mailTooLarge(m.org, m.id) })
       : pop3Session(cfg, { kv: this.#d.kv, seenPrefix: ["nmail_uidl", m.org, m.id], cursorKey });
   }
 
