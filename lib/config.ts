@@ -156,6 +156,13 @@ export const configSchema = z.object({
   /** Jobs in flight per connector, and frames per second a connector may send. */
   CONNECTOR_MAX_PENDING: positiveInt(4),
   CONNECTOR_MAX_FRAMES_PER_SEC: positiveInt(20),
+  /**
+   * Agent sockets one remote address may hold open in one hub process, and
+   * how many of them may be in their handshake at once (the address is the
+   * one SHLYUZ_TRUSTED_PROXIES resolves).
+   */
+  CONNECTOR_MAX_SOCKETS_PER_ADDRESS: positiveInt(256),
+  CONNECTOR_MAX_HANDSHAKES_PER_ADDRESS: positiveInt(32),
 }).superRefine((c, ctx) => {
   // Half of the pair would create an organization without an owner and never print the setup link.
   if (c.SHLYUZ_ADMIN_EMAIL && !c.SHLYUZ_ADMIN_PASSWORD) {

@@ -214,13 +214,16 @@ export class Agent {
             return;
         }
       };
-      socket.onerror = () => {};
+      // A refused upgrade (the hub's 429 for an address over its socket caps, a proxy's 502) closes without a
+      // reason: the error's message ("… Invalid status code: 429") is then the only account of it.
+      let failure = "";
+      socket.onerror = (e) => failure = e instanceof ErrorEvent ? e.message : "";
       socket.onclose = (e) => {
         clearInterval(heartbeat);
         for (const j of this.#jobs.values()) j.abort();
         this.#jobs.clear();
         this.#socket = null;
-        resolve({ code: e.code, reason: e.reason, welcomed });
+        resolve({ code: e.code, reason: e.reason || failure, welcomed });
       };
     });
   }

@@ -59,6 +59,8 @@ export async function createConnectors(hub: CoreHub, opts: ConnectorsOptions = {
       heartbeatMs: c.CONNECTOR_HEARTBEAT_MS,
       maxPending: c.CONNECTOR_MAX_PENDING,
       maxFramesPerSec: c.CONNECTOR_MAX_FRAMES_PER_SEC,
+      maxSocketsPerAddress: c.CONNECTOR_MAX_SOCKETS_PER_ADDRESS,
+      maxHandshakesPerAddress: c.CONNECTOR_MAX_HANDSHAKES_PER_ADDRESS,
       ...opts.limits,
     },
     hooks: {

@@ -29,6 +29,14 @@ export const CLOSE = {
   rateExceeded: { code: 4008, reason: "hub closed the connection: too many frames per second" },
   throttled: { code: 4029, reason: "hub refused the connector: too many failed handshakes, retrying later" },
   busy: { code: 1013, reason: "hub is busy with handshakes, reconnecting" },
+  addressSockets: {
+    code: 4030,
+    reason: "hub refused the connection: too many sockets from this address, retrying later",
+  },
+  addressHandshakes: {
+    code: 4031,
+    reason: "hub refused the connection: too many handshakes at once from this address, retrying later",
+  },
   replaced: { code: 4009, reason: "hub closed the connection: the same connector connected again elsewhere" },
   heartbeatLost: { code: 4010, reason: "hub closed the connection: no heartbeat" },
   goingAway: { code: 1001, reason: "hub is shutting down, reconnecting" },

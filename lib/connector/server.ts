@@ -8,8 +8,11 @@
  * audited and published as `connector.auth_failed` — at most once a minute
  * per connector, and an address (or an id from it) that keeps failing is
  * refused before any check (lib/connector/handshake_throttle.ts), so sockets
- * from strangers cannot make the hub write at will; at most `maxHandshakes`
- * sockets may be unauthenticated at once.
+ * from strangers cannot make the hub write at will (those counters are in
+ * KV, shared by every process); at most `maxHandshakes` sockets may be
+ * unauthenticated at once, and one remote address may hold at most
+ * `maxSocketsPerAddress` sockets, `maxHandshakesPerAddress` of them
+ * unauthenticated (counted here: a socket is this process's resource).
  *
  * Across processes: the socket's process holds a lease in KV
  * (`["connector_live", org, id]` with its node id) and listens on a
@@ -60,6 +63,10 @@ export interface ServerLimits {
   challengeTtlMs: number;
   /** Sockets not yet authenticated at once in this process; more are closed at once (1013). */
   maxHandshakes: number;
+  /** Sockets of one address not yet authenticated at once in this process; more are refused (4031). */
+  maxHandshakesPerAddress: number;
+  /** Sockets of one address open at once in this process, authenticated or not; more are refused (4030). */
+  maxSocketsPerAddress: number;
   /** How often a connector's refused handshakes are audited and published, ms. */
   refusalNoteMs: number;
 }
@@ -71,6 +78,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxFrameBytes: MAX_FRAME_BYTES,
   challengeTtlMs: CHALLENGE_TTL_MS,
   maxHandshakes: 1024,
+  maxHandshakesPerAddress: 32,
+  maxSocketsPerAddress: 256,
   refusalNoteMs: 60_000,
 };
 
@@ -105,6 +114,8 @@ interface Session {
   closed: boolean;
   /** An auth frame is being checked: any frame before its outcome closes the socket. */
   authenticating: boolean;
+  /** Counted in its address's open sockets (it was not refused on arrival). */
+  admitted: boolean;
   /** Set when the socket exceeded its frame rate: further frames are dropped until it is closed. */
   draining?: { since: number; timer: ReturnType<typeof setTimeout> | undefined };
 }
@@ -135,14 +146,17 @@ export class ConnectorServer {
   readonly #ready = new Map<string, Session>();
   /** Sockets still in their handshake. */
   readonly #handshaking = new Set<Session>();
+  /** Admitted sockets per remote address: open, and of those still in their handshake. */
+  readonly #byAddress = new Map<string, { open: number; handshaking: number }>();
   readonly #throttle: HandshakeThrottle;
   readonly #bc: BroadcastChannel | null;
   #closing = false;
+  #addressWarnedAt = -Infinity;
 
   constructor(opts: ConnectorServerOptions) {
     this.#o = opts;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.#throttle = new HandshakeThrottle({ ...opts.throttle, now: () => opts.clock.now() });
+    this.#throttle = new HandshakeThrottle(opts.kv, { ...opts.throttle, now: () => opts.clock.now() });
     const name = opts.channel === undefined ? "shlyuz-connectors" : opts.channel;
     this.#bc = name ? new BroadcastChannel(name) : null;
     if (this.#bc) this.#bc.onmessage = (m: MessageEvent) => this.#onBus(m.data);
@@ -151,6 +165,28 @@ export class ConnectorServer {
 
   get connectedCount(): number {
     return this.#ready.size;
+  }
+
+  /**
+   * Why a new socket from `remoteAddress` is refused by its address's caps (counted in the metrics), or null
+   * when it may come in. The route asks before upgrading (and answers 429); `accept` asks again, for sockets
+   * handed to it directly. A socket without a known address (not served by Deno.serve) is not capped by address.
+   */
+  refusalFor(remoteAddress: string | null): Close | null {
+    const counts = remoteAddress === null ? undefined : this.#byAddress.get(remoteAddress);
+    if (!counts) return null;
+    const refusal = counts.open >= this.limits.maxSocketsPerAddress
+      ? CLOSE.addressSockets
+      : counts.handshaking >= this.limits.maxHandshakesPerAddress
+      ? CLOSE.addressHandshakes
+      : null;
+    if (refusal) this.#noteAddressRefusal(remoteAddress!, refusal);
+    return refusal;
+  }
+
+  /** Sockets of `remoteAddress` open in this process, and how many of them are still in their handshake. */
+  openFrom(remoteAddress: string): { open: number; handshaking: number } {
+    return { ...(this.#byAddress.get(remoteAddress) ?? { open: 0, handshaking: 0 }) };
   }
 
   /** Takes a freshly upgraded socket. */
@@ -172,13 +208,19 @@ export class ConnectorServer {
       timers: [],
       closed: false,
       authenticating: false,
+      admitted: false,
     };
     this.#sessions.add(s);
     this.#o.metrics.inc("shlyuz_connector_sockets_total");
-    const busy = this.#handshaking.size >= this.limits.maxHandshakes;
-    if (!busy) this.#handshaking.add(s);
+    const overAddress = this.refusalFor(remoteAddress);
+    const busy = !overAddress && this.#handshaking.size >= this.limits.maxHandshakes;
+    if (!overAddress && !busy) {
+      this.#handshaking.add(s);
+      this.#countAddress(s, { open: 1, handshaking: 1 });
+    }
     socket.onopen = () => {
       if (this.#closing) return this.#close(s, CLOSE.goingAway);
+      if (overAddress) return this.#close(s, overAddress);
       if (busy) {
         this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: "busy" });
         return this.#close(s, CLOSE.busy);
@@ -197,6 +239,34 @@ export class ConnectorServer {
     };
     socket.onclose = () => this.#onClosed(s);
     socket.onerror = () => {};
+  }
+
+  /** Adds `delta` to the counts of the socket's address (admitting it when `open` is 1); drops counts at zero. */
+  #countAddress(s: Session, delta: { open: number; handshaking: number }) {
+    if (s.remoteAddress === null) return;
+    if (delta.open > 0) s.admitted = true;
+    const counts = this.#byAddress.get(s.remoteAddress) ?? { open: 0, handshaking: 0 };
+    counts.open += delta.open;
+    counts.handshaking += delta.handshaking;
+    if (counts.open <= 0) this.#byAddress.delete(s.remoteAddress);
+    else this.#byAddress.set(s.remoteAddress, counts);
+  }
+
+  /**
+   * Counts a socket refused by its address's caps; warns at most once a minute, since the usual cause is a
+   * reverse proxy not listed in SHLYUZ_TRUSTED_PROXIES (every agent then shares the proxy's address).
+   */
+  #noteAddressRefusal(remoteAddress: string, close: Close) {
+    const reason = close === CLOSE.addressSockets ? "address_sockets" : "address_handshakes";
+    this.#o.metrics.inc("shlyuz_connector_refused_total", { reason });
+    const now = Date.now();
+    if (now - this.#addressWarnedAt < 60_000) return;
+    this.#addressWarnedAt = now;
+    this.#o.log.warn("connector socket refused: too many from one address", {
+      remoteAddress,
+      why: reason,
+      hint: "behind a reverse proxy, list it in SHLYUZ_TRUSTED_PROXIES",
+    });
   }
 
   /** Sends a job to a connector whose socket is in this process; false when it is not here or is full. */
@@ -378,7 +448,8 @@ export class ConnectorServer {
 
   async #authenticate(s: Session, frame: Extract<AgentFrame, { t: "auth" }>) {
     const { registry, log } = this.#o;
-    const locked = this.#throttle.locked(s.remoteAddress, frame.connectorId);
+    const throttle = await this.#throttle.check(s.remoteAddress, frame.connectorId);
+    const locked = throttle.locked;
     if (locked) {
       // Refused before reading anything: a stranger's sockets cost no KV access at all from here on.
       this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: "throttled" });
@@ -386,7 +457,7 @@ export class ConnectorServer {
       return this.#close(s, CLOSE.throttled);
     }
     const refuse = async (close: Close, record: ConnectorRecord | null, why: string) => {
-      this.#throttle.refused(s.remoteAddress, frame.connectorId);
+      await throttle.refused();
       this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: why });
       if (record && await this.#recordRefusal(record, close, why, s.remoteAddress)) {
         log.warn("connector refused", { connectorId: frame.connectorId, why, remoteAddress: s.remoteAddress });
@@ -406,12 +477,12 @@ export class ConnectorServer {
     });
     if (verdict === "revoked") return await refuse(CLOSE.revoked, record, "revoked");
     if (verdict !== "ok") return await refuse(CLOSE.badCredentials, record, verdict);
+    await throttle.succeeded();
     if (s.closed) return;
 
     s.record = record;
     s.version = frame.agent.version;
-    this.#handshaking.delete(s);
-    this.#throttle.succeeded(s.remoteAddress, record.id);
+    if (this.#handshaking.delete(s)) this.#countAddress(s, { open: 0, handshaking: -1 });
     const previous = this.#ready.get(record.id);
     this.#ready.set(record.id, s);
     // A socket of the same connector in another process gives way to this one.
@@ -519,6 +590,7 @@ export class ConnectorServer {
 
   async #onClosed(s: Session) {
     if (!this.#sessions.delete(s)) return;
+    if (s.admitted) this.#countAddress(s, { open: -1, handshaking: this.#handshaking.has(s) ? -1 : 0 });
     this.#handshaking.delete(s);
     s.closed = true;
     for (const t of s.timers) clearTimeout(t);

@@ -8,7 +8,15 @@
 // deno-lint-ignore-file no-console
 import { startTestHub } from "../helpers/hub.ts";
 
-const t = await startTestHub({ env: { CONNECTOR_MAX_FRAMES_PER_SEC: "1000", CONNECTOR_MAX_PENDING: "64" } });
+// All the benchmark's agents dial from 127.0.0.1: one address, so its caps are raised to hold them all at once.
+const t = await startTestHub({
+  env: {
+    CONNECTOR_MAX_FRAMES_PER_SEC: "1000",
+    CONNECTOR_MAX_PENDING: "64",
+    CONNECTOR_MAX_SOCKETS_PER_ADDRESS: "100000",
+    CONNECTOR_MAX_HANDSHAKES_PER_ADDRESS: "100000",
+  },
+});
 const svc = t.hub.connectors;
 const waiting = new Map<string, (ms: number) => void>();
 const original = svc.dispatcher.result.bind(svc.dispatcher);

@@ -64,8 +64,14 @@ export class RawClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   #waiters: Array<() => void> = [];
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url.replace(/^http/, "ws") + "/connectors/ws");
+  /** The error event's message, e.g. when the hub refused the upgrade ("… Invalid status code: 429"). */
+  error = "";
+
+  constructor(url: string, { headers }: { headers?: HeadersInit } = {}) {
+    // Deno's WebSocket takes `{ headers }` (non-standard); the "dom" lib of deno.json types only protocols.
+    const options = headers ? { headers } as unknown as string[] : undefined;
+    this.ws = new WebSocket(url.replace(/^http/, "ws") + "/connectors/ws", options);
+    this.ws.addEventListener("error", (e) => this.error = e instanceof ErrorEvent ? e.message : "");
     this.opened = new Promise((resolve) => this.ws.addEventListener("open", () => resolve(), { once: true }));
     this.closed = new Promise((resolve) =>
       this.ws.addEventListener("close", (e) => {
