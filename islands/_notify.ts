@@ -32,6 +32,8 @@ export interface MailboxItem {
   status: "new" | "ok" | "failing";
   lastError?: string;
   received: number;
+  /** Received mails over the hub's size cap (notified from their headers only). */
+  oversized?: number;
   forwardAttachments?: boolean;
   attachmentMaxBytes?: number;
 }

@@ -156,6 +156,12 @@ export default function NotifySetup(props: NotifySetupProps) {
         <article key={m.id} data-testid="mailbox">
           <strong>{m.name}</strong> · {m.protocol.toUpperCase()} {m.user}@{m.host}:{m.port} ·{" "}
           <mark>{t(MAIL_STATUS[m.status])}</mark> · {t("notify.mail.received", { count: m.received })}
+          {(m.oversized ?? 0) > 0 && (
+            <>
+              {" · "}
+              <mark data-testid="mailbox-oversized">{t("notify.mail.oversized", { count: m.oversized ?? 0 })}</mark>
+            </>
+          )}
           {m.forwardAttachments && (
             <>
               {" · "}

@@ -94,6 +94,14 @@ export const configSchema = z.object({
     emptyAsUndefined,
     z.coerce.number().int().min(0).max(49_152).default(16_384),
   ),
+  /**
+   * The largest mail a mailbox downloads, bytes (RFC822.SIZE / POP3 LIST, and the bytes actually read). A
+   * larger one still becomes a `mail.received` event, from its headers only, marked `oversized`.
+   */
+  SHLYUZ_MAIL_MAX_MESSAGE_BYTES: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(1024, "must be at least 1024 bytes").default(25 * 1024 * 1024),
+  ),
   /** How long run history is kept, in days. */
   SHLYUZ_SCHEDULER_RUN_RETENTION_DAYS: positiveInt(30),
   /**

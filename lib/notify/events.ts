@@ -28,6 +28,13 @@ export const notifyEvents = {
         /** Why it is listed but not forwarded (over the mailbox's size cap). */
         skipped: z.string().optional(),
       })),
+      /** The mail's size, bytes (as the server stated it when it was not downloaded). */
+      size: z.number().optional(),
+      /**
+       * Over the hub's size cap (SHLYUZ_MAIL_MAX_MESSAGE_BYTES): only the headers were read, `text` is a
+       * note saying so and there are no attachments.
+       */
+      oversized: z.boolean().optional(),
     }),
   }),
   "notify.sent": defineEvent({

@@ -114,6 +114,7 @@ export class NotifyService {
       log: log.child("mail"),
       clock: hub.clock,
       addressPolicy,
+      maxMessageBytes: hub.config.SHLYUZ_MAIL_MAX_MESSAGE_BYTES,
     });
   }
 

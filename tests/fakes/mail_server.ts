@@ -6,7 +6,8 @@
  * Wrong credentials answer `-ERR [AUTH] Authentication failed.` as Dovecot
  * does; a command in the wrong state or unknown is an `-ERR`. Each mail gets
  * a UIDL that stays the same across sessions. `deliver()` drops a raw RFC 5322
- * mail into a user's maildrop; `mail()` builds one (UTF-8, or windows-1251 /
+ * mail into a user's maildrop (optionally with a wrong size in LIST, as a
+ * lying server would state it); `mail()` builds one (UTF-8, or windows-1251 /
  * KOI8-R bytes with an RFC 2047 subject, optional attachments).
  *
  * Real Dovecot (tests/notify/_dovecot.ts) stays the reference the mailbox
@@ -22,13 +23,18 @@ export interface Pop3FakeOptions {
 interface StoredMail {
   uidl: string;
   bytes: Uint8Array;
+  /** What LIST and STAT say its size is (a lying server, for the size-cap tests); default its real size. */
+  listedSize?: number;
 }
 
 export interface Pop3Fake {
   host: string;
   port: number;
-  /** Puts a raw mail into the user's maildrop; returns its UIDL. */
-  deliver(user: string, raw: string | Uint8Array): string;
+  /**
+   * Puts a raw mail into the user's maildrop; returns its UIDL. `listedSize`: the size LIST states
+   * for it instead of the real one (a server that lies about sizes).
+   */
+  deliver(user: string, raw: string | Uint8Array, opts?: { listedSize?: number }): string;
   /** How many mails the user's maildrop holds. */
   count(user: string): number;
   /** Sessions opened so far, and commands received (PASS arguments hidden). */
@@ -148,11 +154,12 @@ export function startPop3Fake({ port = 0, users = { demo: "demo-password" } }: P
           const live = mails.map((m, i) => [i + 1, m] as const).filter(([n]) => !deleted.has(n));
           switch (cmd) {
             case "STAT":
-              await line(`+OK ${live.length} ${live.reduce((s, [, m]) => s + m.bytes.length, 0)}`);
+              await line(`+OK ${live.length} ${live.reduce((s, [, m]) => s + (m.listedSize ?? m.bytes.length), 0)}`);
               break;
             case "LIST":
             case "UIDL": {
-              const show = (n: number, m: StoredMail) => `${n} ${cmd === "LIST" ? m.bytes.length : m.uidl}`;
+              const show = (n: number, m: StoredMail) =>
+                `${n} ${cmd === "LIST" ? (m.listedSize ?? m.bytes.length) : m.uidl}`;
               if (args[0]) {
                 const hit = mailAt(args[0]);
                 await line(hit ? `+OK ${show(...hit)}` : "-ERR There's no message " + args[0] + ".");
@@ -210,11 +217,11 @@ export function startPop3Fake({ port = 0, users = { demo: "demo-password" } }: P
     host: "127.0.0.1",
     port: (listener.addr as Deno.NetAddr).port,
     state,
-    deliver(user, raw) {
+    deliver(user, raw, { listedSize } = {}) {
       const bytes = typeof raw === "string" ? enc.encode(raw.replace(/\r?\n/g, "\r\n")) : raw;
       const uidl = `${(nextUid++).toString(16).padStart(8, "0")}${crypto.randomUUID().slice(0, 8)}`;
       const list = drops.get(user) ?? [];
-      list.push({ uidl, bytes });
+      list.push({ uidl, bytes, ...(listedSize !== undefined ? { listedSize } : {}) });
       drops.set(user, list);
       return uidl;
     },

@@ -138,9 +138,18 @@ Deno.test("IMAP: the connection dropped 10 times mid-fetch — every mail delive
     const proxy = dropProxy(w.dc.imapPort, 10);
     try {
       const id = await addMailbox(w, { protocol: "imap", port: proxy.port });
+      // Each mail (≈18 KB, most of it in headers so its message stays one part) is fetched on its own: the first
+      // ten connections, cut after 3 KB, 7 KB, … 39 KB, cannot take all twelve, so each of them is cut mid-fetch.
       const big = "Строка письма. ".repeat(120);
+      const padding = new TextEncoder().encode(
+        Array.from({ length: 16 }, (_, i) => `X-Padding-${i}: ${"x".repeat(900)}\r\n`).join(""),
+      );
       for (let i = 1; i <= 12; i++) {
-        await w.dc.deliver(mail({ subject: `Обрыв ${i}`, body: big, messageId: `d${i}@x` }));
+        const body = mail({ subject: `Обрыв ${i}`, body: big, messageId: `d${i}@x` });
+        const raw = new Uint8Array(padding.length + body.length);
+        raw.set(padding);
+        raw.set(body, padding.length);
+        await w.dc.deliver(raw);
       }
       let received = 0;
       for (let i = 0; i < 40 && (received < 12 || proxy.drops < 10); i++) {

@@ -53,6 +53,8 @@ export const notify = defineMessages({
     "notify.mail.testOk": "Подключение работает.",
     "notify.mail.pollNow": "Проверить почту",
     "notify.mail.received": "{count, plural, one {# письмо} few {# письма} many {# писем} other {# письма}}",
+    "notify.mail.oversized":
+      "{count, plural, one {# письмо} few {# письма} many {# писем} other {# письма}} больше предела — только заголовки",
     "notify.mail.status.new": "ещё не опрошен",
     "notify.mail.status.ok": "работает",
     "notify.mail.status.failing": "не читается",
@@ -157,6 +159,7 @@ export const notify = defineMessages({
     "notify.mail.testOk": "The connection works.",
     "notify.mail.pollNow": "Check mail now",
     "notify.mail.received": "{count, plural, one {# mail} other {# mails}}",
+    "notify.mail.oversized": "{count, plural, one {# mail} other {# mails}} over the size cap — headers only",
     "notify.mail.status.new": "not polled yet",
     "notify.mail.status.ok": "working",
     "notify.mail.status.failing": "failing",

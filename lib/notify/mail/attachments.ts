@@ -68,9 +68,9 @@ export async function readBlob(kv: Deno.Kv, org: string, id: string): Promise<Ui
   return offset === meta.size ? out : null;
 }
 
-/** "12,3 МБ", "850 КБ", "120 Б". */
+/** "12,3 МБ", "25 МБ", "850 КБ", "120 Б". */
 export function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1).replace(".", ",")} МБ`;
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "").replace(".", ",")} МБ`;
   if (bytes >= 1024) return `${Math.round(bytes / 1024)} КБ`;
   return `${bytes} Б`;
 }

@@ -2,12 +2,17 @@
  * An IMAP session (imapflow) on the checked address: EXAMINE the folder
  * (read-only; BODY.PEEK leaves \Seen alone), compare UIDVALIDITY with the
  * cursor (a change voids the stored UID: re-scan, the Message-ID markers stop
- * repeats), fetch `lastUid+1:*` (dropping the UID `*` always returns), and
- * commit the cursor after each mail has been handled.
+ * repeats), list `lastUid+1:*` with each mail's RFC822.SIZE (dropping the UID
+ * `*` always returns), then fetch each mail — whole up to the size cap, only
+ * its headers above it — and commit the cursor after each mail has been
+ * handled. The body is fetched as `BODY.PEEK[]<0.cap+1>`: a server that
+ * understates a size still sends no more than one byte past the cap, and that
+ * mail is treated as oversized too.
  */
 import type { ImapFlow as ImapFlowClass } from "imapflow";
 import type { CheckedTarget } from "../../http/guarded_connect.ts";
 import type { MailSession, RawMail } from "./mailboxes.ts";
+import { headerBlock } from "./parse.ts";
 
 export interface SessionConfig {
   target: CheckedTarget;
@@ -16,7 +21,12 @@ export interface SessionConfig {
   password: string;
   folder: string;
   startFrom: "new" | "all";
+  /** The largest mail downloaded whole, bytes (SHLYUZ_MAIL_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
 }
+
+/** Room above the cap for a large header block and a response's framing. */
+const LITERAL_SLACK = 1024 * 1024;
 
 interface ImapCursor {
   uidValidity: string;
@@ -43,6 +53,10 @@ export async function imapSession(
       greetingTimeout: 15_000,
       socketTimeout: 60_000,
       disableAutoIdle: true,
+      // A server that ignores the partial fetch cannot make the parser buffer an unbounded literal:
+      // past this the connection fails (the mailbox shows the error) instead of exhausting memory.
+      maxLiteralSize: cfg.maxMessageBytes + LITERAL_SLACK,
+      maxResponseSize: cfg.maxMessageBytes + 2 * LITERAL_SLACK,
     } as ConstructorParameters<typeof ImapFlowClass>[0],
   );
   // imapflow emits "error" for socket failures; without a listener the process would see it as unhandled.
@@ -77,17 +91,47 @@ export async function imapSession(
         if (!stored || stored.uidValidity !== uidValidity) await kv.set(cursorKey, { uidValidity, lastUid });
         return { fetched: 0 };
       }
-      let fetched = 0;
-      // Each mail is handled as it streams in (KV and the queue only — no IMAP command inside the
-      // FETCH), so a connection dropped mid-fetch keeps what was handled and resumes after it.
+      const cap = cfg.maxMessageBytes;
+      // First the UIDs and sizes of everything new (a few bytes a mail), then one FETCH per mail:
+      // whether its body is fetched depends on its size, and imapflow runs one command at a time.
       // IMAP FETCH (not HTTP): bound under its own name so the "only the guarded fetch calls fetch" check stays exact.
       const imapFetch = client.fetch.bind(client);
-      for await (const msg of imapFetch(`${lastUid + 1}:*`, { uid: true, source: true }, { uid: true })) {
-        if (msg.uid <= lastUid || !msg.source) continue;
-        await onMail({ raw: new Uint8Array(msg.source), ref: `imap:${uidValidity}:${msg.uid}` });
-        lastUid = msg.uid;
+      const pending: Array<{ uid: number; size: number }> = [];
+      for await (const msg of imapFetch(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true })) {
+        if (msg.uid > lastUid) pending.push({ uid: msg.uid, size: Number(msg.size ?? 0) });
+      }
+      pending.sort((a, b) => a.uid - b.uid);
+      let fetched = 0;
+      // Each mail is handled (KV and the queue only) before the cursor moves past it, so a connection
+      // dropped mid-batch keeps what was handled and resumes after it.
+      for (const { uid, size } of pending) {
+        const ref = `imap:${uidValidity}:${uid}`;
+        let mail: RawMail | null = null;
+        if (size > cap) {
+          const msg = await client.fetchOne(String(uid), { uid: true, headers: true }, { uid: true });
+          if (msg && msg.headers) mail = { raw: new Uint8Array(msg.headers), ref, size, oversized: "stated" };
+        } else {
+          const msg = await client.fetchOne(
+            String(uid),
+            { uid: true, source: { start: 0, maxLength: cap + 1 } },
+            { uid: true },
+          );
+          if (msg && msg.source) {
+            const raw = new Uint8Array(msg.source);
+            mail = raw.length > cap
+              ? { raw: headerBlock(raw), ref, size, oversized: "read" }
+              : { raw, ref, size: raw.length };
+          }
+        }
+        // A connection lost mid-command may answer "no such message": that is no reason to move on.
+        if (!mail && (failure || !client.usable)) throw failure ?? new Error("the IMAP connection closed");
+        // null: expunged since the listing — UIDs are never reused, so the cursor moves past it.
+        if (mail) {
+          await onMail(mail);
+          fetched++;
+        }
+        lastUid = uid;
         await kv.set(cursorKey, { uidValidity, lastUid });
-        fetched++;
       }
       if (failure) throw failure;
       return { fetched };

@@ -65,6 +65,8 @@ export interface Mailbox extends Omit<z.infer<typeof mailboxInputSchema>, "passw
   lastPollAt?: string;
   lastOkAt?: string;
   received: number;
+  /** How many of the received mails were over the size cap (notified from their headers only). */
+  oversized?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -78,9 +80,17 @@ export function mailboxView(m: Mailbox): MailboxView {
 
 /** One raw mail of a session, with the reference the cursor commits after it is routed. */
 export interface RawMail {
+  /** The whole mail, or only its header block when it is `oversized`. */
   raw: Uint8Array;
   /** `imap:<uidvalidity>:<uid>` or `pop3:<uidl>`: stands in for a missing Message-ID. */
   ref: string;
+  /** Bytes: as read, or as the server stated them (RFC822.SIZE, POP3 LIST) for an oversized mail. */
+  size: number;
+  /**
+   * Over the size cap, so not downloaded: `stated` — the server said so and only the headers were
+   * fetched; `read` — the server stated less, and reading stopped past the cap.
+   */
+  oversized?: "stated" | "read";
 }
 
 /** What a protocol session reports to the poller. */
@@ -101,6 +111,8 @@ export interface MailboxDeps {
   log: Logger;
   clock: Clock;
   addressPolicy(org: string): Promise<AddressPolicy>;
+  /** The largest mail downloaded whole, bytes (SHLYUZ_MAIL_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
 }
 
 /** The server's own words for a failure, without credentials. */
@@ -217,7 +229,15 @@ export class MailboxService {
       service,
     });
     const cursorKey = keys.mailCursor(m.org, m.id);
-    const cfg = { target, security: m.security, user: m.user, password, folder: m.folder, startFrom: m.startFrom };
+    const cfg = {
+      target,
+      security: m.security,
+      user: m.user,
+      password,
+      folder: m.folder,
+      startFrom: m.startFrom,
+      maxMessageBytes: this.#d.maxMessageBytes,
+    };
     return m.protocol === "imap"
       ? imapSession(cfg, { kv: this.#d.kv, cursorKey })
       : pop3Session(cfg, { kv: this.#d.kv, seenPrefix: ["nmail_uidl", m.org, m.id], cursorKey });
@@ -293,13 +313,16 @@ export class MailboxService {
       renewedAt = this.#d.clock.now();
     };
     let received = 0;
+    let oversized = 0;
     try {
       const session = await this.#session(m, await this.#password(m));
       let fetched = 0;
       try {
         ({ fetched } = await session.run(async (mail) => {
           await renew();
-          if (await this.#ingest(m, mail)) received++;
+          if (!(await this.#ingest(m, mail))) return;
+          received++;
+          if (mail.oversized) oversized++;
         }));
       } finally {
         await session.close();
@@ -310,6 +333,7 @@ export class MailboxService {
         lastPollAt: this.#iso(),
         lastOkAt: this.#iso(),
         received: cur.received + received,
+        ...(oversized ? { oversized: (cur.oversized ?? 0) + oversized } : {}),
       }));
       return { fetched, received };
     } catch (error) {
@@ -319,6 +343,7 @@ export class MailboxService {
         lastError: reason,
         lastPollAt: this.#iso(),
         received: cur.received + received,
+        ...(oversized ? { oversized: (cur.oversized ?? 0) + oversized } : {}),
       }));
       if (before && before.status !== "failing") {
         this.#d.log.warn("mailbox failing", { org, mailbox: m.name, reason });
@@ -376,8 +401,11 @@ export class MailboxService {
       from: parsed.from,
       to: parsed.to,
       subject: parsed.subject,
-      text: parsed.text,
-      attachments: await this.#attachments(m, parsed.attachments),
+      // Not downloaded: the body is a note saying why, and there are no attachments to list.
+      text: mail.oversized ? oversizedNote(mail, this.#d.maxMessageBytes) : parsed.text,
+      attachments: mail.oversized ? [] : await this.#attachments(m, parsed.attachments),
+      size: mail.size,
+      oversized: Boolean(mail.oversized),
     });
     // The catalogue refuses an event that does not fit its schema (a bug, logged by the bus): the mail is
     // still marked, or it would be re-read forever.
@@ -385,4 +413,12 @@ export class MailboxService {
     await this.#d.kv.set(seenKey, event?.id ?? "rejected", { expireIn: SEEN_TTL });
     return true;
   }
+}
+
+/** The text of an oversized mail's event (and so of its Telegram message). */
+export function oversizedNote(mail: Pick<RawMail, "size" | "oversized">, cap: number): string {
+  const open = "откройте его в почтовом клиенте";
+  return mail.oversized === "read"
+    ? `⚠️ Письмо больше предела ${formatSize(cap)} (сервер указал ${formatSize(mail.size)}) — ${open}.`
+    : `⚠️ Письмо ${formatSize(mail.size)} больше предела ${formatSize(cap)} — ${open}.`;
 }

@@ -56,3 +56,17 @@ export async function parseMail(raw: Uint8Array): Promise<ParsedMail> {
     }),
   };
 }
+
+/**
+ * The header block of a mail's first bytes (up to and with the blank line that ends it): what an
+ * oversized mail is parsed from when only its beginning was read. Without a blank line in `head`
+ * the bytes are taken as all headers.
+ */
+export function headerBlock(head: Uint8Array): Uint8Array {
+  for (let i = 0; i + 1 < head.length; i++) {
+    if (head[i] !== 0x0a) continue;
+    if (head[i + 1] === 0x0a) return head.subarray(0, i + 2);
+    if (head[i + 1] === 0x0d && head[i + 2] === 0x0a) return head.subarray(0, i + 3);
+  }
+  return head;
+}

@@ -1,41 +1,70 @@
 /**
  * A POP3 session (node-pop3) on the checked address: UIDL lists the
- * maildrop; each id not seen before is fetched with `command("RETR", n)` as
- * raw bytes (node-pop3's RETR() decodes as UTF-8 and corrupts 8-bit
- * windows-1251 mail), dot-unstuffed, handled, then marked seen. Ids that left
- * the maildrop are pruned. Mail is never deleted from the server.
+ * maildrop and LIST its sizes; each id not seen before is fetched with
+ * `command("RETR", n)` as raw bytes (node-pop3's RETR() decodes as UTF-8 and
+ * corrupts 8-bit windows-1251 mail), dot-unstuffed, handled, then marked
+ * seen. A mail over the size cap is read with `TOP n 0` (headers only); one
+ * whose RETR runs past the cap although LIST said less is cut off there — the
+ * connection is dropped, since the rest of the answer is still on its way —
+ * handled as oversized, and the session ends (the next poll goes on). Ids
+ * that left the maildrop are pruned. Mail is never deleted from the server.
  */
 import type { MailSession, RawMail } from "./mailboxes.ts";
 import type { SessionConfig } from "./imap.ts";
+import { headerBlock } from "./parse.ts";
 
 const SEEN_TTL = 365 * 24 * 3600_000;
 
-/** RFC 1939 §3: a line starting with "." was sent with one more "." in front. */
-export function unstuff(raw: Uint8Array): Uint8Array {
-  const out = new Uint8Array(raw.length);
-  let j = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const lineStart = i === 0 || (raw[i - 1] === 0x0a);
-    if (lineStart && raw[i] === 0x2e && raw[i + 1] === 0x2e) continue;
-    out[j++] = raw[i];
-  }
-  return out.subarray(0, j);
-}
-
-async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+/**
+ * A multi-line answer's bytes, dot-unstuffed as they arrive (RFC 1939 §3: a line starting with "."
+ * was sent with one more "." in front), until the answer ends or more than
+ * `limit` bytes came (`overflow`: the bytes so far, the rest unread).
+ */
+export async function readBounded(
+  stream: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ bytes: Uint8Array; overflow: boolean }> {
   const chunks: Uint8Array[] = [];
   let n = 0;
+  let lineStart = true;
+  // A "." at a line start whose next byte is in the next chunk: kept back until that byte says what it is.
+  let dotPending = false;
+  let overflow = false;
   for await (const c of stream) {
-    chunks.push(c);
-    n += c.length;
+    const out = new Uint8Array(c.length + 1);
+    let j = 0;
+    for (let i = 0; i < c.length; i++) {
+      const b = c[i];
+      if (dotPending) {
+        dotPending = false;
+        out[j++] = 0x2e;
+        if (b === 0x2e) continue; // ".." at a line start: the first dot was the stuffing
+      } else if (lineStart && b === 0x2e) {
+        dotPending = true;
+        lineStart = false;
+        continue;
+      }
+      out[j++] = b;
+      lineStart = b === 0x0a;
+    }
+    chunks.push(out.subarray(0, j));
+    n += j;
+    if (n > limit) {
+      overflow = true;
+      break;
+    }
   }
-  const out = new Uint8Array(n);
+  if (dotPending && !overflow) {
+    chunks.push(new Uint8Array([0x2e]));
+    n++;
+  }
+  const bytes = new Uint8Array(n);
   let o = 0;
   for (const c of chunks) {
-    out.set(c, o);
+    bytes.set(c, o);
     o += c.length;
   }
-  return out;
+  return { bytes, overflow };
 }
 
 export async function pop3Session(
@@ -54,12 +83,23 @@ export async function pop3Session(
     password: cfg.password,
     timeout: 60_000,
   });
+  // deno-lint-ignore no-explicit-any
+  const connection = pop as any;
+  /** Set when an answer was cut off: the socket is gone and QUIT would wait for a reply forever. */
+  let dropped = false;
+  const drop = () => {
+    dropped = true;
+    connection._stream?.destroy?.();
+    connection._stream = null;
+    connection._socket?.destroy?.();
+    connection._socket = null;
+  };
   const close = async () => {
+    if (dropped) return;
     try {
       await pop.QUIT();
     } catch {
-      // deno-lint-ignore no-explicit-any
-      (pop as any)._socket?.destroy?.();
+      connection._socket?.destroy?.();
     }
   };
   try {
@@ -82,16 +122,33 @@ export async function pop3Session(
         await kv.set(cursorKey, { initializedAt: Date.now() });
         if (cfg.startFrom === "new") return { fetched: 0 };
       }
+      const cap = cfg.maxMessageBytes;
+      const sizes = new Map(((await pop.LIST()) as string[][]).map(([num, octets]) => [num, Number(octets)]));
       let fetched = 0;
-      const listed = new Set<string>();
+      const listed = new Set<string>(listing.map(([, uidl]) => uidl));
       for (const [num, uidl] of listing) {
-        listed.add(uidl);
         if (seen.has(uidl)) continue;
-        const [, stream] = await pop.command("RETR", num);
-        const raw = unstuff(await readAll(stream as AsyncIterable<Uint8Array>));
-        await onMail({ raw, ref: `pop3:${uidl}` });
+        const stated = sizes.get(num) ?? 0;
+        const ref = `pop3:${uidl}`;
+        let mail: RawMail;
+        if (stated > cap) {
+          const [, stream] = await pop.command("TOP", num, 0);
+          // A header block over the cap is cut off like a body would be.
+          const head = await readBounded(stream as AsyncIterable<Uint8Array>, cap);
+          if (head.overflow) drop();
+          mail = { raw: headerBlock(head.bytes), ref, size: stated, oversized: "stated" };
+        } else {
+          const [, stream] = await pop.command("RETR", num);
+          const read = await readBounded(stream as AsyncIterable<Uint8Array>, cap);
+          if (read.overflow) drop();
+          mail = read.overflow
+            ? { raw: headerBlock(read.bytes), ref, size: stated, oversized: "read" }
+            : { raw: read.bytes, ref, size: read.bytes.length };
+        }
+        await onMail(mail);
         await kv.set([...seenPrefix, uidl], true, { expireIn: SEEN_TTL });
         fetched++;
+        if (dropped) break;
       }
       for (const id of seen) if (!listed.has(id)) await kv.delete([...seenPrefix, id]);
       return { fetched };
