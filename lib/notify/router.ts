@@ -7,7 +7,8 @@
  * sends twice, and a crash never leaves half a rule's messages. The source is
  * the event's `dedupeKey` when it has one (a mail keeps it across re-reads),
  * else the event id. The repeat window's marker is in the same operation; a
- * digest collects items and one `notify.digest` message sends them later.
+ * digest collects items (and a mail's kept attachments) and one
+ * `notify.digest` message sends them later.
  */
 import { type HubEvent, matchesType } from "../events/mod.ts";
 import type { Logger } from "../log.ts";
@@ -18,7 +19,7 @@ import { type DeliveryRecord, keys, NotifyStore } from "./store.ts";
 import { eventView, type Rule, RuleStore } from "./rules.ts";
 import { escapeHtml, htmlToPlain, renderTemplate } from "./template.ts";
 import { DIGEST_KIND, type DigestPayload, SEND_KIND } from "./kinds.ts";
-import { mailDocuments } from "./mail/attachments.ts";
+import { type DeliveryDocument, digestDocuments, mailDocuments } from "./mail/attachments.ts";
 
 /** Event types rules never see (a rule about its own messages would loop). */
 const UNROUTED = new Set(["notify.sent"]);
@@ -201,13 +202,16 @@ export class Router {
             delayMs: rule.digestMinutes * 60_000,
           });
         } else op.check(open);
+        // A mail's attachments: those kept follow the digest as documents, the others are named in its item.
+        const { documents, note } = mailDocuments(event);
+        const itemTtl = { expireIn: rule.digestMinutes * 60_000 * 3 };
         op.set(
           ["ndigest_item", org, rule.id, window, event.id],
-          capHtml(renderTemplate(rule.template, view), DIGEST_ITEM_MAX),
-          {
-            expireIn: rule.digestMinutes * 60_000 * 3,
-          },
+          // In a list of items, the note follows on the next line rather than after a blank one.
+          capHtml(renderTemplate(rule.template, view) + note.replace(/^\n\n/, "\n"), DIGEST_ITEM_MAX),
+          itemTtl,
         );
+        if (documents.length) op.set(["ndigest_doc", org, rule.id, window, event.id], documents, itemTtl);
       } else {
         const planned = await this.#deliveries(rule, event, source, renderTemplate(rule.template, view));
         // null: routed or repeated meanwhile (the checks below say which).
@@ -228,12 +232,16 @@ export class Router {
     throw new Error(`Cannot route event ${event.id} for rule ${rule.id}: too many concurrent changes`);
   }
 
-  /** The deliveries a rule makes of one event (or digest): one per target, and the webhook's. */
+  /**
+   * The deliveries a rule makes of one event (or digest): one per target, and the webhook's. The
+   * Telegram ones carry `attachments` (default: the mail event's own, `mailDocuments`).
+   */
   async #deliveries(
     rule: Rule,
     event: { id: string; type: string; at: string; org: string; data: Record<string, unknown> },
     source: string,
     text: string,
+    attachments: { documents: DeliveryDocument[]; note: string } = mailDocuments(event),
   ): Promise<DeliveryRecord[]> {
     const org = event.org;
     const now = new Date(this.#d.now()).toISOString();
@@ -252,7 +260,7 @@ export class Router {
       updatedAt: now,
     };
     // A mail's forwarded attachments follow its message as documents; the rest are listed under it.
-    const { documents, note } = mailDocuments(event);
+    const { documents, note } = attachments;
     for (const t of rule.targets) {
       // One read per target, not a list of every chat: a rule names a few of an organization's chats.
       const chat = await this.#d.store.getChat(org, t.chatId);
@@ -356,9 +364,18 @@ export class Router {
     for await (const e of this.#d.kv.list<string>({ prefix: ["ndigest_item", org, ruleId, window] })) {
       items.push({ key: e.key, text: e.value });
     }
+    const docKeys: Deno.KvKey[] = [];
+    const docLists: DeliveryDocument[][] = [];
+    for await (const e of this.#d.kv.list<DeliveryDocument[]>({ prefix: ["ndigest_doc", org, ruleId, window] })) {
+      docKeys.push(e.key);
+      docLists.push(e.value);
+    }
     let n = 0;
     if (rule && items.length) {
-      const text = digestText(rule, items.map((i) => i.text));
+      // Keys sort by event id, so the documents come in the order of the items.
+      const attachments = digestDocuments(docLists);
+      const text = digestText(rule, items.map((i) => i.text), { max: DIGEST_TEXT_MAX - attachments.note.length }) +
+        attachments.note;
       const event = {
         id: `digest-${window}`,
         type: rule.eventType,
@@ -368,7 +385,7 @@ export class Router {
       };
       const source = `digest:${window}`;
       const routeKey = ["dedupe", "notify.route", org, rule.id, source];
-      const planned = await this.#deliveries(rule, event, source, text);
+      const planned = await this.#deliveries(rule, event, source, text, attachments);
       const ahead = await this.#writeAhead(planned, [routeKey]);
       if (ahead !== null) {
         const op = this.#d.kv.atomic().check({ key: routeKey, versionstamp: null })
@@ -378,23 +395,28 @@ export class Router {
       }
     }
     // After the deliveries: a crash before this re-sends nothing (the route marker) and deletes them then.
-    for (let i = 0; i < items.length; i += 500) {
+    const done = [...items.map((i) => i.key), ...docKeys];
+    for (let i = 0; i < done.length; i += 500) {
       const op = this.#d.kv.atomic();
-      for (const item of items.slice(i, i + 500)) op.delete(item.key);
+      for (const key of done.slice(i, i + 500)) op.delete(key);
       await op.commit();
     }
     return n;
   }
 }
 
-/** A digest's text: a header, then as many items as fit DIGEST_TEXT_MAX (at most 50), then how many more. */
-export function digestText(rule: Pick<Rule, "name" | "digestMinutes">, items: string[]): string {
+/** A digest's text: a header, then as many items as fit `max` characters (at most 50), then how many more. */
+export function digestText(
+  rule: Pick<Rule, "name" | "digestMinutes">,
+  items: string[],
+  { max = DIGEST_TEXT_MAX }: { max?: number } = {},
+): string {
   const header = `<b>${items.length} ${plural(items.length)} за ${rule.digestMinutes} мин — ${rule.name}</b>`;
   const shown: string[] = [];
   let length = header.length + 40;
   for (const item of items.slice(0, DIGEST_ITEM_LIMIT)) {
     const line = `• ${capHtml(item, DIGEST_ITEM_MAX)}`;
-    if (length + line.length + 1 > DIGEST_TEXT_MAX) break;
+    if (length + line.length + 1 > max) break;
     shown.push(line);
     length += line.length + 1;
   }

@@ -6,7 +6,9 @@
  * outage for a day) — and the `mail.received` event names it by `blobId`; a
  * larger one is marked `skipped` with the reason. The router turns these into
  * the delivery's documents and a note under the message listing what was not
- * sent (`mailDocuments`).
+ * sent (`mailDocuments`); a digest sends its mails' documents after its text,
+ * within a count and size of its own (`digestDocuments`) — the week the blobs
+ * are kept outlasts the longest digest window (a day) and a day's outage.
  */
 import { createHash } from "node:crypto";
 import { escapeHtml } from "../template.ts";
@@ -97,5 +99,42 @@ export function mailDocuments(
       skipped.map((a) => `${escapeHtml(a.filename)} (${formatSize(a.size)}) — ${escapeHtml(a.skipped!)}`).join("; ")
     }`
     : "";
+  return { documents, note };
+}
+
+/** The most documents one digest sends after its text (a burst of mail must not become a burst of uploads). */
+export const DIGEST_DOCUMENTS_MAX = 10;
+/** The most bytes of documents one digest sends: one mailbox's ceiling for a single attachment. */
+export const DIGEST_DOCUMENT_BYTES = ATTACHMENT_CAP_MAX;
+/** How many of the files not sent a digest names before "and N more". */
+const DIGEST_UNSENT_NAMED = 10;
+
+/**
+ * The documents a digest sends after its text: its mails' kept attachments in the order of the
+ * items, each file once (content-addressed: the same bytes in two mails are one blob), up to
+ * DIGEST_DOCUMENTS_MAX files and DIGEST_DOCUMENT_BYTES in all; the rest are named in a note
+ * (Telegram HTML) with the reason.
+ */
+export function digestDocuments(lists: DeliveryDocument[][]): { documents: DeliveryDocument[]; note: string } {
+  const documents: DeliveryDocument[] = [];
+  const unsent: DeliveryDocument[] = [];
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const doc of lists.flat()) {
+    if (seen.has(doc.blobId)) continue;
+    seen.add(doc.blobId);
+    if (documents.length < DIGEST_DOCUMENTS_MAX && bytes + doc.size <= DIGEST_DOCUMENT_BYTES) {
+      documents.push(doc);
+      bytes += doc.size;
+    } else unsent.push(doc);
+  }
+  if (!unsent.length) return { documents, note: "" };
+  // Names cut to 100 characters: the note must leave the digest room for its items.
+  const name = (d: DeliveryDocument) => d.filename.length > 100 ? `${d.filename.slice(0, 99)}…` : d.filename;
+  const named = unsent.slice(0, DIGEST_UNSENT_NAMED).map((d) => `${escapeHtml(name(d))} (${formatSize(d.size)})`);
+  const more = unsent.length > named.length ? ` и ещё ${unsent.length - named.length}` : "";
+  const note = `\n\n📎 Не переслано: ${named.join("; ")}${more} — в сводке не больше ${DIGEST_DOCUMENTS_MAX} файлов и ${
+    formatSize(DIGEST_DOCUMENT_BYTES)
+  }`;
   return { documents, note };
 }
