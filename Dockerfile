@@ -16,4 +16,6 @@ VOLUME /data
 EXPOSE 8000
 USER deno
 HEALTHCHECK --interval=30s --timeout=3s CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:8000/ping/'); Deno.exit(r.ok ? 0 : 1)"]
-CMD ["run", "-A", "main.ts"]
+# The memory profile of `deno task start` (deno.json; README "Memory"): a young generation of 4 MB semi-spaces and an
+# old generation that grows by 30 % between full collections keep a loaded hub near 140 MB instead of 250.
+CMD ["run", "-A", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30", "main.ts"]

@@ -5,7 +5,7 @@
  * update is handled once per update_id (Telegram re-sends on a non-2xx).
  */
 import { Hono } from "hono";
-import { webhookCallback } from "grammy";
+import { grammy } from "../lib/notify/telegram.ts";
 import type { AppEnv } from "./app_env.ts";
 import type { Hub } from "../lib/hub.ts";
 import { NotFoundError } from "../lib/errors.ts";
@@ -16,6 +16,7 @@ export function telegramWebhookRoutes(hub: Hub) {
     const n = hub.notify;
     const bot = await n.store.botById(c.req.param("botId").slice(0, 100));
     if (!bot) throw new NotFoundError("bot");
+    const { webhookCallback } = await grammy();
     const handle = webhookCallback(await n.bots.grammyBot(bot), "hono", {
       secretToken: await n.store.openSecret(bot),
       onTimeout: "return",

@@ -8,7 +8,8 @@
  * requeued in a loop. The bridge reconnects by itself (backoff with jitter).
  */
 import { Buffer } from "node:buffer";
-import amqp from "amqplib";
+// Loaded on the first connect (only a hub with AMQP_URL needs it): see #connect.
+import type amqp from "amqplib";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { redactText } from "../log.ts";
@@ -132,7 +133,8 @@ export class AmqpBridge {
     if (this.#stopped) return;
     this.#setState("connecting");
     try {
-      const conn = await amqp.connect(this.#o.url);
+      const { default: amqplib } = await import("amqplib");
+      const conn = await amqplib.connect(this.#o.url);
       conn.on("error", (e: Error) => this.#status.lastError = redactText(e.message));
       conn.on("close", () => this.#lost(conn));
       this.#conn = conn;

@@ -58,10 +58,12 @@ export async function guardedFetch(
   request: GuardedRequest,
   { policy, service, fetch = globalThis.fetch, maxRedirects = 5, secretHeaders = [] }: GuardOptions,
 ): Promise<Response> {
-  const secret = new Set([...SECRET_HEADERS, ...secretHeaders.map((h) => h.toLowerCase())]);
   let method = (request.method ?? "GET").toUpperCase();
   let body = request.body;
-  const headers = new Headers(request.headers);
+  // The caller's headers go out as they are; a copy to edit is made only when a redirect has to drop some
+  // (most calls never redirect, and each Headers copy costs more than the request's own work here).
+  let headers: HeadersInit | undefined = request.headers;
+  let editable: Headers | undefined;
   const seen = new Set<string>();
   let current = url;
   for (let hop = 0;; hop++) {
@@ -70,6 +72,7 @@ export async function guardedFetch(
     const res = await fetch(target.href, { method, headers, body, signal: request.signal, redirect: "manual" });
     const location = res.headers.get("location");
     if (!REDIRECTS.has(res.status) || location === null) return res;
+    headers = editable ??= new Headers(request.headers);
     await res.body?.cancel();
     let next: URL;
     try {
@@ -96,11 +99,14 @@ export async function guardedFetch(
         { service, code: "too_many_redirects", status: res.status },
       );
     }
-    if (next.origin !== target.origin) { for (const name of secret) headers.delete(name); }
+    if (next.origin !== target.origin) {
+      for (const name of SECRET_HEADERS) editable.delete(name);
+      for (const name of secretHeaders) editable.delete(name);
+    }
     if (res.status === 303 ? method !== "HEAD" : (res.status === 301 || res.status === 302) && method === "POST") {
       method = "GET";
       body = undefined;
-      for (const name of BODY_HEADERS) headers.delete(name);
+      for (const name of BODY_HEADERS) editable.delete(name);
     }
     current = next.href;
   }

@@ -102,11 +102,53 @@ export function classifyAddress(ip: string): AddressClass | null {
   return v6 ? classifyV6(v6) : null;
 }
 
-/** The system resolver: A and AAAA records through Deno.resolveDns. */
-export const dnsResolver: Resolver = async (host) => {
+/** A and AAAA records through Deno.resolveDns, asked every time. */
+const systemLookup: Resolver = async (host) => {
   const lookups = await Promise.allSettled([Deno.resolveDns(host, "A"), Deno.resolveDns(host, "AAAA")]);
   return lookups.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
 };
+
+export interface ResolverCacheOptions {
+  /** How long an answer with addresses is reused, ms. */
+  ttlMs: number;
+  /** Names kept at most; the oldest answer goes first. */
+  maxNames: number;
+  now?: () => number;
+}
+
+/**
+ * A resolver that asks `lookup` once per name per `ttlMs`, and once for all
+ * the calls that ask for a name at the same moment. Without it every guarded
+ * call to a named host (each enrichment task's DaData call) waited for two DNS
+ * queries of its own before its fetch resolved the name again. An empty answer
+ * or a failure is not kept: a name that does not resolve now may in a moment.
+ * Reusing an answer for seconds does not widen DNS rebinding: the fetch after
+ * the check resolves the name by itself in any case.
+ */
+export function cachedResolver(lookup: Resolver, { ttlMs, maxNames, now = Date.now }: ResolverCacheOptions): Resolver {
+  const answers = new Map<string, { until: number; addresses: string[] }>();
+  const asking = new Map<string, Promise<string[]>>();
+  return (host) => {
+    const known = answers.get(host);
+    if (known && known.until > now()) return Promise.resolve(known.addresses);
+    let pending = asking.get(host);
+    if (!pending) {
+      pending = lookup(host).then((addresses) => {
+        answers.delete(host);
+        if (addresses.length > 0) {
+          answers.set(host, { until: now() + ttlMs, addresses });
+          if (answers.size > maxNames) answers.delete(answers.keys().next().value!);
+        }
+        return addresses;
+      }).finally(() => asking.delete(host));
+      asking.set(host, pending);
+    }
+    return pending;
+  };
+}
+
+/** The system resolver (A and AAAA), each name's answer reused for 30 s. */
+export const dnsResolver: Resolver = cachedResolver(systemLookup, { ttlMs: 30_000, maxNames: 1024 });
 
 /**
  * Which addresses an outgoing call may reach. Metadata, link-local and

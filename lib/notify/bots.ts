@@ -8,8 +8,7 @@
  * (`my_chat_member`), follow `migrate_to_chat_id`, offer `/start` chats as
  * contacts and answer `/help` in Russian.
  */
-import { Bot, type Context } from "grammy";
-import type { Api } from "grammy";
+import type { Api, Bot, Context } from "grammy";
 import type { Update, UserFromGetMe } from "grammy/types";
 import { newId, randomToken } from "../ids.ts";
 import type { Logger } from "../log.ts";
@@ -18,7 +17,7 @@ import type { Clock } from "../clock.ts";
 import type { FetchFn } from "../http/request.ts";
 import { ConflictError, UpstreamHttpError, ValidationError } from "../errors.ts";
 import { type BotRecord, type ChatRecord, type ChatStatus, NotifyStore } from "./store.ts";
-import { botIdOfToken, classifyTelegramError, grammyFetch, telegramApi, TOKEN_PATTERN } from "./telegram.ts";
+import { botIdOfToken, classifyTelegramError, grammy, grammyFetch, telegramApi, TOKEN_PATTERN } from "./telegram.ts";
 
 export const HELP_TEXT = [
   "Я бот уведомлений «Шлюза».",
@@ -95,7 +94,7 @@ export class BotService {
     const token = await this.#d.store.openToken(bot);
     const cached = this.#apis.get(bot.id);
     if (cached && cached.token === token) return cached.api;
-    const api = telegramApi(token, { apiRoot: this.#d.apiRoot, fetch: this.#d.fetch });
+    const api = await telegramApi(token, { apiRoot: this.#d.apiRoot, fetch: this.#d.fetch });
     this.#apis.set(bot.id, { token, api });
     return api;
   }
@@ -106,7 +105,7 @@ export class BotService {
     if (!TOKEN_PATTERN.test(token)) {
       throw badToken("Cannot add the bot: the token must look like 123456789:AA… (from @BotFather)");
     }
-    const probe = telegramApi(token, { apiRoot: this.#d.apiRoot, fetch: this.#d.fetch });
+    const probe = await telegramApi(token, { apiRoot: this.#d.apiRoot, fetch: this.#d.fetch });
     let me: UserFromGetMe;
     try {
       me = await probe.getMe();
@@ -243,6 +242,7 @@ export class BotService {
     const cached = this.#bots.get(bot.id);
     if (cached) return cached;
     const token = await this.#d.store.openToken(bot);
+    const { Bot } = await grammy();
     const g = new Bot(token, {
       botInfo: {
         id: bot.tgId,

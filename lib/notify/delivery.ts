@@ -24,8 +24,7 @@ import type { RateGate } from "./rate_gate.ts";
 import { type BotRecord, type ChatRecord, type DeliveryRecord, NotifyStore } from "./store.ts";
 import { splitMessage } from "./split.ts";
 import { htmlToPlain } from "./template.ts";
-import { classifyTelegramError } from "./telegram.ts";
-import { InputFile } from "grammy";
+import { classifyTelegramError, grammy } from "./telegram.ts";
 import { readBlob } from "./mail/attachments.ts";
 
 /** Waits up to this long in the handler; longer waits go back on the queue. */
@@ -215,7 +214,7 @@ export class DeliveryWorker {
         } else {
           const doc = documents[docsSent];
           const bytes = await readBlob(this.d.kv, d.org, doc.blobId);
-          if (bytes) await api.sendDocument(chat.tgChatId, new InputFile(bytes, doc.filename), thread);
+          if (bytes) await api.sendDocument(chat.tgChatId, new (await grammy()).InputFile(bytes, doc.filename), thread);
           else this.d.log.warn("attachment no longer kept, not sent", { delivery: d.id, file: doc.filename });
           docsSent++;
           await this.d.store.updateDelivery(d.org, d.id, () => ({ documentsSent: docsSent, botId: bot!.id }));

@@ -4,8 +4,7 @@
  * 429 waits (longer ones go back to the queue with their `retry_after`), and
  * one classification of Telegram's answers that every caller uses.
  */
-import { Api, GrammyError } from "grammy";
-import { autoRetry } from "@grammyjs/auto-retry";
+import type { Api } from "grammy";
 import type { FetchFn } from "../http/request.ts";
 import { guardedFetch } from "../http/guarded_fetch.ts";
 import { OPERATOR_POLICY } from "../http/url_guard.ts";
@@ -18,11 +17,24 @@ export interface TelegramOptions {
   timeoutSeconds?: number;
 }
 
+type Grammy = typeof import("grammy");
+let grammyModule: Grammy | undefined;
+
+/**
+ * grammY, loaded on first use: with its dependencies it adds ≈ 18 MB of
+ * memory and start-up time to every hub process, most of which never
+ * talk to Telegram.
+ */
+export async function grammy(): Promise<Grammy> {
+  return grammyModule ??= await import("grammy");
+}
+
 /** An API client for one bot token. */
-export function telegramApi(
+export async function telegramApi(
   token: string,
   { apiRoot, fetch, maxInlineRetrySeconds = 2, timeoutSeconds = 30 }: TelegramOptions,
-): Api {
+): Promise<Api> {
+  const [{ Api }, { autoRetry }] = await Promise.all([grammy(), import("@grammyjs/auto-retry")]);
   const api = new Api(token, {
     apiRoot: apiRoot.replace(/\/+$/, ""),
     // grammY's node build would use node-fetch; the hub's fetch is the one tests point at fakes.
@@ -101,7 +113,8 @@ export type TelegramFailure =
 
 /** Classifies an error thrown by a grammY call. Tokens never appear in the reason. */
 export function classifyTelegramError(error: unknown): TelegramFailure {
-  if (error instanceof GrammyError) {
+  // A GrammyError can only come from a loaded grammY.
+  if (grammyModule && error instanceof grammyModule.GrammyError) {
     const reason = `${error.error_code} ${error.description}`;
     const d = error.description;
     const p = error.parameters ?? {};

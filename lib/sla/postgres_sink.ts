@@ -9,7 +9,8 @@
  * in departments). A snapshot is written in one transaction and keyed by its
  * job id, so a repeated write is a no-op.
  */
-import postgres from "postgres";
+// Loaded by open() (only a hub with an SLA Postgres URL needs the driver).
+import type postgres from "postgres";
 import type { Logger } from "../log.ts";
 import type { SlaHistorySink } from "./service.ts";
 import type { SnapshotMeta } from "./store.ts";
@@ -86,6 +87,7 @@ export class PostgresSlaSink implements SlaHistorySink {
     { url, schema, log, max = 5 }: { url: string; schema?: string; log?: Logger; max?: number },
   ): Promise<PostgresSlaSink> {
     if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Cannot use schema ${schema}: invalid name`);
+    const { default: postgres } = await import("postgres");
     const sql = postgres(url, { max, onnotice: () => {}, connection: schema ? { search_path: schema } : undefined });
     try {
       if (schema) await sql.unsafe(`create schema if not exists ${schema}`);

@@ -18,10 +18,11 @@ import { memoryLogger } from "../../lib/log.ts";
 import type { Ticket } from "../../lib/sla/ticket.ts";
 import { FAKE_USER, startTicketSystemFake } from "../fakes/ticket_system.ts";
 import { POSTGRES_URL } from "../helpers/services.ts";
+import { hubV8Flags } from "./load.ts";
 
 const AGENTS = Number(Deno.env.get("BENCH_AGENTS") ?? 1000);
-/** V8 flags of the hub process: `BENCH_V8_FLAGS=--optimize-for-size` shows what that operator option buys. */
-const V8_FLAGS = ["--expose-gc", ...(Deno.env.get("BENCH_V8_FLAGS") ?? "").split(",").filter(Boolean)].join(",");
+/** V8 flags of the hub process: those of `deno task start` (load.ts hubV8Flags; `BENCH_V8_FLAGS` replaces them). */
+const V8_FLAGS = ["--expose-gc", ...hubV8Flags().split(",").filter(Boolean)].join(",");
 
 function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -21,14 +21,24 @@
  *   http in → function → http request (POST, parsed JSON, keep-alive) →
  *   function → http response against the same fake joins the rotation
  *   (plain, REST, Node-RED), with the ratio REST / Node-RED and its peak RSS.
- * `BENCH_V8_FLAGS=--optimize-for-size` (comma-separated V8 flags) runs the hub with them, as the connectors bench does;
+ * The hub runs with the V8 flags of `deno task start` (load.ts hubV8Flags, the memory profile);
+ * `BENCH_V8_FLAGS=none` runs it with V8's defaults, `BENCH_V8_FLAGS=<comma-separated flags>` with others;
  * `SHLYUZ_BENCH_SECONDS` (default 10) is each measured interval;
  * `SHLYUZ_BENCH_CPU_PROF=<dir>` runs the hub with `--cpu-prof`.
  * Prints its figures; no assertions.
  */
 import postgres from "postgres";
 import { startDadataFake } from "../fakes/dadata.ts";
-import { type ChildServer, freePort, peakRssMiB, startHubProcess, startProcess, wrk, type WrkResult } from "./load.ts";
+import {
+  type ChildServer,
+  freePort,
+  hubV8Flags,
+  peakRssMiB,
+  startHubProcess,
+  startProcess,
+  wrk,
+  type WrkResult,
+} from "./load.ts";
 import { startTestHub, type TestHub } from "../helpers/hub.ts";
 import { POSTGRES_URL } from "../helpers/services.ts";
 import { z } from "zod";
@@ -121,8 +131,8 @@ const DADATA_SECRET = "test-dadata-secret";
 const SECONDS = Number(Deno.env.get("SHLYUZ_BENCH_SECONDS") ?? 10);
 const WARM_UP_SECONDS = 3;
 const ROUNDS = 2;
-/** V8 flags of the hub process (an operator's option such as `--optimize-for-size`). */
-const V8_FLAGS = Deno.env.get("BENCH_V8_FLAGS") ?? "";
+/** V8 flags of the hub process, for the printout (startHubProcess passes them). */
+const V8_FLAGS = hubV8Flags();
 
 /**
  * A wrk script posting a new phone task per request: task_id = base + thread × 10⁷ + n, so ids never repeat
@@ -259,7 +269,6 @@ async function syncRest(dadata: ChildServer) {
   }, {
     port: freePort(),
     denoFlags: [
-      ...(V8_FLAGS ? [`--v8-flags=${V8_FLAGS}`] : []),
       ...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-name=hub.cpuprofile"] : []),
     ],
   });
@@ -403,7 +412,7 @@ export async function run(): Promise<Record<string, number | string>> {
   // deno-lint-ignore no-console
   console.log(
     `enrichment bench (wrk -t2 -c50, ${SECONDS} s per figure after ${WARM_UP_SECONDS} s warm-up, loopback, file-backed KV;` +
-      `${V8_FLAGS ? ` hub V8 flags ${V8_FLAGS};` : ""}\n` +
+      ` hub V8 flags ${V8_FLAGS || "none (V8 defaults)"};\n` +
       "hub, DaData fake and plain ceiling each their own process; cpu_hub_fake_plain = % of one core each used)\n" +
       Object.entries(out).map(([k, v]) => `  ${k.padEnd(40)} ${v}`).join("\n"),
   );

@@ -167,14 +167,29 @@ export async function startProcess(
 }
 
 /**
- * Starts main.ts as a child process with `env`; resolves once /ping/ answers.
- * `denoFlags` go before the script (e.g. `--cpu-prof`).
+ * The V8 flags the hub runs with: those of `deno task start` (deno.json, the
+ * memory profile the Dockerfile repeats), so a benchmark measures the hub as
+ * it is started; `BENCH_V8_FLAGS` replaces them (`BENCH_V8_FLAGS=none`: V8's
+ * own defaults, to measure what the profile costs and saves).
+ */
+export function hubV8Flags(): string {
+  const asked = Deno.env.get("BENCH_V8_FLAGS");
+  if (asked !== undefined) return asked === "none" ? "" : asked;
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
+  return /--v8-flags=(\S+)/.exec(config.tasks.start)?.[1] ?? "";
+}
+
+/**
+ * Starts main.ts as a child process with `env` and the hub's V8 flags
+ * (hubV8Flags); resolves once /ping/ answers. `denoFlags` go before the
+ * script (e.g. `--cpu-prof`).
  */
 export function startHubProcess(
   env: Record<string, string>,
   { port, denoFlags = [] }: { port: number; denoFlags?: string[] },
 ): Promise<ChildServer> {
-  return startProcess(["run", ...denoFlags, "-A", "main.ts"], {
+  const v8 = hubV8Flags();
+  return startProcess(["run", ...(v8 ? [`--v8-flags=${v8}`] : []), ...denoFlags, "-A", "main.ts"], {
     env: { PORT: String(port), SHLYUZ_LOG_LEVEL: "warn", SHLYUZ_DISABLE_CRON: "1", ...env },
     port,
     probePath: "/ping/",

@@ -72,6 +72,31 @@ Deno.test("secret headers never follow a cross-origin hop; a same-origin hop kee
   }
 });
 
+Deno.test("a caller's own secret headers (any case) are dropped on a cross-origin hop; the caller's headers stay as given", async () => {
+  const other = server(() => new Response("ok"));
+  const base = server(() => Response.redirect("http://other.test/landed", 302));
+  try {
+    const { policy, fetch } = world({ "allowed.test": base.port, "other.test": other.port });
+    const headers = new Headers({ "X-Sig": "sha256=abc", "X-Api-Key": "k", "x-keep": "plain" });
+    const res = await guardedFetch("http://allowed.test/hook", { method: "GET", headers }, {
+      policy,
+      service: "Schedule",
+      fetch,
+      secretHeaders: ["x-sig", "X-API-KEY"],
+    });
+    assert.equal(await res.text(), "ok");
+    assert.equal(base.seen[0].headers.get("x-sig"), "sha256=abc", "the first hop carries them");
+    const landed = other.seen[0].headers;
+    assert.equal(landed.get("x-sig"), null);
+    assert.equal(landed.get("x-api-key"), null);
+    assert.equal(landed.get("x-keep"), "plain");
+    assert.equal(headers.get("x-sig"), "sha256=abc", "the caller's Headers object is not edited");
+  } finally {
+    await other.close();
+    await base.close();
+  }
+});
+
 Deno.test("redirect loops and endless chains are bounded", async () => {
   const loop = server((req) => {
     const p = new URL(req.url).pathname;

@@ -6,7 +6,8 @@
  * unless that row was stored for other content (`content_hash`), which is a
  * `TaskConflictError`.
  */
-import postgres from "postgres";
+// Loaded by open() (only a hub with DATABASE_URL needs the driver).
+import type postgres from "postgres";
 import type { Logger } from "../../log.ts";
 import { migrate } from "../migrations.ts";
 import { TaskConflictError } from "../processor_types.ts";
@@ -43,6 +44,7 @@ export class PostgresSink implements RowSink {
   /** Connects, creates the schema when asked, and applies pending migrations. */
   static async open({ url, schema, max = 10, log }: PostgresSinkOptions): Promise<PostgresSink> {
     if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Cannot use schema ${schema}: invalid name`);
+    const { default: postgres } = await import("postgres");
     const sql = postgres(url, {
       max,
       onnotice: () => {},

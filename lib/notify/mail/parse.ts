@@ -2,10 +2,9 @@
  * A raw mail (RFC 5322 bytes) to what rules and messages need: postal-mime
  * decodes RFC 2047 headers and 8-bit bodies in UTF-8, windows-1251 and KOI8-R;
  * an HTML-only body is reduced to readable text with html-to-text;
- * attachments are listed (name, type, size).
+ * attachments are listed (name, type, size). Both load with the first mail
+ * (as imapflow and node-pop3 do): a hub without mailboxes never needs them.
  */
-import PostalMime from "postal-mime";
-import { convert } from "html-to-text";
 
 export interface ParsedMail {
   messageId: string;
@@ -32,9 +31,11 @@ function addr(a: Address | Address[] | undefined): string {
 }
 
 export async function parseMail(raw: Uint8Array): Promise<ParsedMail> {
+  const { default: PostalMime } = await import("postal-mime");
   const m = await PostalMime.parse(raw);
   let text = m.text?.trim() ?? "";
   if (!text && m.html) {
+    const { convert } = await import("html-to-text");
     text = convert(m.html, {
       wordwrap: false,
       selectors: [{ selector: "a", options: { ignoreHref: true } }, { selector: "img", format: "skip" }],
