@@ -1,7 +1,8 @@
 /**
- * main.ts as a process of its own, the way an operator starts it: for the
- * tests of start-up and shutdown (bad config, the SETUP banner, SIGTERM) and
- * the crash tests that kill the hub with SIGKILL.
+ * main.ts as a process of its own: for the tests of start-up and shutdown
+ * (bad config, the SETUP banner, SIGTERM) and the crash tests that kill the
+ * hub with SIGKILL. It runs with V8's default flags, not `deno task start`'s
+ * memory profile (tests/bench/load.ts applies that where memory is measured).
  */
 
 /** The repository root, so deno.json (imports, unstable flags) and relative paths resolve as in production. */
