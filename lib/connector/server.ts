@@ -12,7 +12,9 @@
  * KV, shared by every process); at most `maxHandshakes` sockets may be
  * unauthenticated at once, and one remote address may hold at most
  * `maxSocketsPerAddress` sockets, `maxHandshakesPerAddress` of them
- * unauthenticated (counted here: a socket is this process's resource).
+ * unauthenticated (counted here: a socket is this process's resource). An
+ * address, for these caps and the throttle, is `addressForLimits`: IPv6 by
+ * its /64, which one host can rotate through.
  *
  * Across processes: the socket's process holds a lease in KV
  * (`["connector_live", org, id]` with its node id) and listens on a
@@ -41,6 +43,7 @@ import {
 import type { ConnectorRecord, ConnectorRegistry } from "./registry.ts";
 import type { EventPublisher } from "../events/types.ts";
 import { HandshakeThrottle, type HandshakeThrottleOptions } from "./handshake_throttle.ts";
+import { addressForLimits } from "../http/ip.ts";
 
 type Close = { code: number; reason: string };
 type JobFrame = Extract<HubFrame, { t: "job" }>;
@@ -99,7 +102,10 @@ type BusMessage = z.infer<typeof busMessageSchema>;
 interface Session {
   id: string;
   socket: WebSocket;
+  /** As the route saw it (logs, audit). */
   remoteAddress: string | null;
+  /** What the per-address caps count it under (`addressForLimits`). */
+  limitAddress: string | null;
   nonce: string;
   expiresAt: number;
   record: ConnectorRecord | null;
@@ -156,7 +162,11 @@ export class ConnectorServer {
   constructor(opts: ConnectorServerOptions) {
     this.#o = opts;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.#throttle = new HandshakeThrottle(opts.kv, { ...opts.throttle, now: () => opts.clock.now() });
+    this.#throttle = new HandshakeThrottle(opts.kv, {
+      ...opts.throttle,
+      now: () => opts.clock.now(),
+      onSweepError: (error) => opts.log.warn("connector throttle: stale counters not deleted", { error }),
+    });
     const name = opts.channel === undefined ? "shlyuz-connectors" : opts.channel;
     this.#bc = name ? new BroadcastChannel(name) : null;
     if (this.#bc) this.#bc.onmessage = (m: MessageEvent) => this.#onBus(m.data);
@@ -171,22 +181,24 @@ export class ConnectorServer {
    * Why a new socket from `remoteAddress` is refused by its address's caps (counted in the metrics), or null
    * when it may come in. The route asks before upgrading (and answers 429); `accept` asks again, for sockets
    * handed to it directly. A socket without a known address (not served by Deno.serve) is not capped by address.
+   * Addresses are grouped by `addressForLimits` (an IPv6 /64 is one address here).
    */
   refusalFor(remoteAddress: string | null): Close | null {
-    const counts = remoteAddress === null ? undefined : this.#byAddress.get(remoteAddress);
+    const grouped = remoteAddress === null ? null : addressForLimits(remoteAddress);
+    const counts = grouped === null ? undefined : this.#byAddress.get(grouped);
     if (!counts) return null;
     const refusal = counts.open >= this.limits.maxSocketsPerAddress
       ? CLOSE.addressSockets
       : counts.handshaking >= this.limits.maxHandshakesPerAddress
       ? CLOSE.addressHandshakes
       : null;
-    if (refusal) this.#noteAddressRefusal(remoteAddress!, refusal);
+    if (refusal) this.#noteAddressRefusal(grouped!, refusal);
     return refusal;
   }
 
-  /** Sockets of `remoteAddress` open in this process, and how many of them are still in their handshake. */
+  /** Sockets of `remoteAddress` (its group) open in this process, and how many of them are still in their handshake. */
   openFrom(remoteAddress: string): { open: number; handshaking: number } {
-    return { ...(this.#byAddress.get(remoteAddress) ?? { open: 0, handshaking: 0 }) };
+    return { ...(this.#byAddress.get(addressForLimits(remoteAddress)) ?? { open: 0, handshaking: 0 }) };
   }
 
   /** Takes a freshly upgraded socket. */
@@ -196,6 +208,7 @@ export class ConnectorServer {
       id: randomToken(9),
       socket,
       remoteAddress,
+      limitAddress: remoteAddress === null ? null : addressForLimits(remoteAddress),
       nonce: randomToken(32),
       expiresAt: now + this.limits.challengeTtlMs,
       record: null,
@@ -243,13 +256,13 @@ export class ConnectorServer {
 
   /** Adds `delta` to the counts of the socket's address (admitting it when `open` is 1); drops counts at zero. */
   #countAddress(s: Session, delta: { open: number; handshaking: number }) {
-    if (s.remoteAddress === null) return;
+    if (s.limitAddress === null) return;
     if (delta.open > 0) s.admitted = true;
-    const counts = this.#byAddress.get(s.remoteAddress) ?? { open: 0, handshaking: 0 };
+    const counts = this.#byAddress.get(s.limitAddress) ?? { open: 0, handshaking: 0 };
     counts.open += delta.open;
     counts.handshaking += delta.handshaking;
-    if (counts.open <= 0) this.#byAddress.delete(s.remoteAddress);
-    else this.#byAddress.set(s.remoteAddress, counts);
+    if (counts.open <= 0) this.#byAddress.delete(s.limitAddress);
+    else this.#byAddress.set(s.limitAddress, counts);
   }
 
   /**
@@ -457,7 +470,8 @@ export class ConnectorServer {
       return this.#close(s, CLOSE.throttled);
     }
     const refuse = async (close: Close, record: ConnectorRecord | null, why: string) => {
-      await throttle.refused();
+      // A pair counter only for an id that exists: one per guessed id would be a key a stranger makes us write.
+      await throttle.refused({ knownConnector: record !== null });
       this.#o.metrics.inc("shlyuz_connector_refused_total", { reason: why });
       if (record && await this.#recordRefusal(record, close, why, s.remoteAddress)) {
         log.warn("connector refused", { connectorId: frame.connectorId, why, remoteAddress: s.remoteAddress });

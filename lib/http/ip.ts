@@ -45,3 +45,24 @@ export function parseIPv6(input: string): number[] | null {
   }
   return groups;
 }
+
+/**
+ * The address a per-client limit counts under: IPv4 as it is (also when written IPv4-mapped,
+ * `::ffff:a.b.c.d`, as a dual-stack socket reports it), IPv6 by its /64 (`2001:db8:1:2::/64`) — a host
+ * is usually given a whole /64 and can pick any address in it, so counting each apart would let it rotate
+ * past every per-address ceiling. Anything that is not an address literal is returned unchanged.
+ *
+ * @example
+ * addressForLimits("::ffff:192.0.2.7"); // "192.0.2.7"
+ * addressForLimits("2001:db8:1:2:aaaa::1"); // "2001:db8:1:2::/64"
+ */
+export function addressForLimits(address: string): string {
+  const v4 = parseIPv4(address);
+  if (v4) return v4.join(".");
+  const g = parseIPv6(address);
+  if (!g) return address;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    return [g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff].join(".");
+  }
+  return `${g.slice(0, 4).map((x) => x.toString(16)).join(":")}::/64`;
+}

@@ -159,3 +159,19 @@ Deno.test("behind a trusted proxy the caps count the forwarded client address, n
     await Promise.all([a.close(), b.close()]);
   }, { env: { SHLYUZ_TRUSTED_PROXIES: "127.0.0.1", CONNECTOR_MAX_HANDSHAKES_PER_ADDRESS: "1" } });
 });
+
+Deno.test("the caps count an IPv6 client by its /64, and an IPv4-mapped one as its IPv4", async () => {
+  await withConnectorHub(async (t) => {
+    const from = (ip: string) => new RawClient(t.url, { headers: { "x-forwarded-for": ip } });
+    const a = from("2001:db8:1:2::5");
+    assert.ok(await a.next("challenge"));
+    assert.equal((await refusedUpgrade(t, { "x-forwarded-for": "2001:db8:1:2:9::6" })).status, 429, "same /64");
+    const b = from("2001:db8:1:3::5");
+    assert.ok(await b.next("challenge"), "the next /64 is another address");
+    const c = from("::ffff:203.0.113.5");
+    assert.ok(await c.next("challenge"));
+    assert.equal((await refusedUpgrade(t, { "x-forwarded-for": "203.0.113.5" })).status, 429, "the same IPv4");
+    assert.deepEqual(t.hub.connectors.server.openFrom("2001:db8:1:2:ffff::1"), { open: 1, handshaking: 1 });
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }, { env: { SHLYUZ_TRUSTED_PROXIES: "127.0.0.1", CONNECTOR_MAX_HANDSHAKES_PER_ADDRESS: "1" } });
+});

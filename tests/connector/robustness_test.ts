@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { eventually, type TestHub } from "../helpers/hub.ts";
 import { CLOSE } from "../../lib/connector/protocol.ts";
+import { HANDSHAKE_THROTTLE_PREFIX } from "../../lib/connector/handshake_throttle.ts";
 import type { LiveLease } from "../../lib/connector/registry.ts";
 import { createConnectors } from "../../lib/connector/mod.ts";
 import type { CoreHub } from "../../lib/hub.ts";
@@ -197,13 +198,15 @@ Deno.test("refused handshakes write once a minute per connector, and an id faili
   }, { clock });
 });
 
-Deno.test("an address failing with many connector ids is refused before any check", async () => {
+Deno.test("an address failing with many connector ids is refused before any check; guessed ids write only its counter", async () => {
   await withConnectorHub(async (t, creds) => {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 8; i++) {
       assert.deepEqual(await handshake(t, { ...creds, connectorId: `con_unknown${i}` }), CLOSE.badCredentials);
     }
+    const keys = await Array.fromAsync(t.hub.kv.list({ prefix: [HANDSHAKE_THROTTLE_PREFIX] }));
+    assert.deepEqual(keys.map((e) => e.key.slice(2)), [["address", "127.0.0.1"]], "no key per guessed id");
     assert.deepEqual(await handshake(t, creds), CLOSE.throttled);
-  }, { options: { connectors: { throttle: { maxPerAddress: 3 } } } });
+  }, { options: { connectors: { throttle: { maxPerAddress: 8 } } } });
 });
 
 Deno.test("unauthenticated sockets are bounded: over the limit a socket is closed at once with 1013", async () => {

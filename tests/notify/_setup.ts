@@ -94,3 +94,47 @@ export function failedRun(d: { scheduleId: string; scheduleName: string; reason?
     ...(d.reason ? { reason: d.reason } : {}),
   };
 }
+
+/** A notify harness whose `mail.received` events all go to one group, «Почта», through one rule. */
+export interface MailWorld {
+  h: NotifyHarness;
+  tgChatId: number;
+  chatId: string;
+}
+
+/**
+ * Runs `fn` against a notify harness (with `env`) where private addresses are
+ * allowed (the mail servers listen on 127.0.0.1) and the rule «Вся почта»
+ * sends every `mail.received` to the group «Почта» with `template`.
+ */
+export async function withMailWorld(
+  { env = {}, template }: { env?: Record<string, string>; template: string },
+  fn: (w: MailWorld) => Promise<void>,
+): Promise<void> {
+  const h = await startNotifyHarness({ env });
+  try {
+    const res = await h.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
+    assert.equal(res.status, 200, await res.text());
+    const { token } = await h.addBot("mail_bot");
+    const { tgChatId, chat } = await h.addGroup(token, "Почта");
+    await h.createRule({ name: "Вся почта", eventType: "mail.received", template, targets: [{ chatId: chat.id }] });
+    await fn({ h, tgChatId, chatId: chat.id });
+  } finally {
+    await h.close();
+  }
+}
+
+/** Adds a mailbox «Бухгалтерия» on 127.0.0.1 without TLS for the test mail user; `body` adds or overrides fields. */
+export async function addMailbox(
+  h: NotifyHarness,
+  user: { user: string; password: string },
+  body: Record<string, unknown>,
+): Promise<string> {
+  const res = await h.api("/api/v1/mailboxes", {
+    method: "POST",
+    json: { name: "Бухгалтерия", host: "127.0.0.1", security: "none", ...user, startFrom: "all", ...body },
+  });
+  const out = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(out));
+  return out.id;
+}

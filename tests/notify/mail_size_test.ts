@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type Dovecot, MAIL_PASSWORD, MAIL_USER, startDovecot } from "./_dovecot.ts";
-import { type NotifyHarness, startNotifyHarness, until } from "./_setup.ts";
+import { addMailbox as addMailboxFor, type MailWorld, until, withMailWorld } from "./_setup.ts";
 import { mail, startPop3Fake } from "../fakes/mail_server.ts";
 import { formatSize } from "../../lib/notify/mail/attachments.ts";
 import { readBounded } from "../../lib/notify/mail/pop3.ts";
@@ -22,30 +22,15 @@ const EMAIL = "owner@example.com";
 const PASSWORD = "correct horse battery";
 const TEMPLATE = "📧 <b>{{subject}}</b>\n{{text}}";
 
-interface World {
-  h: NotifyHarness;
-  tgChatId: number;
-}
+type World = MailWorld;
 
-async function hubWorld(fn: (w: World) => Promise<void>) {
-  const h = await startNotifyHarness({
-    env: { SHLYUZ_MAIL_MAX_MESSAGE_BYTES: String(CAP), SHLYUZ_ADMIN_EMAIL: EMAIL, SHLYUZ_ADMIN_PASSWORD: PASSWORD },
-  });
-  try {
-    const res = await h.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
-    assert.equal(res.status, 200, await res.text());
-    const { token } = await h.addBot("mail_bot");
-    const { tgChatId, chat } = await h.addGroup(token, "Почта");
-    await h.createRule({
-      name: "Вся почта",
-      eventType: "mail.received",
-      template: TEMPLATE,
-      targets: [{ chatId: chat.id }],
-    });
-    await fn({ h, tgChatId });
-  } finally {
-    await h.close();
-  }
+function hubWorld(fn: (w: World) => Promise<void>) {
+  const env = {
+    SHLYUZ_MAIL_MAX_MESSAGE_BYTES: String(CAP),
+    SHLYUZ_ADMIN_EMAIL: EMAIL,
+    SHLYUZ_ADMIN_PASSWORD: PASSWORD,
+  };
+  return withMailWorld({ env, template: TEMPLATE }, fn);
 }
 
 async function dovecotWorld(fn: (w: World & { dc: Dovecot }) => Promise<void>) {
@@ -58,24 +43,8 @@ async function dovecotWorld(fn: (w: World & { dc: Dovecot }) => Promise<void>) {
   }
 }
 
-async function addMailbox(w: World, body: Record<string, unknown>): Promise<string> {
-  const res = await w.h.api("/api/v1/mailboxes", {
-    method: "POST",
-    json: {
-      name: "Бухгалтерия",
-      host: "127.0.0.1",
-      security: "none",
-      user: MAIL_USER,
-      password: MAIL_PASSWORD,
-      startFrom: "all",
-      forwardAttachments: true,
-      ...body,
-    },
-  });
-  const out = await res.json();
-  assert.equal(res.status, 201, JSON.stringify(out));
-  return out.id;
-}
+const addMailbox = (w: World, body: Record<string, unknown>) =>
+  addMailboxFor(w.h, { user: MAIL_USER, password: MAIL_PASSWORD }, { forwardAttachments: true, ...body });
 
 const poll = (w: World, id: string) => w.h.hub.notify.mailboxes.poll(w.h.org, id);
 const texts = (w: World) => w.h.tg.messagesIn(w.tgChatId).filter((m) => !m.document).map((m) => m.text);
@@ -148,41 +117,31 @@ async function assertCapped(
   assert.equal(box.oversized, 1);
 }
 
-Deno.test("IMAP: a mail over the size cap is notified from its headers, marked oversized, its body never fetched", async () => {
-  await dovecotWorld(async (w) => {
-    const proxy = countingProxy(w.dc.imapPort);
-    try {
-      const id = await addMailbox(w, { protocol: "imap", port: proxy.port });
-      const raw = bigMail("Годовой отчёт");
-      assert.ok(raw.length > 200 * 1024);
-      await w.dc.deliver(raw);
-      await w.dc.deliver(smallMail("Акт"));
-      assert.deepEqual(await poll(w, id), { fetched: 2, received: 2 });
-      assert.ok(proxy.fromServer < CAP, `the server sent ${proxy.fromServer} bytes: the big body was fetched`);
-      // Dovecot's RFC822.SIZE counts the mail as stored (CRLF line ends, as delivered).
-      await assertCapped({ ...w, deliverNext: (r) => w.dc.deliver(r) }, id, { bigSize: raw.length });
-    } finally {
-      await proxy.close();
-    }
+for (
+  const [protocol, how] of [
+    ["imap", "notified from its headers, marked oversized, its body never fetched"],
+    ["pop3", "read with TOP n 0 only, marked oversized; the next mail still arrives"],
+  ] as const
+) {
+  Deno.test(`${protocol.toUpperCase()}: a mail over the size cap is ${how}`, async () => {
+    await dovecotWorld(async (w) => {
+      const proxy = countingProxy(protocol === "imap" ? w.dc.imapPort : w.dc.popPort);
+      try {
+        const id = await addMailbox(w, { protocol, port: proxy.port });
+        const raw = bigMail("Годовой отчёт");
+        assert.ok(raw.length > 200 * 1024);
+        await w.dc.deliver(raw);
+        await w.dc.deliver(smallMail("Акт"));
+        assert.deepEqual(await poll(w, id), { fetched: 2, received: 2 });
+        assert.ok(proxy.fromServer < CAP, `the server sent ${proxy.fromServer} bytes: the big body was fetched`);
+        // Dovecot's RFC822.SIZE and LIST count the mail as stored (CRLF line ends, as delivered).
+        await assertCapped({ ...w, deliverNext: (r) => w.dc.deliver(r) }, id, { bigSize: raw.length });
+      } finally {
+        await proxy.close();
+      }
+    });
   });
-});
-
-Deno.test("POP3: a mail over the size cap is read with TOP n 0 only, marked oversized; the next mail still arrives", async () => {
-  await dovecotWorld(async (w) => {
-    const proxy = countingProxy(w.dc.popPort);
-    try {
-      const id = await addMailbox(w, { protocol: "pop3", port: proxy.port });
-      const raw = bigMail("Годовой отчёт");
-      await w.dc.deliver(raw);
-      await w.dc.deliver(smallMail("Акт"));
-      assert.deepEqual(await poll(w, id), { fetched: 2, received: 2 });
-      assert.ok(proxy.fromServer < CAP, `the server sent ${proxy.fromServer} bytes: the big body was fetched`);
-      await assertCapped({ ...w, deliverNext: (r) => w.dc.deliver(r) }, id, { bigSize: raw.length });
-    } finally {
-      await proxy.close();
-    }
-  });
-});
+}
 
 Deno.test("IMAP: a server that states a smaller RFC822.SIZE sends at most one byte past the cap; the mail is oversized", async () => {
   await dovecotWorld(async (w) => {

@@ -7,57 +7,24 @@
  */
 import assert from "node:assert/strict";
 import { type Dovecot, mail, MAIL_PASSWORD, MAIL_USER, startDovecot } from "./_dovecot.ts";
-import { type NotifyHarness, startNotifyHarness, until } from "./_setup.ts";
+import { addMailbox as addMailboxFor, type MailWorld, until, withMailWorld } from "./_setup.ts";
 
-interface World {
-  h: NotifyHarness;
+interface World extends MailWorld {
   dc: Dovecot;
-  tgChatId: number;
-  chatId: string;
 }
 
 async function world(fn: (w: World) => Promise<void>) {
   const dc = await startDovecot();
   if (!dc) return;
-  const h = await startNotifyHarness().catch(async (e) => {
-    await dc.stop();
-    throw e;
-  });
   try {
-    const res = await h.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
-    assert.equal(res.status, 200, await res.text());
-    const { token } = await h.addBot("mail_bot");
-    const { tgChatId, chat } = await h.addGroup(token, "Почта");
-    await h.createRule({
-      name: "Вся почта",
-      eventType: "mail.received",
-      template: "📧 <b>{{subject}}</b>\nОт: {{from}}\n{{text}}",
-      targets: [{ chatId: chat.id }],
-    });
-    await fn({ h, dc, tgChatId, chatId: chat.id });
+    await withMailWorld({ template: "📧 <b>{{subject}}</b>\nОт: {{from}}\n{{text}}" }, (w) => fn({ ...w, dc }));
   } finally {
-    await h.close();
     await dc.stop();
   }
 }
 
-async function addMailbox(w: World, body: Record<string, unknown>): Promise<string> {
-  const res = await w.h.api("/api/v1/mailboxes", {
-    method: "POST",
-    json: {
-      name: "Бухгалтерия",
-      host: "127.0.0.1",
-      security: "none",
-      user: MAIL_USER,
-      password: MAIL_PASSWORD,
-      startFrom: "all",
-      ...body,
-    },
-  });
-  const out = await res.json();
-  assert.equal(res.status, 201, JSON.stringify(out));
-  return out.id;
-}
+const addMailbox = (w: World, body: Record<string, unknown>) =>
+  addMailboxFor(w.h, { user: MAIL_USER, password: MAIL_PASSWORD }, body);
 
 const poll = (w: World, id: string) => w.h.hub.notify!.mailboxes.poll(w.h.org, id);
 const texts = (w: World) => w.h.tg.messagesIn(w.tgChatId).map((m) => m.text);
