@@ -13,6 +13,7 @@
  * check-and-set, so parallel guesses cannot slip past a ceiling; a successful
  * login clears the account's counters (not the address's).
  */
+import { addressForLimits } from "../http/ip.ts";
 
 export interface ThrottleRule {
   /** The KV key part: `pair:…`, `account:…`, `address:…`. */
@@ -22,9 +23,14 @@ export interface ThrottleRule {
 
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 
-/** The three counters of a login attempt by `email` from `address`. */
-export function loginThrottleRules(email: string, address: string): ThrottleRule[] {
+/**
+ * The three counters of a login attempt by `email` from `clientAddress`. The
+ * address counts as addressForLimits says (an IPv6 host by its /64), so a host
+ * cannot rotate through its own addresses past the ceilings.
+ */
+export function loginThrottleRules(email: string, clientAddress: string): ThrottleRule[] {
   const account = email.toLowerCase();
+  const address = addressForLimits(clientAddress);
   return [
     { key: `pair:${address}:${account}`, max: 5 },
     { key: `account:${account}`, max: 20 },

@@ -72,3 +72,12 @@ Deno.test("clientAddress() reads X-Forwarded-For right to left and stops at the 
   assert.equal(clientAddress("127.0.0.1", undefined, trusted), "127.0.0.1");
   assert.equal(clientAddress("127.0.0.1", "203.0.113.5", []), "127.0.0.1", "nothing trusted by default");
 });
+
+Deno.test("an IPv6 client counts by its /64: rotating through its own addresses does not reset the throttle", () =>
+  withOperator({ SHLYUZ_TRUSTED_PROXIES: "127.0.0.1" }, async (t) => {
+    for (let i = 1; i <= 5; i++) {
+      assert.equal(await login(t, "demo@example.com", "wrong password", `2001:db8:1:2::${i.toString(16)}`), 401);
+    }
+    assert.equal(await login(t, "demo@example.com", "correct horse battery", "2001:db8:1:2:ffff::6"), 429);
+    assert.equal(await login(t, "demo@example.com", "correct horse battery", "2001:db8:1:3::1"), 303, "another /64");
+  }));
