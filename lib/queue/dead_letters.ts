@@ -151,12 +151,12 @@ export class DeadLetterStore {
    * read, so the backlog gauge stops counting a message that is no longer on the queue.
    */
   async #read(key: Deno.KvKey, value: unknown): Promise<DeadLetter> {
-    const dl = toDeadLetter(key, value);
-    if (dl.attempts === 0 && !dl.failedAt) {
+    const { letter, rawEnvelope } = toDeadLetter(key, value);
+    if (rawEnvelope) {
       const attempt = (value as Partial<Envelope> | null)?.attempt;
-      await settlePending(this.#kv, dl.id, typeof attempt === "number" ? attempt : 0);
+      await settlePending(this.#kv, letter.id, typeof attempt === "number" ? attempt : 0);
     }
-    return dl;
+    return letter;
   }
 
   /**
@@ -166,7 +166,7 @@ export class DeadLetterStore {
   async redrive(org: string, id: string): Promise<boolean> {
     const entry = await this.#kv.get(deadKey(org, id));
     if (!entry.versionstamp) return false;
-    const env = envelopeBaseSchema.safeParse(toDeadLetter(entry.key, entry.value).envelope);
+    const env = envelopeBaseSchema.safeParse(toDeadLetter(entry.key, entry.value).letter.envelope);
     if (!env.success) return false;
     const op = this.#kv.atomic().check(entry).delete(entry.key);
     const { attempt: _fresh, ...envelope } = env.data;
@@ -182,17 +182,29 @@ export class DeadLetterStore {
   }
 }
 
+/** A value under `["dead", …]` read back, and which of the two writers wrote it. */
+export interface StoredDeadLetter {
+  letter: DeadLetter;
+  /** True when KV's queue wrote the bare envelope itself (`keysIfUndelivered`), false for a record this store filed. */
+  rawEnvelope: boolean;
+}
+
 /** A value under `["dead", …]` is either our record or a raw envelope that the KV queue gave up on. */
-function toDeadLetter(key: Deno.KvKey, value: unknown): DeadLetter {
+export function toDeadLetter(key: Deno.KvKey, value: unknown): StoredDeadLetter {
   const v = value as Partial<DeadLetter> & Partial<Envelope>;
-  if (v && typeof v === "object" && "reason" in v && "envelope" in v) return v as DeadLetter;
+  if (v && typeof v === "object" && "reason" in v && "envelope" in v) {
+    return { letter: v as DeadLetter, rawEnvelope: false };
+  }
   return {
-    id: String(key[2]),
-    org: String(key[1]),
-    kind: String(v?.kind ?? "unknown"),
-    reason: "undelivered: the queue gave up after its retries (the handler kept crashing)",
-    attempts: 0,
-    failedAt: "",
-    envelope: value,
+    letter: {
+      id: String(key[2]),
+      org: String(key[1]),
+      kind: String(v?.kind ?? "unknown"),
+      reason: "undelivered: the queue gave up after its retries (the handler kept crashing)",
+      attempts: 0,
+      failedAt: "",
+      envelope: value,
+    },
+    rawEnvelope: true,
   };
 }

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { startDadataFake } from "../fakes/dadata.ts";
-import { freePort, hubProcessEnv, startHubProcess } from "../helpers/enrichment.ts";
+import { hubProcessEnv } from "../helpers/enrichment.ts";
+import { freePort, startMain } from "../helpers/main_process.ts";
 
 const TOKEN = "shz_crash_test_owner_token_0123456789";
 const api = async (base: string, path: string, init: RequestInit = {}) => {
@@ -38,7 +39,7 @@ Deno.test({
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
     const env = hubProcessEnv({ dir, port, token: TOKEN, dadataUrl: dadata.url, backoffMs: "200,500,1000,2000" });
-    let hub = await startHubProcess(env, base);
+    let hub = await startMain(env, { url: base });
     try {
       for (let b = 0; b < 2; b++) {
         const tasks = Array.from({ length: 1000 }, (_, i) => ({
@@ -55,7 +56,7 @@ Deno.test({
       const before = dadata.state.calls;
       assert.ok(before < 2000, `killed mid-way (${before} DaData calls so far)`);
 
-      hub = await startHubProcess(env, base);
+      hub = await startMain(env, { url: base });
       const deadline = Date.now() + 90_000;
       let results: Array<{ task_id: number; id: number; cursor: string }> = [];
       while (Date.now() < deadline) {

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { startDadataFake } from "../fakes/dadata.ts";
-import { freePort, hubProcessEnv, startHubProcess } from "../helpers/enrichment.ts";
+import { hubProcessEnv } from "../helpers/enrichment.ts";
+import { freePort, startMain } from "../helpers/main_process.ts";
 
 const TOKEN = "shz_crash_failures_owner_token_012345";
 const N = 1000;
@@ -48,7 +49,7 @@ Deno.test({
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
     const env = hubProcessEnv({ dir, port, token: TOKEN, dadataUrl: dadata.url, backoffMs: "50,100,200,400" });
-    let hub = await startHubProcess(env, base);
+    let hub = await startMain(env, { url: base });
     try {
       const tasks = Array.from({ length: N }, (_, i) => ({ task_id: i, task_type: "email", data: `u${i}@mail.ru` }));
       const r = await fetch(`${base}/api/v1/tasks/batch`, {
@@ -63,7 +64,7 @@ Deno.test({
       await hub.stop("SIGKILL");
       const before = await (async () => {
         // Read the KV the dead process left, through a new process.
-        hub = await startHubProcess(env, base);
+        hub = await startMain(env, { url: base });
         return await settled(base);
       })();
       assert.ok(before.failed >= 20 && before.done + before.failed < N, `killed mid-way: ${JSON.stringify(before)}`);

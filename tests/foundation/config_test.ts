@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../../lib/config.ts";
+import { freePort, spawnMain, startMain } from "../helpers/main_process.ts";
 
 Deno.test("loadConfig() gives working defaults with an empty environment", () => {
   const c = loadConfig({});
@@ -49,45 +50,22 @@ Deno.test("loadConfig() reports every bad variable at once", () => {
 });
 
 Deno.test("main.ts stops with one line naming the variable when config is bad", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    env: { PORT: "not-a-port", SHLYUZ_KV_PATH: ":memory:" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 1);
-  const err = new TextDecoder().decode(out.stderr).trim();
+  const main = spawnMain({ PORT: "not-a-port", SHLYUZ_KV_PATH: ":memory:" });
+  const { code } = await main.done;
+  assert.equal(code, 1);
+  const err = main.stderr().trim();
   assert.match(err, /^Invalid configuration: PORT: /);
   assert.equal(err.split("\n").length, 1);
 });
 
 Deno.test("main.ts starts with crons enabled and answers /ping/, then stops on SIGTERM", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    env: {
-      PORT: String(port),
-      SHLYUZ_KV_PATH: ":memory:",
-      SHLYUZ_LOG_LEVEL: "warn",
-      SHLYUZ_DATA_DIR: await Deno.makeTempDir(),
-    },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let ok = false;
-  for (let i = 0; i < 200 && !ok; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/ping/`);
-      ok = res.ok;
-      await res.body?.cancel();
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  child.kill("SIGTERM");
-  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-  assert.ok(ok, `main.ts did not answer /ping/: ${stderr}`);
-  assert.equal(status.code, 0, stderr);
+  const port = freePort();
+  const main = await startMain({
+    PORT: String(port),
+    SHLYUZ_KV_PATH: ":memory:",
+    SHLYUZ_LOG_LEVEL: "warn",
+    SHLYUZ_DATA_DIR: await Deno.makeTempDir(),
+  }, { url: `http://127.0.0.1:${port}` });
+  const status = await main.stop("SIGTERM");
+  assert.equal(status.code, 0, main.stderr());
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineJob, defineKind, InvalidMessageError, Queue } from "../../lib/queue/queue.ts";
-import { deadKey } from "../../lib/queue/dead_letters.ts";
+import { deadKey, type DeadLetter, toDeadLetter } from "../../lib/queue/dead_letters.ts";
 import { memoryLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { TerminalJobError, UpstreamHttpError } from "../../lib/errors.ts";
@@ -253,6 +253,32 @@ Deno.test("a message the KV queue gave up on (raw envelope under keysIfUndeliver
   assert.match(items[0].reason, /undelivered/);
   assert.equal(await queue.backlog(), 0, "no handler will settle it: the listing settles its depth marker");
   kv.close();
+});
+
+Deno.test("toDeadLetter() says which writer a stored value came from: the store's record or KV's bare envelope", () => {
+  // A record the store filed at once (an invalid message): no attempts, yet not a raw envelope.
+  const filed: DeadLetter = {
+    id: "m1",
+    org: "org1",
+    kind: "test.unknown",
+    reason: "invalid message: unknown kind test.unknown",
+    attempts: 0,
+    failedAt: "2026-12-03T10:00:00.000Z",
+    envelope: { v: 1, kind: "test.unknown", org: "org1", id: "m1" },
+  };
+  assert.deepEqual(toDeadLetter(deadKey("org1", "m1"), filed), { letter: filed, rawEnvelope: false });
+
+  const bare = { v: 1, kind: "test.crashy", org: "org1", id: "m2", payload: { n: 1 }, attempt: 2 };
+  const raw = toDeadLetter(deadKey("org1", "m2"), bare);
+  assert.equal(raw.rawEnvelope, true);
+  assert.deepEqual(
+    [raw.letter.id, raw.letter.org, raw.letter.kind, raw.letter.attempts, raw.letter.envelope],
+    ["m2", "org1", "test.crashy", 0, bare],
+  );
+  assert.match(raw.letter.reason, /^undelivered: /);
+  // Whatever else stands there is named by its key and shown as undelivered, never taken for a record.
+  const odd = toDeadLetter(deadKey("org1", "m3"), "not an envelope");
+  assert.deepEqual([odd.rawEnvelope, odd.letter.id, odd.letter.kind], [true, "m3", "unknown"]);
 });
 
 Deno.test("filing dead letters publishes queue.dead_lettered in the same commit: what and why, never the payload", async () => {

@@ -1,28 +1,21 @@
 import assert from "node:assert/strict";
 import { startTestHub } from "../helpers/hub.ts";
+import { freePort, spawnMain } from "../helpers/main_process.ts";
 
 Deno.test("a first start prints the setup link as a SETUP banner line, and the link opens the setup page", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    env: {
-      PORT: String(port),
-      SHLYUZ_KV_PATH: ":memory:",
-      SHLYUZ_DISABLE_CRON: "1",
-      SHLYUZ_DATA_DIR: await Deno.makeTempDir(),
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
+  const port = freePort();
+  const main = spawnMain({
+    PORT: String(port),
+    SHLYUZ_KV_PATH: ":memory:",
+    SHLYUZ_DISABLE_CRON: "1",
+    SHLYUZ_DATA_DIR: await Deno.makeTempDir(),
+  }, { stdout: "piped" });
   let out = "";
   let link: string | undefined;
   // A hub that never prints the line is stopped, so the test fails with what it did print instead of hanging.
-  const giveUp = setTimeout(() => child.kill("SIGTERM"), 20_000);
+  const giveUp = setTimeout(() => main.stop("SIGTERM"), 20_000);
   try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = main.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     try {
       while (!link) {
         const { value, done } = await reader.read();
@@ -44,11 +37,7 @@ Deno.test("a first start prints the setup link as a SETUP banner line, and the l
     assert.match(await page.text(), /<form method="post" action="\/admin\/setup\//);
   } finally {
     clearTimeout(giveUp);
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already stopped by giveUp */ }
-    await child.status;
-    await stderr;
+    await main.stop("SIGTERM");
   }
 });
 

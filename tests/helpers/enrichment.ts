@@ -1,6 +1,6 @@
 /**
  * Enrichment test fixtures on the one harness: fast retry rounds, the service, every result; a Postgres schema of
- * the test's own; the hub as a real process for the crash tests.
+ * the test's own; the environment of the hub as a real process for the crash tests (tests/helpers/main_process.ts starts it).
  */
 import postgres from "postgres";
 import type { Clock } from "../../lib/clock.ts";
@@ -59,15 +59,6 @@ export async function withSchema(prefix: string, fn: (schema: string, sql: postg
   }
 }
 
-/** A hub running main.ts as its own process (crash tests kill it with SIGKILL). */
-export interface HubProcess {
-  child: Deno.ChildProcess;
-  /** Everything the process wrote to stderr so far. */
-  stderr(): string;
-  /** Kills the process with `signal` (unless it is gone) and waits until it and its stderr have ended. */
-  stop(signal: Deno.Signal): Promise<void>;
-}
-
 /** The environment of a crash-test hub on a file-backed KV in `dir`, against the DaData fake at `dadataUrl`. */
 export function hubProcessEnv(
   { dir, port, token, dadataUrl, backoffMs }: {
@@ -99,54 +90,4 @@ export function hubProcessEnv(
   const denoDir = Deno.env.get("DENO_DIR");
   if (denoDir) env.DENO_DIR = denoDir;
   return env;
-}
-
-/** Starts main.ts with `env` (from the repository root) and waits until `/ping/` answers on `base`. */
-export async function startHubProcess(env: Record<string, string>, base: string): Promise<HubProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: new URL("../../", import.meta.url).pathname,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const reading = child.stderr.pipeTo(
-    new WritableStream({ write: (c) => void (stderr += new TextDecoder().decode(c)) }),
-  ).catch(() => {});
-  const hub: HubProcess = {
-    child,
-    stderr: () => stderr,
-    async stop(signal) {
-      try {
-        child.kill(signal);
-      } catch {
-        // already gone
-      }
-      await child.status;
-      await reading;
-    },
-  };
-  const end = Date.now() + 20_000;
-  while (Date.now() < end) {
-    try {
-      const r = await fetch(`${base}/ping/`);
-      await r.body?.cancel();
-      if (r.ok) return hub;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await hub.stop("SIGKILL");
-  throw new Error(`the hub did not start: ${stderr.slice(-2000)}`);
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ADMIN_ENV, browserTest, horizontalOverflow, loggedIn } from "../helpers/browser.ts";
-import { eventually, startTestHub } from "../helpers/hub.ts";
+import { eventually, startTestHub, type TestHub } from "../helpers/hub.ts";
 import { recordingServer } from "../helpers/scheduler.ts";
 
 browserTest(
@@ -13,22 +13,11 @@ browserTest(
     const server = recordingServer(() => new Response("done"));
     const t = await startTestHub({ env: ADMIN_ENV });
     try {
-      const allow = await t.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
-      await allow.body?.cancel();
-      const created = await t.api("/api/v1/schedules", {
-        method: "POST",
-        json: {
-          name: "Nightly export",
-          cron: "30 2 * * *",
-          timezone: "Europe/Berlin",
-          action: { type: "http", url: `${server.url}/export` },
-        },
-      });
-      const schedule = await created.json();
+      const id = await createNightlyExport(t, `${server.url}/export`);
 
       const { page } = await loggedIn(browser, t.url, { path: "/admin/scheduler", locale: "en-US" });
 
-      const scheduleRow = page.locator(`[data-schedule-id="${schedule.id}"]`);
+      const scheduleRow = page.locator(`[data-schedule-id="${id}"]`);
       assert.match(
         await scheduleRow.locator('[data-testid="next-run"]').textContent() ?? "",
         /02:30 \(Europe\/Berlin\)/,
@@ -56,25 +45,14 @@ browserTest(
     const server = recordingServer(() => new Response("done"));
     const t = await startTestHub({ env: ADMIN_ENV });
     try {
-      const allow = await t.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
-      await allow.body?.cancel();
-      const created = await t.api("/api/v1/schedules", {
-        method: "POST",
-        json: {
-          name: "Nightly export",
-          cron: "30 2 * * *",
-          timezone: "Europe/Berlin",
-          retry: { attempts: 2, backoffMs: 250 },
-          action: {
-            type: "http",
-            url: `${server.url}/export`,
-            headers: { "X-Api-Key": "k-123", "X-Tenant": "t1", "X-Plain-Secret": "s-9" },
-            secretHeaders: ["X-Plain-Secret"],
-            body: "go",
-          },
+      const id = await createNightlyExport(t, `${server.url}/export`, {
+        retry: { attempts: 2, backoffMs: 250 },
+        action: {
+          headers: { "X-Api-Key": "k-123", "X-Tenant": "t1", "X-Plain-Secret": "s-9" },
+          secretHeaders: ["X-Plain-Secret"],
+          body: "go",
         },
       });
-      const { id } = await created.json();
       const read = async () => await (await t.api(`/api/v1/schedules/${id}`)).json();
 
       const { page } = await loggedIn(browser, t.url, {
@@ -152,3 +130,28 @@ browserTest(
     }
   },
 );
+
+/**
+ * "Nightly export" at 02:30 Berlin time, an HTTP action to `url` (the recording server on 127.0.0.1, which the
+ * organization is allowed to reach); `more` adds to the schedule and its action. Answers the schedule's id.
+ */
+async function createNightlyExport(
+  t: TestHub,
+  url: string,
+  { action, ...more }: { action?: Record<string, unknown>; [field: string]: unknown } = {},
+): Promise<string> {
+  const allow = await t.api("/api/v1/settings/general", { method: "PUT", json: { allowPrivateNetworks: true } });
+  await allow.body?.cancel();
+  const created = await t.api("/api/v1/schedules", {
+    method: "POST",
+    json: {
+      name: "Nightly export",
+      cron: "30 2 * * *",
+      timezone: "Europe/Berlin",
+      ...more,
+      action: { type: "http", url, ...action },
+    },
+  });
+  assert.equal(created.status, 201, await created.clone().text());
+  return (await created.json()).id;
+}
