@@ -102,11 +102,27 @@ export function classifyAddress(ip: string): AddressClass | null {
   return v6 ? classifyV6(v6) : null;
 }
 
+/**
+ * Marks an answer that must not be reused: one of the two record types was
+ * not answered (a timeout, SERVFAIL — not "no such records"), so the other
+ * half may hide addresses the fetch will reach.
+ */
+export const PARTIAL_ANSWER: unique symbol = Symbol("shlyuz.dns.partial");
+
+/** Addresses, marked PARTIAL_ANSWER when they are only part of the answer. */
+export function partialAnswer(addresses: string[]): string[] {
+  return Object.assign(addresses, { [PARTIAL_ANSWER]: true });
+}
+
 /** A and AAAA records through Deno.resolveDns, asked every time. */
-const systemLookup: Resolver = async (host) => {
-  const lookups = await Promise.allSettled([Deno.resolveDns(host, "A"), Deno.resolveDns(host, "AAAA")]);
-  return lookups.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
-};
+export function systemLookup(resolve: typeof Deno.resolveDns = Deno.resolveDns): Resolver {
+  return async (host) => {
+    const lookups = await Promise.allSettled([resolve(host, "A"), resolve(host, "AAAA")]);
+    const addresses = lookups.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
+    const unanswered = lookups.some((r) => r.status === "rejected" && !(r.reason instanceof Deno.errors.NotFound));
+    return unanswered ? partialAnswer(addresses) : addresses;
+  };
+}
 
 export interface ResolverCacheOptions {
   /** How long an answer with addresses is reused, ms. */
@@ -120,10 +136,13 @@ export interface ResolverCacheOptions {
  * A resolver that asks `lookup` once per name per `ttlMs`, and once for all
  * the calls that ask for a name at the same moment. Without it every guarded
  * call to a named host (each enrichment task's DaData call) waited for two DNS
- * queries of its own before its fetch resolved the name again. An empty answer
- * or a failure is not kept: a name that does not resolve now may in a moment.
- * Reusing an answer for seconds does not widen DNS rebinding: the fetch after
- * the check resolves the name by itself in any case.
+ * queries of its own before its fetch resolved the name again. An empty answer,
+ * a failure or a partial answer (PARTIAL_ANSWER) is not kept: a name that does
+ * not resolve now may in a moment, and half an answer must not pass checks for
+ * the whole TTL. The fetch after a check resolves the name by itself in any
+ * case, so a record switched to a private address between check and fetch
+ * gets through with or without the cache — the cache widens that window from
+ * milliseconds to `ttlMs`, which is why the TTL is short.
  */
 export function cachedResolver(lookup: Resolver, { ttlMs, maxNames, now = Date.now }: ResolverCacheOptions): Resolver {
   const answers = new Map<string, { until: number; addresses: string[] }>();
@@ -135,7 +154,7 @@ export function cachedResolver(lookup: Resolver, { ttlMs, maxNames, now = Date.n
     if (!pending) {
       pending = lookup(host).then((addresses) => {
         answers.delete(host);
-        if (addresses.length > 0) {
+        if (addresses.length > 0 && !(PARTIAL_ANSWER in addresses)) {
           answers.set(host, { until: now() + ttlMs, addresses });
           if (answers.size > maxNames) answers.delete(answers.keys().next().value!);
         }
@@ -147,8 +166,8 @@ export function cachedResolver(lookup: Resolver, { ttlMs, maxNames, now = Date.n
   };
 }
 
-/** The system resolver (A and AAAA), each name's answer reused for 30 s. */
-export const dnsResolver: Resolver = cachedResolver(systemLookup, { ttlMs: 30_000, maxNames: 1024 });
+/** The system resolver (A and AAAA), each name's full answer reused for 10 s. */
+export const dnsResolver: Resolver = cachedResolver(systemLookup(), { ttlMs: 10_000, maxNames: 1024 });
 
 /**
  * Which addresses an outgoing call may reach. Metadata, link-local and

@@ -3,7 +3,7 @@
  * that ask at the same moment; empty answers and failures are asked again.
  */
 import assert from "node:assert/strict";
-import { cachedResolver } from "../../lib/http/url_guard.ts";
+import { cachedResolver, checkHost, systemLookup } from "../../lib/http/url_guard.ts";
 
 function countingLookup(answers: Record<string, string[] | Error>) {
   const asked: string[] = [];
@@ -50,4 +50,28 @@ Deno.test("the resolver cache keeps at most maxNames names, dropping the oldest 
   assert.deepEqual(asked, ["1.test", "2.test", "3.test"]);
   await resolve("1.test");
   assert.deepEqual(asked, ["1.test", "2.test", "3.test", "1.test"], "the oldest name was dropped");
+});
+
+Deno.test("a lookup where A or AAAA went unanswered is not kept; 'no such records' for one family is", async () => {
+  let aTimesOut = true;
+  let asked = 0;
+  const resolve = ((host: string, type: "A" | "AAAA") => {
+    asked++;
+    if (host === "half.test") {
+      if (type === "AAAA") return Promise.resolve(["2606:4700::1"]);
+      return aTimesOut ? Promise.reject(new Deno.errors.TimedOut("dns timeout")) : Promise.resolve(["10.0.0.5"]);
+    }
+    // v4only.test: AAAA has no records.
+    return type === "A" ? Promise.resolve(["93.184.216.34"]) : Promise.reject(new Deno.errors.NotFound("no AAAA"));
+  }) as unknown as typeof Deno.resolveDns;
+  const cached = cachedResolver(systemLookup(resolve), { ttlMs: 60_000, maxNames: 10 });
+  const policy = { allowPrivate: false, resolve: cached };
+  assert.equal((await checkHost("half.test", policy)).ok, true, "the half that answered is public");
+  aTimesOut = false;
+  const again = await checkHost("half.test", policy);
+  assert.equal(again.ok, false, "the next check asks again and sees the private A record");
+  assert.equal(asked, 4);
+  await cached("v4only.test");
+  await cached("v4only.test");
+  assert.equal(asked, 6, "an answer with one family's NotFound is whole and kept");
 });
