@@ -11,6 +11,8 @@ import {
   type TicketSystemFakeOptions,
 } from "../fakes/ticket_system.ts";
 import { proveChallenge } from "../../lib/connector/protocol.ts";
+import { type ConnectorsOptions, createConnectors } from "../../lib/connector/mod.ts";
+import type { CoreHub } from "../../lib/hub.ts";
 import type { HubEvent } from "../../lib/events/types.ts";
 import { Agent, type AgentOptions } from "../../lib/connector/agent.ts";
 import { HttpTicketAdapter } from "../../lib/connector/http_adapter.ts";
@@ -276,4 +278,25 @@ export async function withAgents(
     await t.close();
     await fake.shutdown();
   }
+}
+
+/**
+ * A second hub process on `t`'s KV (the queue's kinds are the app's, a superset of what the capability
+ * needs), serving /connectors/ws at `url` for agents it sees at `remoteAddress`.
+ */
+export async function secondProcess(t: TestHub, opts: ConnectorsOptions = {}, remoteAddress = "127.0.0.1") {
+  const svc = await createConnectors(t.hub as unknown as CoreHub, opts);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    svc.server.accept(socket, { remoteAddress });
+    return response;
+  });
+  return {
+    svc,
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async close() {
+      await svc.server.close();
+      await server.shutdown();
+    },
+  };
 }

@@ -8,27 +8,15 @@
 import assert from "node:assert/strict";
 import { eventually, type TestHub } from "../helpers/hub.ts";
 import { CLOSE } from "../../lib/connector/protocol.ts";
-import { type ConnectorsOptions, createConnectors } from "../../lib/connector/mod.ts";
-import type { CoreHub } from "../../lib/hub.ts";
-import { agentFor, authFrame, createConnector, type Creds, RawClient, withConnectorHub } from "./_helpers.ts";
-
-/** A second hub process on `t`'s KV, serving /connectors/ws for agents at `remoteAddress`. */
-async function secondProcess(t: TestHub, opts: ConnectorsOptions = {}, remoteAddress = "127.0.0.1") {
-  const svc = await createConnectors(t.hub as unknown as CoreHub, opts);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    svc.server.accept(socket, { remoteAddress });
-    return response;
-  });
-  return {
-    svc,
-    url: `http://127.0.0.1:${server.addr.port}`,
-    async close() {
-      await svc.server.close();
-      await server.shutdown();
-    },
-  };
-}
+import {
+  agentFor,
+  authFrame,
+  createConnector,
+  type Creds,
+  RawClient,
+  secondProcess,
+  withConnectorHub,
+} from "./_helpers.ts";
 
 /** Opens a socket, answers its challenge with `creds` and returns how the hub closed it. */
 async function handshake(url: string, creds: Creds): Promise<{ code: number; reason: string }> {

@@ -14,30 +14,9 @@
 import assert from "node:assert/strict";
 import { startTestHub, type TestHub } from "../helpers/hub.ts";
 import { SYSTEM_ACTOR } from "../../lib/accounts/audit.ts";
-import { createConnectors } from "../../lib/connector/mod.ts";
-import type { CoreHub } from "../../lib/hub.ts";
-import { createConnector, listenEvents, movableClock, RawClient } from "./_helpers.ts";
+import { createConnector, listenEvents, movableClock, RawClient, secondProcess } from "./_helpers.ts";
 
 const MIN = 60_000;
-
-/** A second hub process on `t`'s KV; `url` serves its /connectors/ws. */
-async function secondProcess(t: TestHub) {
-  // The queue's kinds are the app's, a superset of what the capability needs.
-  const svc = await createConnectors(t.hub as unknown as CoreHub);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    svc.server.accept(socket, { remoteAddress: "127.0.0.1" });
-    return response;
-  });
-  return {
-    svc,
-    url: `http://127.0.0.1:${server.addr.port}`,
-    async close() {
-      await svc.server.close();
-      await server.shutdown();
-    },
-  };
-}
 
 /** Ticks the organization from both processes at once, twice each, as crons and queued ticks would. */
 async function tickEverywhere(t: TestHub, other: Awaited<ReturnType<typeof secondProcess>>): Promise<number[]> {
